@@ -1,0 +1,44 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything is installed from
+# the project's own files (pyproject.toml + uv.lock); uv itself is bootstrapped from PyPI.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION ?= 0.13.9
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
+export DAGSTER_HOME ?= $(CURDIR)/var/dagster
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+
+.PHONY: env demo demo-reset dev sandbox test lint bench clean
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+env: $(UV)
+	$(UV) sync --frozen
+
+demo: env
+	$(UV) run --frozen intercom-salesforce demo
+
+demo-reset: env
+	$(UV) run --frozen intercom-salesforce demo --reset
+
+sandbox: env
+	$(UV) run --frozen intercom-salesforce sandbox serve
+
+dev: env
+	mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(UV) run --frozen intercom-salesforce sandbox serve & SANDBOX_PID=$$!; \
+	trap "kill $$SANDBOX_PID" EXIT; \
+	$(UV) run --frozen dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+test: env
+	$(UV) run --frozen pytest -q
+
+lint: env
+	$(UV) run --frozen ruff check .
+
+bench: env
+	$(UV) run --frozen python benchmarks/run_all.py
+
+clean:
+	rm -rf var .venv .tools

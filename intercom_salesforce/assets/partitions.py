@@ -1,0 +1,47 @@
+"""Daily partitions on ``updated_at``, counted in the Intercom workspace's timezone.
+
+Intercom's contact search matches dates by calendar day in the workspace's timezone (API 2.7-2.16),
+so a partition that is a workspace-local day maps exactly onto ``updated_at`` day filters.
+``end_offset=1`` keeps today's partition available, so an incremental run in the middle of a day
+picks up everything updated so far and a later run of the same partition the rest.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import dagster as dg
+
+from intercom_salesforce.settings import partitions_start, workspace_timezone
+
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=partitions_start(), timezone=workspace_timezone(), end_offset=1
+)
+
+
+def window_days(window: dg.TimeWindow) -> tuple[str, str]:
+    """First and last partition day (inclusive, ISO dates) of a time window."""
+    last = window.end - timedelta(days=1)
+    return window.start.date().isoformat(), last.date().isoformat()
+
+
+def search_window_filter(window: dg.TimeWindow, field: str = "updated_at") -> dict:
+    """One search filter covering whole workspace-local days ``[start, end)``.
+
+    Under day-granular semantics ``field > t`` starts at the day after t's day and ``field < t``
+    ends before t's day, so an instant in the day before ``start`` and an instant in ``end``'s day
+    bound the window exactly. Noon-offsets keep the instants inside their days across DST changes.
+    """
+    before_start = window.start - timedelta(hours=12)
+    in_end_day = window.end + timedelta(hours=12)
+    return {
+        "operator": "AND",
+        "value": [
+            {"field": field, "operator": ">", "value": int(before_start.timestamp())},
+            {"field": field, "operator": "<", "value": int(in_end_day.timestamp())},
+        ],
+    }
+
+
+def local_day(ts: int, tz) -> str:
+    return datetime.fromtimestamp(ts, tz).date().isoformat()

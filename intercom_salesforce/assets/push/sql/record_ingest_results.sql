@@ -1,0 +1,16 @@
+-- Per-record outcomes of one Bulk job from its three result files (loaded as _ok, _failed,
+-- _unprocessed by the caller, each with an `ext` column). $1 job id, $2 sObject, $3 run id.
+INSERT INTO sync.sync_results
+SELECT $1, $2, ext, sf_id, outcome, error_code, error, payload, now(), $3 FROM (
+    SELECT ok.ext, ok."sf__Id" AS sf_id,
+           CASE WHEN lower(ok."sf__Created") = 'true' THEN 'created' ELSE 'updated' END AS outcome,
+           NULL AS error_code, NULL AS error, NULL::JSON AS payload
+    FROM _ok ok
+    UNION ALL
+    SELECT f.ext, nullif(f."sf__Id", ''), 'failed',
+           split_part(f."sf__Error", ':', 1), f."sf__Error", p.payload
+    FROM _failed f LEFT JOIN _pending p ON p.ext = f.ext
+    UNION ALL
+    SELECT u.ext, NULL, 'unprocessed', NULL, NULL, p.payload
+    FROM _unprocessed u LEFT JOIN _pending p ON p.ext = u.ext
+)

@@ -1,0 +1,1 @@
+"""Schedules and sensors that run the sync by themselves."""

@@ -1,0 +1,222 @@
+"""``intercom-salesforce``: the demo, the sandbox's seed/reset/serve, and a run summary."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from intercom_salesforce import settings
+
+CREDENTIAL_VARS = ("INTERCOM_ACCESS_TOKEN", *settings.SF_CREDENTIAL_VARS,
+                   "SALESFORCE_CLIENT_SECRET", "SALESFORCE_PASSWORD")
+
+
+def _state():
+    from intercom_salesforce.sandbox.runtime import SandboxState
+
+    return SandboxState(settings.paths().sandbox)
+
+
+def _prepare_dagster_home() -> Path:
+    """DAGSTER_HOME under var/, holding a copy of the project's dagster.yaml."""
+    home = settings.paths().dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    src = settings.project_root() / "dagster.yaml"
+    if src.exists():
+        shutil.copyfile(src, home / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from intercom_salesforce.sandbox.runtime import reset, seed
+    from intercom_salesforce.sandbox.world import WorldSize
+
+    state = _state()
+    if args.reset:
+        reset(state)
+    info = seed(state, WorldSize(contacts=args.contacts, days=args.days), seed_value=args.seed,
+                timezone=settings.workspace_timezone())
+    print(f"Seeded the sandbox in {info['seconds']} s under {state.root}")
+    print(f"  Intercom:   {info['intercom']}")
+    print(f"  Salesforce: {info['salesforce']}")
+    return 0
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    from intercom_salesforce.sandbox.runtime import reset
+
+    state = _state()
+    reset(state)
+    if args.warehouse:
+        for path in (settings.paths().warehouse, settings.paths().work):
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+    print(f"Sandbox state removed from {state.root}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from intercom_salesforce.sandbox.runtime import seed, start
+
+    state = _state()
+    if state.seeded() is None:
+        seed(state, timezone=settings.workspace_timezone())
+    sandbox = start(state, intercom_port=args.intercom_port, salesforce_port=args.salesforce_port)
+    print(f"Intercom emulator:   {sandbox.intercom_url}")
+    print(f"Salesforce emulator: {sandbox.salesforce_url}  (records: {sandbox.salesforce_url}/_sandbox/)")
+    print("Ctrl-C to stop.", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        sandbox.stop()
+    return 0
+
+
+def _partition_range(intercom) -> tuple[str, str] | None:
+    """First and last day with data: the oldest ``updated_at`` in Intercom, through today."""
+    from intercom_salesforce.assets.partitions import daily_partitions
+
+    client = intercom.client()
+    page = next(client.search_pages(
+        "contacts", {"field": "updated_at", "operator": ">", "value": 0}, per_page=1,
+        sort={"field": "updated_at", "order": "ascending"}))
+    if not page.get("data"):
+        return None
+    oldest = datetime.fromtimestamp(page["data"][0]["updated_at"],
+                                    ZoneInfo(settings.workspace_timezone())).date().isoformat()
+    first = max(oldest, daily_partitions.get_first_partition_key())
+    return first, daily_partitions.get_last_partition_key()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    for var in CREDENTIAL_VARS:
+        if os.environ.pop(var, None):
+            print(f"(demo runs on the sandbox: ignoring {var} for this run)")
+    os.environ.setdefault("SANDBOX_INTERCOM_URL",
+                          f"http://127.0.0.1:{settings.DEFAULT_INTERCOM_PORT}")
+    os.environ.setdefault("SANDBOX_SALESFORCE_URL",
+                          f"https://127.0.0.1:{settings.DEFAULT_SALESFORCE_PORT}")
+    from intercom_salesforce.sandbox.runtime import reset, seed, start
+
+    state = _state()
+    if args.reset:
+        reset(state)
+        for path in (settings.paths().warehouse,):
+            if path.exists():
+                path.unlink()
+    if state.seeded() is None:
+        print("Seeding the sandbox ...", flush=True)
+        from intercom_salesforce.sandbox.world import WorldSize
+
+        info = seed(state, WorldSize(contacts=args.contacts), timezone=settings.workspace_timezone())
+        print(f"  Intercom {info['intercom']}\n  Salesforce {info['salesforce']}")
+    else:
+        print(f"Using the existing sandbox in {state.root} (make demo-reset to start over)")
+    sandbox = start(state, intercom_port=settings.DEFAULT_INTERCOM_PORT,
+                    salesforce_port=settings.DEFAULT_SALESFORCE_PORT, reuse_running=True)
+    try:
+        home = _prepare_dagster_home()
+        import dagster as dg
+
+        from intercom_salesforce.definitions import defs
+
+        resources = settings.build_resources()
+        window = _partition_range(resources["intercom"])
+        if window is None:
+            print("Intercom holds no contacts; nothing to sync.")
+            return 0
+        first, last = window
+        print(f"Running sync_people_job over partitions {first} .. {last} "
+              f"({settings.workspace_timezone()}) as one run ...", flush=True)
+        job = defs.resolve_job_def("sync_people_job")
+        with dg.DagsterInstance.get() as instance:
+            result = job.execute_in_process(
+                instance=instance,
+                tags={"dagster/asset_partition_range_start": first,
+                      "dagster/asset_partition_range_end": last, "source": "make demo"},
+                raise_on_error=False,
+            )
+        print_summary(result.run_id, first, last)
+        print("\nWhere to look next:")
+        print(f"  Dagster UI (run history, metadata):   make dev   (DAGSTER_HOME={home})")
+        print(f"  Salesforce sandbox records:           {sandbox.salesforce_url}/_sandbox/Lead")
+        print(f"  Warehouse:                            duckdb {settings.paths().warehouse}")
+        return 0 if result.success else 1
+    finally:
+        sandbox.stop()
+
+
+def print_summary(run_id: str, first: str, last: str) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(settings.paths().warehouse), read_only=True)
+    try:
+        staged = con.execute(
+            "SELECT count(*) FROM staging.intercom_contacts WHERE partition_date BETWEEN ? AND ?",
+            [first, last]).fetchone()[0]
+        rules = dict(con.execute(
+            "SELECT rule, count(*) FROM match.person_matches WHERE run_id = ? GROUP BY 1",
+            [run_id]).fetchall())
+        outcomes = dict(con.execute(
+            "SELECT outcome, count(*) FROM sync.sync_results WHERE run_id = ? GROUP BY 1",
+            [run_id]).fetchall())
+        jobs = [r[0] for r in con.execute(
+            "SELECT job_id FROM sync.bulk_jobs WHERE run_id = ? ORDER BY created_at",
+            [run_id]).fetchall()]
+    finally:
+        con.close()
+    matched = rules.get("external_id", 0) + rules.get("email", 0)
+    print(f"\nSummary of run {run_id}")
+    print(f"  extracted from Intercom:  {staged} contacts staged")
+    print(f"  checked (GX suite):       {'passed' if rules else 'FAILED or not reached'}")
+    print(f"  matched in Salesforce:    {matched} "
+          f"(external id {rules.get('external_id', 0)}, email {rules.get('email', 0)}), "
+          f"ambiguous {rules.get('ambiguous', 0)}, no email {rules.get('no_email', 0)}, "
+          f"unmatched {rules.get('none', 0)}")
+    print(f"  Salesforce Leads:         created {outcomes.get('created', 0)}, "
+          f"updated {outcomes.get('updated', 0)}, failed {outcomes.get('failed', 0)}, "
+          f"unprocessed {outcomes.get('unprocessed', 0)}")
+    print(f"  Bulk jobs:                {', '.join(jobs) or 'none (nothing changed)'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="intercom-salesforce", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="seed (once), serve the sandbox, sync every partition")
+    demo.add_argument("--reset", action="store_true", help="start from a fresh sandbox")
+    demo.add_argument("--contacts", type=int, default=300)
+    demo.set_defaults(func=cmd_demo)
+
+    sandbox = sub.add_parser("sandbox", help="the local Intercom and Salesforce emulators")
+    ssub = sandbox.add_subparsers(dest="sandbox_command", required=True)
+    s_seed = ssub.add_parser("seed", help="generate and load the deterministic world")
+    s_seed.add_argument("--contacts", type=int, default=300)
+    s_seed.add_argument("--days", type=int, default=14)
+    s_seed.add_argument("--seed", type=int, default=7)
+    s_seed.add_argument("--reset", action="store_true")
+    s_seed.set_defaults(func=cmd_seed)
+    s_reset = ssub.add_parser("reset", help="delete the sandbox state")
+    s_reset.add_argument("--warehouse", action="store_true", help="also delete the warehouse")
+    s_reset.set_defaults(func=cmd_reset)
+    s_serve = ssub.add_parser("serve", help="serve both emulators in the foreground")
+    s_serve.add_argument("--intercom-port", type=int, default=settings.DEFAULT_INTERCOM_PORT)
+    s_serve.add_argument("--salesforce-port", type=int, default=settings.DEFAULT_SALESFORCE_PORT)
+    s_serve.set_defaults(func=cmd_serve)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Assembles the stages and binds the shared resources (sandbox or real services, see settings)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from intercom_salesforce.assets.extract.contacts import intercom_contacts
+from intercom_salesforce.assets.match.people import person_matches
+from intercom_salesforce.assets.mirror.salesforce_people import (
+    salesforce_contacts_mirror,
+    salesforce_leads_mirror,
+)
+from intercom_salesforce.assets.partitions import daily_partitions
+from intercom_salesforce.assets.push.leads import salesforce_lead_upserts
+from intercom_salesforce.automation.schedules import hourly_current_partition_schedule
+from intercom_salesforce.settings import build_resources
+
+SYNC_ASSETS = [
+    intercom_contacts,
+    salesforce_contacts_mirror,
+    salesforce_leads_mirror,
+    person_matches,
+    salesforce_lead_upserts,
+]
+
+sync_people_job = dg.define_asset_job(
+    "sync_people_job",
+    selection=dg.AssetSelection.assets(*SYNC_ASSETS),
+    partitions_def=daily_partitions,
+    description="Intercom contacts -> checks -> match -> Salesforce Leads, over partitions.",
+)
+
+sync_people_schedule = hourly_current_partition_schedule(sync_people_job)
+
+defs = dg.Definitions(
+    assets=SYNC_ASSETS,
+    jobs=[sync_people_job],
+    schedules=[sync_people_schedule],
+    resources=build_resources(),
+)

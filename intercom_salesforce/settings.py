@@ -1,0 +1,171 @@
+"""The one place that decides where data comes from and goes to.
+
+With no credentials in the environment, every resource points at the sandbox emulators that ship
+with the package. With ``INTERCOM_ACCESS_TOKEN`` set, Intercom is the real service; with Salesforce
+credentials set, Salesforce is. Secrets are bound with ``dg.EnvVar`` so they are read at run time and
+never land in configuration, logs or metadata.
+
+Sandbox Intercom feeding a real Salesforce org is refused: seeded sandbox people must never be
+written into a production org. Real Intercom with the sandbox Salesforce is allowed (a dry run).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from intercom_salesforce.resources.intercom import REGION_BASE_URLS, IntercomResource
+from intercom_salesforce.resources.salesforce import SalesforceResource
+from intercom_salesforce.resources.sync_settings import SyncSettings
+
+Mode = Literal["sandbox", "production"]
+
+SANDBOX_INTERCOM_TOKEN = "sandbox-intercom-token"
+SANDBOX_SF_CLIENT_ID = "sandbox-client-id"
+SANDBOX_SF_CLIENT_SECRET = "sandbox-client-secret"
+DEFAULT_INTERCOM_PORT = 8711
+DEFAULT_SALESFORCE_PORT = 8712
+
+
+def project_root() -> Path:
+    """The checkout (editable install) or the working directory, overridable for deployments."""
+    if env := os.environ.get("INTERCOM_SALESFORCE_HOME"):
+        return Path(env).resolve()
+    here = Path(__file__).resolve().parents[1]
+    return here if (here / "pyproject.toml").exists() else Path.cwd()
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path
+
+    @property
+    def var(self) -> Path:
+        return self.root / "var"
+
+    @property
+    def warehouse(self) -> Path:
+        return Path(os.environ.get("WAREHOUSE_PATH", self.var / "warehouse.duckdb"))
+
+    @property
+    def sandbox(self) -> Path:
+        return Path(os.environ.get("SANDBOX_DIR", self.var / "sandbox"))
+
+    @property
+    def work(self) -> Path:
+        """CSV files uploaded to and downloaded from Salesforce, kept for audit and retry."""
+        return Path(os.environ.get("SYNC_WORK_DIR", self.var / "work"))
+
+    @property
+    def dagster_home(self) -> Path:
+        return Path(os.environ.get("DAGSTER_HOME", self.var / "dagster"))
+
+
+def paths() -> Paths:
+    return Paths(project_root())
+
+
+def sandbox_intercom_url(env: Mapping[str, str] = os.environ) -> str:
+    return env.get("SANDBOX_INTERCOM_URL", f"http://127.0.0.1:{DEFAULT_INTERCOM_PORT}")
+
+
+def sandbox_salesforce_url(env: Mapping[str, str] = os.environ) -> str:
+    return env.get("SANDBOX_SALESFORCE_URL", f"https://127.0.0.1:{DEFAULT_SALESFORCE_PORT}")
+
+
+def intercom_mode(env: Mapping[str, str] = os.environ) -> Mode:
+    return "production" if env.get("INTERCOM_ACCESS_TOKEN") else "sandbox"
+
+
+SF_CREDENTIAL_VARS = ("SALESFORCE_CLIENT_ID", "SALESFORCE_USERNAME", "SALESFORCE_PRIVATE_KEY")
+
+
+def salesforce_mode(env: Mapping[str, str] = os.environ) -> Mode:
+    return "production" if any(env.get(v) for v in SF_CREDENTIAL_VARS) else "sandbox"
+
+
+def salesforce_auth_flow(env: Mapping[str, str] = os.environ) -> str:
+    """JWT bearer when a key is given, client credentials without a user, else the password grant."""
+    if env.get("SALESFORCE_PRIVATE_KEY"):
+        return "jwt"
+    if env.get("SALESFORCE_USERNAME") and env.get("SALESFORCE_PASSWORD"):
+        return "password"
+    return "client_credentials"
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+def build_intercom(env: Mapping[str, str] = os.environ) -> IntercomResource:
+    if intercom_mode(env) == "sandbox":
+        return IntercomResource(access_token=SANDBOX_INTERCOM_TOKEN,
+                                base_url=sandbox_intercom_url(env), mode="sandbox")
+    region = env.get("INTERCOM_REGION", "US").upper()
+    base = env.get("INTERCOM_BASE_URL") or REGION_BASE_URLS.get(region)
+    if not base:
+        raise ConfigurationError(f"INTERCOM_REGION must be one of {sorted(REGION_BASE_URLS)}")
+    return IntercomResource(access_token=dg.EnvVar("INTERCOM_ACCESS_TOKEN"), base_url=base,
+                            mode="production")
+
+
+def build_salesforce(env: Mapping[str, str] = os.environ) -> SalesforceResource:
+    if salesforce_mode(env) == "sandbox":
+        return SalesforceResource(
+            mode="sandbox",
+            login_url=sandbox_salesforce_url(env),
+            auth_flow="client_credentials",
+            client_id=SANDBOX_SF_CLIENT_ID,
+            client_secret=SANDBOX_SF_CLIENT_SECRET,
+            ca_bundle=str(paths().sandbox / "tls" / "ca.pem"),
+        )
+    if intercom_mode(env) == "sandbox":
+        raise ConfigurationError(
+            "Salesforce credentials are set but INTERCOM_ACCESS_TOKEN is not: refusing to write "
+            "sandbox people into a real Salesforce org. Set both, or neither.")
+    flow = salesforce_auth_flow(env)
+
+    def secret(name: str) -> dg.EnvVar | None:
+        return dg.EnvVar(name) if env.get(name) else None
+
+    return SalesforceResource(
+        mode="production",
+        login_url=env.get("SALESFORCE_LOGIN_URL", "https://login.salesforce.com"),
+        auth_flow=flow,  # type: ignore[arg-type]
+        client_id=env.get("SALESFORCE_CLIENT_ID"),
+        client_secret=secret("SALESFORCE_CLIENT_SECRET"),
+        username=env.get("SALESFORCE_USERNAME"),
+        password=secret("SALESFORCE_PASSWORD"),
+        security_token=secret("SALESFORCE_SECURITY_TOKEN"),
+        private_key=secret("SALESFORCE_PRIVATE_KEY"),
+        api_version=env.get("SALESFORCE_API_VERSION", "59.0"),
+    )
+
+
+def build_resources(env: Mapping[str, str] = os.environ) -> dict[str, object]:
+    p = paths()
+    return {
+        "intercom": build_intercom(env),
+        "salesforce": build_salesforce(env),
+        "warehouse": DuckDBResource(database=str(p.warehouse)),
+        "sync_settings": SyncSettings(work_dir=str(p.work)),
+    }
+
+
+def workspace_timezone(env: Mapping[str, str] = os.environ) -> str:
+    """Daily partitions are days in the Intercom workspace's timezone (``/me`` -> app.timezone).
+
+    Partition definitions are static, so the timezone is configuration; the extract asset checks
+    it against ``/me`` and stops with a clear error if they disagree.
+    """
+    return env.get("INTERCOM_WORKSPACE_TIMEZONE", "America/Los_Angeles")
+
+
+def partitions_start(env: Mapping[str, str] = os.environ) -> str:
+    return env.get("SYNC_START_DATE", "2025-01-01")

@@ -1,0 +1,31 @@
+"""The DuckDB warehouse: where it lives, its schemas, and the one statement that creates them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+SQL_DIR = Path(__file__).parent / "sql"
+
+STAGING_CONTACTS = "staging.intercom_contacts"
+STAGING_CONTACTS_CURRENT = "staging.intercom_contacts_current"
+MIRROR_CONTACTS = "mirror.salesforce_contacts"
+MIRROR_LEADS = "mirror.salesforce_leads"
+MIRROR_HWM = "mirror.high_water_marks"
+PERSON_MATCHES = "match.person_matches"
+SYNC_STATE = "sync.sync_state"
+BULK_JOBS = "sync.bulk_jobs"
+SYNC_RESULTS = "sync.sync_results"
+
+# Dagster pool shared by every asset that writes the warehouse: DuckDB allows one writer process.
+WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+def read_sql(name: str, base: Path = SQL_DIR) -> str:
+    return (base / name).read_text()
+
+
+def ensure_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create schemas, tables and views if missing."""
+    conn.execute(read_sql("create_warehouse.sql"))
