@@ -224,7 +224,7 @@ class SalesforceClient:
                                f"{job.get('state')}, not Open")
         try:
             data = csv_path.read_text(encoding="utf-8")
-            self.call(lambda sf: client(sf).upload_job_data(job_id, data, job.get("contentUrl")))
+            self.call(lambda sf: client(sf).upload_job_data(job_id, data))
             del data
             self.call(lambda sf: client(sf).close_job(job_id))
         except Exception:

@@ -93,9 +93,8 @@ def _load_result(conn: duckdb.DuckDBPyConnection, view: str, path: Path, ext_fie
             f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT *, \"{ext_field}\" AS ext "
             f"FROM read_csv('{path}', header=true, all_varchar=true)")
     else:
-        cols = ", ".join(f'NULL::VARCHAR AS "{c}"' for c in required)
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT {cols}, NULL::VARCHAR AS ext "
-                     "WHERE false")
+        cols = [f'NULL::VARCHAR AS "{c}"' for c in required] + ["NULL::VARCHAR AS ext"]
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT {', '.join(cols)} WHERE false")
 
 
 def record_results(conn: duckdb.DuckDBPyConnection, result: IngestResult, ext_field: str,

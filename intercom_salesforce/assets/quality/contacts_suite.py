@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 import great_expectations as gx
 import pandas as pd
+from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from intercom_salesforce.warehouse import STAGING_CONTACTS
 
@@ -32,29 +33,33 @@ EXPECTED_COLUMNS = [
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
-def contacts_suite(window_start_epoch: int, window_end_epoch: int) -> gx.ExpectationSuite:
+def contacts_expectations(window_start_epoch: int, window_end_epoch: int) -> list[Any]:
     """One rule set, built per window because the timestamp bounds are the window's."""
     e = gx.expectations
-    suite = gx.ExpectationSuite(name="intercom_contacts")
-    suite.add_expectation(e.ExpectTableColumnsToMatchSet(
-        column_set=EXPECTED_COLUMNS + ["updated_epoch"], exact_match=True))
-    suite.add_expectation(e.ExpectColumnValuesToNotBeNull(column="id"))
-    suite.add_expectation(e.ExpectColumnValuesToBeUnique(column="id"))
-    suite.add_expectation(e.ExpectColumnValuesToNotBeNull(column="updated_epoch"))
-    suite.add_expectation(e.ExpectColumnValuesToBeBetween(
-        column="updated_epoch", min_value=window_start_epoch, max_value=window_end_epoch - 1))
-    suite.add_expectation(e.ExpectColumnValuesToBeInSet(column="role", value_set=["user", "lead"]))
-    suite.add_expectation(e.ExpectColumnValuesToMatchRegex(
-        column="email", regex=EMAIL_REGEX, mostly=1 - MAX_BAD_EMAIL_SHARE))
-    return suite
+    return [
+        e.ExpectTableColumnsToMatchSet(column_set=EXPECTED_COLUMNS + ["updated_epoch"],
+                                       exact_match=True),
+        e.ExpectColumnValuesToNotBeNull(column="id"),
+        e.ExpectColumnValuesToBeUnique(column="id"),
+        e.ExpectColumnValuesToNotBeNull(column="updated_epoch"),
+        e.ExpectColumnValuesToBeBetween(column="updated_epoch", min_value=window_start_epoch,
+                                        max_value=window_end_epoch - 1),
+        e.ExpectColumnValuesToBeInSet(column="role", value_set=["user", "lead"]),
+        e.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL_REGEX,
+                                         mostly=1 - MAX_BAD_EMAIL_SHARE),
+    ]
 
 
-def run_suite(df: pd.DataFrame, suite: gx.ExpectationSuite) -> Any:
+def run_suite(df: pd.DataFrame, name: str, expectations: list[Any]) -> Any:
+    """Validate a frame in an ephemeral GX context (no project files to keep in sync)."""
     context = gx.get_context(mode="ephemeral")
-    asset = context.data_sources.add_pandas("staging").add_dataframe_asset("intercom_contacts")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    asset = context.data_sources.add_pandas("staging").add_dataframe_asset(name)
     batch = asset.add_batch_definition_whole_dataframe("window").get_batch(
         batch_parameters={"dataframe": df})
-    suite = context.suites.add(suite)
+    suite = context.suites.add(gx.ExpectationSuite(name=name))
+    for expectation in expectations:
+        suite.add_expectation(expectation)
     return batch.validate(suite, result_format={
         "result_format": "COMPLETE",
         "unexpected_index_column_names": ["id"],
@@ -67,8 +72,8 @@ def validate_contacts_window(conn, first_day: str, last_day: str, window) -> dg.
     df = conn.execute(
         f"SELECT *, epoch(updated_at)::BIGINT AS updated_epoch FROM {STAGING_CONTACTS} "
         "WHERE partition_date BETWEEN ? AND ?", [first_day, last_day]).df()
-    result = run_suite(df, contacts_suite(int(window.start.timestamp()),
-                                          int(window.end.timestamp())))
+    result = run_suite(df, "intercom_contacts", contacts_expectations(
+        int(window.start.timestamp()), int(window.end.timestamp())))
     per_rule: dict[str, Any] = {}
     failed_rules = []
     for r in result.results:
