@@ -9,12 +9,17 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from intercom_salesforce import settings
 
-CREDENTIAL_VARS = ("INTERCOM_ACCESS_TOKEN", *settings.SF_CREDENTIAL_VARS,
-                   "SALESFORCE_CLIENT_SECRET", "SALESFORCE_PASSWORD")
+CREDENTIAL_VARS = (
+    "INTERCOM_ACCESS_TOKEN",
+    *settings.SF_CREDENTIAL_VARS,
+    "SALESFORCE_CLIENT_SECRET",
+    "SALESFORCE_PASSWORD",
+)
 
 
 def _state():
@@ -28,6 +33,8 @@ def _prepare_dagster_home() -> Path:
     home = settings.paths().dagster_home
     home.mkdir(parents=True, exist_ok=True)
     src = settings.project_root() / "dagster.yaml"
+    if not src.exists():  # a home outside the checkout: use the checkout's instance config
+        src = Path(__file__).resolve().parents[1] / "dagster.yaml"
     if src.exists():
         shutil.copyfile(src, home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(home)
@@ -41,8 +48,12 @@ def cmd_seed(args: argparse.Namespace) -> int:
     state = _state()
     if args.reset:
         reset(state)
-    info = seed(state, WorldSize(contacts=args.contacts, days=args.days), seed_value=args.seed,
-                timezone=settings.workspace_timezone())
+    info = seed(
+        state,
+        WorldSize(contacts=args.contacts, days=args.days),
+        seed_value=args.seed,
+        timezone=settings.workspace_timezone(),
+    )
     print(f"Seeded the sandbox in {info['seconds']} s under {state.root}")
     print(f"  Intercom:   {info['intercom']}")
     print(f"  Salesforce: {info['salesforce']}")
@@ -72,7 +83,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         seed(state, timezone=settings.workspace_timezone())
     sandbox = start(state, intercom_port=args.intercom_port, salesforce_port=args.salesforce_port)
     print(f"Intercom emulator:   {sandbox.intercom_url}")
-    print(f"Salesforce emulator: {sandbox.salesforce_url}  (records: {sandbox.salesforce_url}/_sandbox/)")
+    print(
+        f"Salesforce emulator: {sandbox.salesforce_url}  (records: {sandbox.salesforce_url}/_sandbox/)"
+    )
     print("Ctrl-C to stop.", flush=True)
     try:
         while True:
@@ -87,25 +100,41 @@ def _partition_range(intercom) -> tuple[str, str] | None:
     from intercom_salesforce.assets.partitions import daily_partitions
 
     client = intercom.client()
-    page = next(client.search_pages(
-        "contacts", {"field": "updated_at", "operator": ">", "value": 0}, per_page=1,
-        sort={"field": "updated_at", "order": "ascending"}))
+    page = next(
+        client.search_pages(
+            "contacts",
+            {"field": "updated_at", "operator": ">", "value": 0},
+            per_page=1,
+            sort={"field": "updated_at", "order": "ascending"},
+        )
+    )
     if not page.get("data"):
         return None
-    oldest = datetime.fromtimestamp(page["data"][0]["updated_at"],
-                                    ZoneInfo(settings.workspace_timezone())).date().isoformat()
+    oldest = (
+        datetime.fromtimestamp(
+            page["data"][0]["updated_at"], ZoneInfo(settings.workspace_timezone())
+        )
+        .date()
+        .isoformat()
+    )
     first = max(oldest, daily_partitions.get_first_partition_key())
     return first, daily_partitions.get_last_partition_key()
+
+
+def _port(url: str) -> int:
+    return urlparse(url).port or (443 if url.startswith("https") else 80)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     for var in CREDENTIAL_VARS:
         if os.environ.pop(var, None):
             print(f"(demo runs on the sandbox: ignoring {var} for this run)")
-    os.environ.setdefault("SANDBOX_INTERCOM_URL",
-                          f"http://127.0.0.1:{settings.DEFAULT_INTERCOM_PORT}")
-    os.environ.setdefault("SANDBOX_SALESFORCE_URL",
-                          f"https://127.0.0.1:{settings.DEFAULT_SALESFORCE_PORT}")
+    os.environ.setdefault(
+        "SANDBOX_INTERCOM_URL", f"http://127.0.0.1:{settings.DEFAULT_INTERCOM_PORT}"
+    )
+    os.environ.setdefault(
+        "SANDBOX_SALESFORCE_URL", f"https://127.0.0.1:{settings.DEFAULT_SALESFORCE_PORT}"
+    )
     from intercom_salesforce.sandbox.runtime import reset, seed, start
 
     state = _state()
@@ -118,12 +147,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("Seeding the sandbox ...", flush=True)
         from intercom_salesforce.sandbox.world import WorldSize
 
-        info = seed(state, WorldSize(contacts=args.contacts), timezone=settings.workspace_timezone())
+        info = seed(
+            state, WorldSize(contacts=args.contacts), timezone=settings.workspace_timezone()
+        )
         print(f"  Intercom {info['intercom']}\n  Salesforce {info['salesforce']}")
     else:
         print(f"Using the existing sandbox in {state.root} (make demo-reset to start over)")
-    sandbox = start(state, intercom_port=settings.DEFAULT_INTERCOM_PORT,
-                    salesforce_port=settings.DEFAULT_SALESFORCE_PORT, reuse_running=True)
+    sandbox = start(
+        state,
+        intercom_port=_port(settings.sandbox_intercom_url()),
+        salesforce_port=_port(settings.sandbox_salesforce_url()),
+        reuse_running=True,
+    )
     try:
         home = _prepare_dagster_home()
         import dagster as dg
@@ -136,17 +171,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print("Intercom holds no contacts; nothing to sync.")
             return 0
         first, last = window
-        print(f"Running sync_people_job over partitions {first} .. {last} "
-              f"({settings.workspace_timezone()}) as one run ...", flush=True)
+        print(
+            f"Running sync_people_job over partitions {first} .. {last} "
+            f"({settings.workspace_timezone()}) as one run ...",
+            flush=True,
+        )
         job = defs.resolve_job_def("sync_people_job")
         with dg.DagsterInstance.get() as instance:
             result = job.execute_in_process(
                 instance=instance,
-                tags={"dagster/asset_partition_range_start": first,
-                      "dagster/asset_partition_range_end": last, "source": "make demo"},
+                tags={
+                    "dagster/asset_partition_range_start": first,
+                    "dagster/asset_partition_range_end": last,
+                    "source": "make demo",
+                },
                 raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             )
-        print_summary(result.run_id, first, last)
+        checks = result.get_asset_check_evaluations()
+        print_summary(
+            result.run_id, first, last, checks_passed=bool(checks) and all(c.passed for c in checks)
+        )
         print("\nWhere to look next:")
         print(f"  Dagster UI (run history, metadata):   make dev   (DAGSTER_HOME={home})")
         print(f"  Salesforce sandbox records:           {sandbox.salesforce_url}/_sandbox/Lead")
@@ -156,36 +201,52 @@ def cmd_demo(args: argparse.Namespace) -> int:
         sandbox.stop()
 
 
-def print_summary(run_id: str, first: str, last: str) -> None:
+def print_summary(run_id: str, first: str, last: str, checks_passed: bool) -> None:
     import duckdb
 
     con = duckdb.connect(str(settings.paths().warehouse), read_only=True)
     try:
         staged = con.execute(
             "SELECT count(*) FROM staging.intercom_contacts WHERE partition_date BETWEEN ? AND ?",
-            [first, last]).fetchone()[0]
-        rules = dict(con.execute(
-            "SELECT rule, count(*) FROM match.person_matches WHERE run_id = ? GROUP BY 1",
-            [run_id]).fetchall())
-        outcomes = dict(con.execute(
-            "SELECT outcome, count(*) FROM sync.sync_results WHERE run_id = ? GROUP BY 1",
-            [run_id]).fetchall())
-        jobs = [r[0] for r in con.execute(
-            "SELECT job_id FROM sync.bulk_jobs WHERE run_id = ? ORDER BY created_at",
-            [run_id]).fetchall()]
+            [first, last],
+        ).fetchone()[0]
+        rules = dict(
+            con.execute(
+                "SELECT rule, count(*) FROM match.person_matches WHERE run_id = ? GROUP BY 1",
+                [run_id],
+            ).fetchall()
+        )
+        outcomes = dict(
+            con.execute(
+                "SELECT outcome, count(*) FROM sync.sync_results WHERE run_id = ? GROUP BY 1",
+                [run_id],
+            ).fetchall()
+        )
+        jobs = [
+            r[0]
+            for r in con.execute(
+                "SELECT job_id FROM sync.bulk_jobs WHERE run_id = ? ORDER BY created_at", [run_id]
+            ).fetchall()
+        ]
     finally:
         con.close()
     matched = rules.get("external_id", 0) + rules.get("email", 0)
     print(f"\nSummary of run {run_id}")
     print(f"  extracted from Intercom:  {staged} contacts staged")
-    print(f"  checked (GX suite):       {'passed' if rules else 'FAILED or not reached'}")
-    print(f"  matched in Salesforce:    {matched} "
-          f"(external id {rules.get('external_id', 0)}, email {rules.get('email', 0)}), "
-          f"ambiguous {rules.get('ambiguous', 0)}, no email {rules.get('no_email', 0)}, "
-          f"unmatched {rules.get('none', 0)}")
-    print(f"  Salesforce Leads:         created {outcomes.get('created', 0)}, "
-          f"updated {outcomes.get('updated', 0)}, failed {outcomes.get('failed', 0)}, "
-          f"unprocessed {outcomes.get('unprocessed', 0)}")
+    print(
+        f"  checked (GX suite):       {'passed' if checks_passed else 'FAILED: nothing was pushed'}"
+    )
+    print(
+        f"  matched in Salesforce:    {matched} "
+        f"(external id {rules.get('external_id', 0)}, email {rules.get('email', 0)}), "
+        f"ambiguous {rules.get('ambiguous', 0)}, no email {rules.get('no_email', 0)}, "
+        f"unmatched {rules.get('none', 0)}"
+    )
+    print(
+        f"  Salesforce Leads:         created {outcomes.get('created', 0)}, "
+        f"updated {outcomes.get('updated', 0)}, failed {outcomes.get('failed', 0)}, "
+        f"unprocessed {outcomes.get('unprocessed', 0)}"
+    )
     print(f"  Bulk jobs:                {', '.join(jobs) or 'none (nothing changed)'}")
 
 

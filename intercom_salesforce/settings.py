@@ -105,14 +105,16 @@ class ConfigurationError(RuntimeError):
 
 def build_intercom(env: Mapping[str, str] = os.environ) -> IntercomResource:
     if intercom_mode(env) == "sandbox":
-        return IntercomResource(access_token=SANDBOX_INTERCOM_TOKEN,
-                                base_url=sandbox_intercom_url(env), mode="sandbox")
+        return IntercomResource(
+            access_token=SANDBOX_INTERCOM_TOKEN, base_url=sandbox_intercom_url(env), mode="sandbox"
+        )
     region = env.get("INTERCOM_REGION", "US").upper()
     base = env.get("INTERCOM_BASE_URL") or REGION_BASE_URLS.get(region)
     if not base:
         raise ConfigurationError(f"INTERCOM_REGION must be one of {sorted(REGION_BASE_URLS)}")
-    return IntercomResource(access_token=dg.EnvVar("INTERCOM_ACCESS_TOKEN"), base_url=base,
-                            mode="production")
+    return IntercomResource(
+        access_token=dg.EnvVar("INTERCOM_ACCESS_TOKEN"), base_url=base, mode="production"
+    )
 
 
 def build_salesforce(env: Mapping[str, str] = os.environ) -> SalesforceResource:
@@ -128,7 +130,8 @@ def build_salesforce(env: Mapping[str, str] = os.environ) -> SalesforceResource:
     if intercom_mode(env) == "sandbox":
         raise ConfigurationError(
             "Salesforce credentials are set but INTERCOM_ACCESS_TOKEN is not: refusing to write "
-            "sandbox people into a real Salesforce org. Set both, or neither.")
+            "sandbox people into a real Salesforce org. Set both, or neither."
+        )
     flow = salesforce_auth_flow(env)
 
     def secret(name: str) -> dg.EnvVar | None:

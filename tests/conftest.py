@@ -12,7 +12,11 @@ from intercom_salesforce.resources.salesforce import SalesforceResource
 from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.sandbox.runtime import RunningSandbox, SandboxState, seed, start
 from intercom_salesforce.sandbox.world import WorldSize
-from intercom_salesforce.settings import SANDBOX_INTERCOM_TOKEN, SANDBOX_SF_CLIENT_ID, SANDBOX_SF_CLIENT_SECRET
+from intercom_salesforce.settings import (
+    SANDBOX_INTERCOM_TOKEN,
+    SANDBOX_SF_CLIENT_ID,
+    SANDBOX_SF_CLIENT_SECRET,
+)
 
 
 @dataclass
@@ -22,15 +26,20 @@ class Sandbox:
     seeded: dict
 
     def intercom(self) -> IntercomResource:
-        return IntercomResource(access_token=SANDBOX_INTERCOM_TOKEN,
-                                base_url=self.running.intercom_url, mode="sandbox")
+        return IntercomResource(
+            access_token=SANDBOX_INTERCOM_TOKEN, base_url=self.running.intercom_url, mode="sandbox"
+        )
 
     def salesforce(self) -> SalesforceResource:
         return SalesforceResource(
-            mode="sandbox", login_url=self.running.salesforce_url,
-            auth_flow="client_credentials", client_id=SANDBOX_SF_CLIENT_ID,
+            mode="sandbox",
+            login_url=self.running.salesforce_url,
+            auth_flow="client_credentials",
+            client_id=SANDBOX_SF_CLIENT_ID,
             client_secret=SANDBOX_SF_CLIENT_SECRET,
-            ca_bundle=str(self.state.root / "tls" / "ca.pem"), poll_initial_seconds=0.05)
+            ca_bundle=str(self.state.root / "tls" / "ca.pem"),
+            poll_initial_seconds=0.05,
+        )
 
     def resources(self, tmp: Path) -> dict:
         from dagster_duckdb import DuckDBResource

@@ -23,9 +23,9 @@ def hourly_current_partition_schedule(job) -> dg.ScheduleDefinition:
         default_status=dg.DefaultScheduleStatus.STOPPED,
     )
     def _schedule(context: dg.ScheduleEvaluationContext):
-        key = daily_partitions.get_last_partition_key(
-            current_time=context.scheduled_execution_time)
+        key = daily_partitions.get_last_partition_key(current_time=context.scheduled_execution_time)
         return dg.RunRequest(
-            run_key=f"{key}@{context.scheduled_execution_time.isoformat()}", partition_key=key)
+            run_key=f"{key}@{context.scheduled_execution_time.isoformat()}", partition_key=key
+        )
 
     return _schedule

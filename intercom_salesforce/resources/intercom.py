@@ -61,12 +61,14 @@ class IntercomClient:
         self.log = log or logging.getLogger(__name__)
         self.stats = RequestStats()
         self.session = requests.Session()
-        self.session.headers.update({
-            "Authorization": f"Bearer {resource.access_token}",
-            "Intercom-Version": resource.api_version,
-            "Accept": "application/json",
-            "User-Agent": "intercom-salesforce/0.1",
-        })
+        self.session.headers.update(
+            {
+                "Authorization": f"Bearer {resource.access_token}",
+                "Intercom-Version": resource.api_version,
+                "Accept": "application/json",
+                "User-Agent": "intercom-salesforce/0.1",
+            }
+        )
         self._window_remaining: int | None = None
         self._window_limit: int | None = None
         self._window_reset: float | None = None
@@ -94,8 +96,9 @@ class IntercomClient:
         except (KeyError, ValueError):
             pass
 
-    def request(self, method: str, path: str, *, json: Any = None,
-                params: dict[str, Any] | None = None) -> dict[str, Any]:
+    def request(
+        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Send one call, retrying 5xx, dropped connections, empty bodies and 429s.
 
         429s wait until ``X-RateLimit-Reset`` (Intercom sends no Retry-After); other transient
@@ -111,8 +114,9 @@ class IntercomClient:
             status: int | None = None
             body: Any = None
             try:
-                resp = self.session.request(method, url, json=json, params=params,
-                                            timeout=self.r.timeout_seconds)
+                resp = self.session.request(
+                    method, url, json=json, params=params, timeout=self.r.timeout_seconds
+                )
                 status = resp.status_code
                 self._record_limits(resp)
                 if status == 429:
@@ -133,24 +137,36 @@ class IntercomClient:
                         return resp.json()
                 else:
                     raise IntercomAPIError(method, path, status, _safe_json(resp))
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                    ValueError) as exc:
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+                ValueError,
+            ) as exc:
                 body = repr(exc)
             if attempt >= self.r.max_retries:
                 raise IntercomAPIError(method, path, status, body)
             attempt += 1
             self.stats.retries += 1
-            self._sleep(random.uniform(0, min(30.0, self.r.backoff_base_seconds * 2 ** attempt)))
+            self._sleep(random.uniform(0, min(30.0, self.r.backoff_base_seconds * 2**attempt)))
 
     # -- endpoints -----------------------------------------------------------------------------
     def me(self) -> dict[str, Any]:
         return self.request("GET", "/me")
 
-    def search_pages(self, entity: str, query: dict[str, Any], *, per_page: int | None = None,
-                     sort: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
+    def search_pages(
+        self,
+        entity: str,
+        query: dict[str, Any],
+        *,
+        per_page: int | None = None,
+        sort: dict[str, str] | None = None,
+    ) -> Iterator[dict[str, Any]]:
         """Yield the pages of ``POST /{entity}/search``; pagination lives in the body."""
-        body: dict[str, Any] = {"query": query,
-                                "pagination": {"per_page": per_page or self.r.per_page}}
+        body: dict[str, Any] = {
+            "query": query,
+            "pagination": {"per_page": per_page or self.r.per_page},
+        }
         if sort:
             body["sort"] = sort
         while True:
@@ -160,8 +176,10 @@ class IntercomClient:
             cursor = nxt.get("starting_after") if isinstance(nxt, dict) else None
             if not cursor:
                 return
-            body["pagination"] = {"per_page": body["pagination"]["per_page"],
-                                  "starting_after": cursor}
+            body["pagination"] = {
+                "per_page": body["pagination"]["per_page"],
+                "starting_after": cursor,
+            }
 
 
 def _safe_json(resp: requests.Response) -> Any:
@@ -175,7 +193,9 @@ class IntercomResource(dg.ConfigurableResource):
     """Intercom API access. ``access_token`` comes from the environment (``EnvVar``) only."""
 
     access_token: str = Field(description="Bearer token; set from INTERCOM_ACCESS_TOKEN.")
-    base_url: str = Field(default=REGION_BASE_URLS["US"], description="API host (US/EU/AU or sandbox).")
+    base_url: str = Field(
+        default=REGION_BASE_URLS["US"], description="API host (US/EU/AU or sandbox)."
+    )
     api_version: str = Field(default="2.14", description="Pinned Intercom-Version header.")
     mode: str = Field(default="production", description="'production' or 'sandbox', for metadata.")
     per_page: int = Field(default=150, description="Page size; Intercom's maximum is 150.")
@@ -183,7 +203,8 @@ class IntercomResource(dg.ConfigurableResource):
     max_retries: int = 6
     backoff_base_seconds: float = 0.5
     rate_limit_share: float = Field(
-        default=0.8, description="Share of the app's per-window allowance this run may use.")
+        default=0.8, description="Share of the app's per-window allowance this run may use."
+    )
 
     def client(self, log: logging.Logger | None = None) -> IntercomClient:
         return IntercomClient(self, log)

@@ -121,20 +121,30 @@ class SalesforceClient:
         if r.auth_flow == "jwt":
             now = int(time.time())
             assertion = jwt.encode(
-                {"iss": r.client_id, "sub": r.username, "aud": r.jwt_audience or r.login_url,
-                 "exp": now + 170},
+                {
+                    "iss": r.client_id,
+                    "sub": r.username,
+                    "aud": r.jwt_audience or r.login_url,
+                    "exp": now + 170,
+                },
                 r.private_key,
                 algorithm="RS256",
             )
-            data = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-                    "assertion": assertion}
+            data = {
+                "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "assertion": assertion,
+            }
         elif r.auth_flow == "client_credentials":
             data = {"grant_type": "client_credentials"}
             auth = (r.client_id or "", r.client_secret or "")
         elif r.auth_flow == "password":
-            data = {"grant_type": "password", "client_id": r.client_id,
-                    "client_secret": r.client_secret, "username": r.username,
-                    "password": f"{r.password or ''}{r.security_token or ''}"}
+            data = {
+                "grant_type": "password",
+                "client_id": r.client_id,
+                "client_secret": r.client_secret,
+                "username": r.username,
+                "password": f"{r.password or ''}{r.security_token or ''}",
+            }
         else:
             raise SalesforceAuthError(f"unknown auth_flow {r.auth_flow!r}")
         resp = self.session.post(url, data=data, auth=auth, timeout=r.timeout_seconds)
@@ -146,7 +156,8 @@ class SalesforceClient:
                 reason = resp.text[:200]
             raise SalesforceAuthError(
                 f"Salesforce token request ({r.auth_flow}) to {url} failed: "
-                f"{resp.status_code} {reason}")
+                f"{resp.status_code} {reason}"
+            )
         return resp.json()
 
     def _login(self) -> Salesforce:
@@ -188,7 +199,8 @@ class SalesforceClient:
             raise SalesforceLimitError(
                 f"refusing to push: {limit - remaining} of {limit} daily API requests used and "
                 f"{planned_calls} more planned would pass the configured share "
-                f"{self.r.max_daily_api_share:.0%}")
+                f"{self.r.max_daily_api_share:.0%}"
+            )
 
     # -- Bulk API 2.0 ingest -----------------------------------------------------------------------
     def ingest(
@@ -209,23 +221,27 @@ class SalesforceClient:
         size = csv_path.stat().st_size
         if size > MAX_UPLOAD_BYTES:
             raise ValueError(f"{csv_path} is {size} bytes; split uploads under 100 MB")
+
         def client(sf: Salesforce) -> Any:
             # a fresh handler per call: simple-salesforce bakes the session id into it
             return getattr(sf.bulk2, sobject)._client
 
         job = self.call(
-            lambda sf: client(sf).create_job(operation, external_id_field=external_id_field))
+            lambda sf: client(sf).create_job(operation, external_id_field=external_id_field)
+        )
         job_id = job["id"]
         self.usage.jobs.append(job_id)
         if on_job_created:
             on_job_created(job_id)
         if job.get("state") != "Open":
-            raise RuntimeError(f"Bulk job {job_id} for {sobject} was created in state "
-                               f"{job.get('state')}, not Open")
+            raise RuntimeError(
+                f"Bulk job {job_id} for {sobject} was created in state {job.get('state')}, not Open"
+            )
         try:
-            data = csv_path.read_text(encoding="utf-8")
-            self.call(lambda sf: client(sf).upload_job_data(job_id, data))
-            del data
+            # simple-salesforce uploads a str; one file is at most ~100 MB by construction
+            self.call(
+                lambda sf: client(sf).upload_job_data(job_id, csv_path.read_text(encoding="utf-8"))
+            )
             self.call(lambda sf: client(sf).close_job(job_id))
         except Exception:
             try:
@@ -238,7 +254,9 @@ class SalesforceClient:
         paths = {}
         for kind in ("successfulResults", "failedResults", "unprocessedrecords"):
             dest = results_dir / f"{job_id}-{kind}.csv"
-            self.call(lambda sf, k=kind, d=dest: client(sf).download_ingest_results(str(d), job_id, k))
+            self.call(
+                lambda sf, k=kind, d=dest: client(sf).download_ingest_results(str(d), job_id, k)
+            )
             paths[kind] = dest
         return IngestResult(
             job_id=job_id,
@@ -263,8 +281,9 @@ class SalesforceClient:
             if info["state"] in TERMINAL_STATES:
                 return info
             if time.monotonic() > deadline:
-                raise TimeoutError(f"Bulk job {job_id} still {info['state']} after "
-                                   f"{self.r.job_timeout_seconds} s")
+                raise TimeoutError(
+                    f"Bulk job {job_id} still {info['state']} after {self.r.job_timeout_seconds} s"
+                )
             time.sleep(delay)
             delay = min(self.r.poll_max_seconds, delay * 1.6)
 
@@ -272,6 +291,7 @@ class SalesforceClient:
     def query_to_files(self, sobject: str, soql: str, dest_dir: Path) -> list[Path]:
         """Run a Bulk API 2.0 query and stream each result page to its own CSV file."""
         dest_dir.mkdir(parents=True, exist_ok=True)
+
         def client(sf: Salesforce) -> Any:
             return getattr(sf.bulk2, sobject)._client
 
@@ -279,13 +299,18 @@ class SalesforceClient:
         self.usage.jobs.append(job["id"])
         info = self.wait_for_job(job["id"], is_query=True)
         if info["state"] != "JobComplete":
-            raise RuntimeError(f"Bulk query {job['id']} on {sobject} ended {info['state']}: "
-                               f"{info.get('errorMessage')}")
+            raise RuntimeError(
+                f"Bulk query {job['id']} on {sobject} ended {info['state']}: "
+                f"{info.get('errorMessage')}"
+            )
         files: list[Path] = []
         locator = ""
         while True:
-            page = self.call(lambda sf, loc=locator: client(sf).download_job_data(
-                str(dest_dir), job["id"], loc, self.r.query_page_size))
+            page = self.call(
+                lambda sf, loc=locator: client(sf).download_job_data(
+                    str(dest_dir), job["id"], loc, self.r.query_page_size
+                )
+            )
             files.append(Path(page["file"]))
             locator = page["locator"]
             if not locator:
@@ -318,7 +343,8 @@ class SalesforceResource(dg.ConfigurableResource):
     job_timeout_seconds: float = 3600.0
     query_page_size: int = 50000
     max_daily_api_share: float = Field(
-        default=0.8, description="Refuse to start a push past this share of the daily API limit.")
+        default=0.8, description="Refuse to start a push past this share of the daily API limit."
+    )
 
     def client(self, log: logging.Logger | None = None) -> SalesforceClient:
         return SalesforceClient(self, log)

@@ -14,19 +14,24 @@ class SyncSettings(dg.ConfigurableResource):
     work_dir: str = Field(description="Folder for CSVs uploaded to and downloaded from Salesforce.")
     person_external_id_field: str = Field(
         default="Intercom_Contact_Id__c",
-        description="External id field on Lead and Contact holding the Intercom contact id.")
+        description="External id field on Lead and Contact holding the Intercom contact id.",
+    )
     user_id_field: str = Field(
         default="Intercom_User_Id__c",
-        description="Salesforce field holding Intercom's external_id (your user id).")
+        description="Salesforce field holding Intercom's external_id (your user id).",
+    )
     lead_source: str = "Intercom"
     default_company: str = Field(
         default="[not provided]",
-        description="Lead.Company is required; used when the person has no company name.")
+        description="Lead.Company is required; used when the person has no company name.",
+    )
     create_leads_without_email: bool = Field(
         default=False,
-        description="Leads without an email cannot be matched later and tend to duplicate.")
+        description="Leads without an email cannot be matched later and tend to duplicate.",
+    )
     max_upload_bytes: int = Field(
-        default=90_000_000, description="Split Bulk uploads under Salesforce's 100 MB raw limit.")
+        default=90_000_000, description="Split Bulk uploads under Salesforce's 100 MB raw limit."
+    )
 
     def run_dir(self, run_id: str, stage: str) -> Path:
         path = Path(self.work_dir) / run_id / stage

@@ -56,8 +56,12 @@ def reset(state: SandboxState) -> None:
         shutil.rmtree(state.root)
 
 
-def seed(state: SandboxState, size: WorldSize | None = None, seed_value: int = 7,
-         timezone: str = "America/Los_Angeles") -> dict:
+def seed(
+    state: SandboxState,
+    size: WorldSize | None = None,
+    seed_value: int = 7,
+    timezone: str = "America/Los_Angeles",
+) -> dict:
     """Load a fresh deterministic world into both emulators' stores; returns counts per entity."""
     size = size or WorldSize()
     state.root.mkdir(parents=True, exist_ok=True)
@@ -101,10 +105,16 @@ def _port_open(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def start(state: SandboxState, *, host: str = "127.0.0.1", intercom_port: int = 0,
-          salesforce_port: int = 0, reuse_running: bool = False,
-          intercom_config: IntercomEmulatorConfig | None = None,
-          salesforce_config: SalesforceEmulatorConfig | None = None) -> RunningSandbox:
+def start(
+    state: SandboxState,
+    *,
+    host: str = "127.0.0.1",
+    intercom_port: int = 0,
+    salesforce_port: int = 0,
+    reuse_running: bool = False,
+    intercom_config: IntercomEmulatorConfig | None = None,
+    salesforce_config: SalesforceEmulatorConfig | None = None,
+) -> RunningSandbox:
     """Serve both emulators in background threads (Intercom over HTTP, Salesforce over TLS).
 
     With ``reuse_running``, a port that already answers (a ``sandbox serve`` started elsewhere,
@@ -116,15 +126,17 @@ def start(state: SandboxState, *, host: str = "127.0.0.1", intercom_port: int = 
     if reuse_running and intercom_port and _port_open(host, intercom_port):
         ic_url = f"http://{host}:{intercom_port}"
     else:
-        ic_app = create_intercom_app(IntercomStore(state.intercom_db),
-                                     intercom_config or IntercomEmulatorConfig())
+        ic_app = create_intercom_app(
+            IntercomStore(state.intercom_db), intercom_config or IntercomEmulatorConfig()
+        )
         ic_server = start_in_thread(ic_app, host, intercom_port)
         ic_url = ic_server.url
     if reuse_running and salesforce_port and _port_open(host, salesforce_port):
         sf_url = f"https://{host}:{salesforce_port}"
     else:
-        sf_app = create_salesforce_app(SalesforceStore(state.salesforce_db),
-                                       salesforce_config or SalesforceEmulatorConfig())
+        sf_app = create_salesforce_app(
+            SalesforceStore(state.salesforce_db), salesforce_config or SalesforceEmulatorConfig()
+        )
         sf_server = start_in_thread(sf_app, host, salesforce_port, ssl_context=tls.ssl_context)
         sf_url = sf_server.url
     return RunningSandbox(ic_server, sf_server, ic_url, sf_url)

@@ -28,18 +28,86 @@ from zoneinfo import ZoneInfo
 from intercom_salesforce.sandbox.salesforce.ids import make_id
 
 FIRST_NAMES = [
-    "Ana", "Björn", "Chloé", "Dmitri", "Émilie", "Fatima", "Giulia", "Hiroshi", "Ingrid", "José",
-    "Kai", "Łukasz", "Maëlle", "Nikolai", "Olúwaseun", "Priya", "Quentin", "Renée", "Søren", "Tomás",
-    "Uma", "Vĩnh", "Wen", "Xiadani", "Yusuf", "Zoë", "Amélie", "Bartosz", "Catalina", "Dong-hyun",
+    "Ana",
+    "Björn",
+    "Chloé",
+    "Dmitri",
+    "Émilie",
+    "Fatima",
+    "Giulia",
+    "Hiroshi",
+    "Ingrid",
+    "José",
+    "Kai",
+    "Łukasz",
+    "Maëlle",
+    "Nikolai",
+    "Olúwaseun",
+    "Priya",
+    "Quentin",
+    "Renée",
+    "Søren",
+    "Tomás",
+    "Uma",
+    "Vĩnh",
+    "Wen",
+    "Xiadani",
+    "Yusuf",
+    "Zoë",
+    "Amélie",
+    "Bartosz",
+    "Catalina",
+    "Dong-hyun",
 ]
 LAST_NAMES = [
-    "Álvarez", "Bergström", "Cohen", "Dubois", "Eriksen", "Fernández", "García", "Hansen", "Ivanova",
-    "Jørgensen", "Kowalski", "López", "Müller", "Nakamura", "O'Brien", "Petrović", "Quinn", "Rossi",
-    "Schäfer", "Tanaka", "Uçar", "Vasquez", "Wójcik", "Xu", "Yılmaz", "Zhang", "Nguyễn", "Smith",
+    "Álvarez",
+    "Bergström",
+    "Cohen",
+    "Dubois",
+    "Eriksen",
+    "Fernández",
+    "García",
+    "Hansen",
+    "Ivanova",
+    "Jørgensen",
+    "Kowalski",
+    "López",
+    "Müller",
+    "Nakamura",
+    "O'Brien",
+    "Petrović",
+    "Quinn",
+    "Rossi",
+    "Schäfer",
+    "Tanaka",
+    "Uçar",
+    "Vasquez",
+    "Wójcik",
+    "Xu",
+    "Yılmaz",
+    "Zhang",
+    "Nguyễn",
+    "Smith",
 ]
 COMPANY_WORDS = [
-    "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne", "Tyrell", "Cyberdyne",
-    "Soylent", "Wonka", "Gringotts", "Monarch", "Aperture", "Oscorp", "Pied Piper", "Massive Dynamic",
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Vandelay",
+    "Stark",
+    "Wayne",
+    "Tyrell",
+    "Cyberdyne",
+    "Soylent",
+    "Wonka",
+    "Gringotts",
+    "Monarch",
+    "Aperture",
+    "Oscorp",
+    "Pied Piper",
+    "Massive Dynamic",
 ]
 COMPANY_SUFFIX = ["Inc", "GmbH", "Ltd", "SA", "Labs", "Group", "AB", "KK", "BV", "LLC"]
 INDUSTRIES = ["Software", "Retail", "Finance", "Healthcare", "Education", "Manufacturing", None]
@@ -55,8 +123,21 @@ COUNTRIES = [
     ("Australia", "AU", "New South Wales", "Sydney", "OC"),
 ]
 TAG_NAMES = [
-    "vip", "churn-risk", "billing", "bug", "feature-request", "onboarding", "enterprise", "emea",
-    "apac", "partner", "beta", "requested-demo", "high-intent", "support", "sales",
+    "vip",
+    "churn-risk",
+    "billing",
+    "bug",
+    "feature-request",
+    "onboarding",
+    "enterprise",
+    "emea",
+    "apac",
+    "partner",
+    "beta",
+    "requested-demo",
+    "high-intent",
+    "support",
+    "sales",
 ]
 TEAMS = [("Sales", "sales"), ("Support", "support"), ("Customer Success", "success")]
 ADMINS = [
@@ -126,7 +207,9 @@ class World:
         now = self.now.astimezone(ZoneInfo(self.timezone))
         if i % 50 in (17, 18):
             # 23:30 and 00:30 workspace time around a day boundary that differs from UTC's
-            day = (now - timedelta(days=2 + i % 5)).replace(hour=0, minute=0, second=0, microsecond=0)
+            day = (now - timedelta(days=2 + i % 5)).replace(
+                hour=0, minute=0, second=0, microsecond=0
+            )
             ts = day - timedelta(minutes=30) if i % 50 == 17 else day + timedelta(minutes=30)
             return self._epoch(ts)
         offset = timedelta(seconds=r.randint(60, self.size.days * 86400 - 60))
@@ -174,16 +257,26 @@ class World:
 
     # -- Intercom -------------------------------------------------------------------------------
     def intercom_app(self) -> dict:
-        return {"id_code": self.app_id, "name": "Sandbox Workspace", "timezone": self.timezone,
-                "region": "US"}
+        return {
+            "id_code": self.app_id,
+            "name": "Sandbox Workspace",
+            "timezone": self.timezone,
+            "region": "US",
+        }
 
     def intercom_admins(self) -> list[dict]:
         return [
             {
-                "type": "admin", "id": str(900000 + n), "name": name, "email": email,
+                "type": "admin",
+                "id": str(900000 + n),
+                "name": name,
+                "email": email,
                 "job_title": ["Account Executive", "Support Engineer", "CSM"][team],
-                "away_mode_enabled": False, "away_mode_reassign": False, "has_inbox_seat": True,
-                "team_ids": [int(self.team_id(team))], "avatar": None,
+                "away_mode_enabled": False,
+                "away_mode_reassign": False,
+                "has_inbox_seat": True,
+                "team_ids": [int(self.team_id(team))],
+                "avatar": None,
             }
             for n, (name, email, team) in enumerate(ADMINS)
         ]
@@ -194,7 +287,9 @@ class World:
     def intercom_teams(self) -> list[dict]:
         return [
             {
-                "type": "team", "id": self.team_id(t), "name": name,
+                "type": "team",
+                "id": self.team_id(t),
+                "name": name,
                 "admin_ids": [900000 + n for n, a in enumerate(ADMINS) if a[2] == t],
             }
             for t, (name, _slug) in enumerate(TEAMS)
@@ -209,18 +304,32 @@ class World:
     def intercom_data_attributes(self) -> list[dict]:
         created = self._epoch(self.now - timedelta(days=400))
         attrs = [
-            ("plan", "string", PLANS), ("region", "string", REGIONS), ("mrr", "float", None),
-            ("signup_source", "string", None), ("requested_demo_at", "date", None),
-            ("seats", "integer", None), ("beta_tester", "boolean", None),
+            ("plan", "string", PLANS),
+            ("region", "string", REGIONS),
+            ("mrr", "float", None),
+            ("signup_source", "string", None),
+            ("requested_demo_at", "date", None),
+            ("seats", "integer", None),
+            ("beta_tester", "boolean", None),
         ]
         out = []
         for n, (name, dtype, options) in enumerate(attrs):
             item = {
-                "type": "data_attribute", "id": 34 + n, "model": "contact", "name": name,
-                "full_name": f"custom_attributes.{name}", "label": name.replace("_", " ").title(),
-                "description": f"Sandbox attribute {name}", "data_type": dtype,
-                "api_writable": True, "messenger_writable": False, "ui_writable": True,
-                "custom": True, "archived": False, "created_at": created, "updated_at": created,
+                "type": "data_attribute",
+                "id": 34 + n,
+                "model": "contact",
+                "name": name,
+                "full_name": f"custom_attributes.{name}",
+                "label": name.replace("_", " ").title(),
+                "description": f"Sandbox attribute {name}",
+                "data_type": dtype,
+                "api_writable": True,
+                "messenger_writable": False,
+                "ui_writable": True,
+                "custom": True,
+                "archived": False,
+                "created_at": created,
+                "updated_at": created,
                 "admin_id": "900000",
             }
             if options:
@@ -233,12 +342,18 @@ class World:
             r = self.rng("company", c)
             created = self._epoch(self.now - timedelta(days=r.randint(30, 900)))
             updated = self._updated_at("company", c)
-            website = r.choice([
-                f"https://www.{self.company_domain(c)}", f"http://{self.company_domain(c)}/about",
-                f"{self.company_domain(c)}", f"https://{self.company_domain(c)}:443/",
-            ])
+            website = r.choice(
+                [
+                    f"https://www.{self.company_domain(c)}",
+                    f"http://{self.company_domain(c)}/about",
+                    f"{self.company_domain(c)}",
+                    f"https://{self.company_domain(c)}:443/",
+                ]
+            )
             if c % 13 == 7:
-                website = f"https://{r.choice(FREE_MAIL)}"  # a free-mail "website": must never match
+                website = (
+                    f"https://{r.choice(FREE_MAIL)}"  # a free-mail "website": must never match
+                )
             yield {
                 "type": "company",
                 "id": self.intercom_id("company", c),
@@ -256,8 +371,10 @@ class World:
                 "session_count": r.randint(0, 5000),
                 "user_count": 0,
                 "plan": {"type": "plan", "id": str(1 + c % 4), "name": PLANS[c % 4]},
-                "custom_attributes": {"tier": r.choice(["smb", "mid", "ent"]),
-                                      "region": r.choice(REGIONS)},
+                "custom_attributes": {
+                    "tier": r.choice(["smb", "mid", "ent"]),
+                    "region": r.choice(REGIONS),
+                },
                 "tags": [self.tag_id(r.randrange(len(TAG_NAMES)))] if r.random() < 0.3 else [],
                 "segments": [],
             }
@@ -315,12 +432,19 @@ class World:
             "os": r.choice(["OS X 14", "Windows 11", "iOS 18", "Android 15"]),
             "custom_attributes": custom,
             "avatar": None,
-            "location": {"type": "location", "country": country, "region": region, "city": city,
-                         "country_code": code, "continent_code": continent},
+            "location": {
+                "type": "location",
+                "country": country,
+                "region": region,
+                "city": city,
+                "country_code": code,
+                "continent_code": continent,
+            },
             "social_profiles": {"type": "list", "data": []},
             "tags": tags,
             "notes": [],
-            "companies": [self.intercom_id("company", p["company"])] if p["company"] is not None
+            "companies": [self.intercom_id("company", p["company"])]
+            if p["company"] is not None
             else [],
         }
 
@@ -341,26 +465,38 @@ class World:
             step = max(1, (updated - created) // (n_parts + 1))
             for n in range(n_parts):
                 by_admin = n % 2 == 1
-                parts.append({
-                    "type": "conversation_part",
-                    "id": str(30_000_000 + k * 1000 + n),
-                    "part_type": "comment" if n % 5 else ("assignment" if n else "comment"),
-                    "body": PART_TEXT[(k + n) % len(PART_TEXT)],
-                    "created_at": created + step * (n + 1),
-                    "updated_at": created + step * (n + 1),
-                    "notified_at": created + step * (n + 1),
-                    "assigned_to": {"type": "admin", "id": admin["id"]} if n % 5 == 0 and n else None,
-                    "author": (
-                        {"type": "admin", "id": admin["id"], "name": admin["name"],
-                         "email": admin["email"]}
-                        if by_admin else
-                        {"type": contact["role"], "id": contact["id"], "name": contact["name"],
-                         "email": contact["email"]}
-                    ),
-                    "attachments": [],
-                    "external_id": None,
-                    "redacted": False,
-                })
+                parts.append(
+                    {
+                        "type": "conversation_part",
+                        "id": str(30_000_000 + k * 1000 + n),
+                        "part_type": "comment" if n % 5 else ("assignment" if n else "comment"),
+                        "body": PART_TEXT[(k + n) % len(PART_TEXT)],
+                        "created_at": created + step * (n + 1),
+                        "updated_at": created + step * (n + 1),
+                        "notified_at": created + step * (n + 1),
+                        "assigned_to": {"type": "admin", "id": admin["id"]}
+                        if n % 5 == 0 and n
+                        else None,
+                        "author": (
+                            {
+                                "type": "admin",
+                                "id": admin["id"],
+                                "name": admin["name"],
+                                "email": admin["email"],
+                            }
+                            if by_admin
+                            else {
+                                "type": contact["role"],
+                                "id": contact["id"],
+                                "name": contact["name"],
+                                "email": contact["email"],
+                            }
+                        ),
+                        "attachments": [],
+                        "external_id": None,
+                        "redacted": False,
+                    }
+                )
             first_reply = created + step * 2 if n_parts > 1 else None
             yield {
                 "type": "conversation",
@@ -376,31 +512,46 @@ class World:
                 "priority": "priority" if r.random() < 0.2 else "not_priority",
                 "admin_assignee_id": int(admin["id"]),
                 "team_assignee_id": int(self.team_id(team)),
-                "tags": sorted({self.tag_id(r.randrange(len(TAG_NAMES))) for _ in range(r.randint(0, 3))}),
+                "tags": sorted(
+                    {self.tag_id(r.randrange(len(TAG_NAMES))) for _ in range(r.randint(0, 3))}
+                ),
                 "conversation_rating": None,
                 "source": {
-                    "type": "conversation", "id": str(50_000_000 + k),
-                    "delivered_as": "customer_initiated", "subject": "",
+                    "type": "conversation",
+                    "id": str(50_000_000 + k),
+                    "delivered_as": "customer_initiated",
+                    "subject": "",
                     "body": f"<p>{PART_TEXT[k % len(PART_TEXT)]}</p>",
-                    "author": {"type": contact["role"], "id": contact["id"], "name": contact["name"],
-                               "email": contact["email"]},
-                    "attachments": [], "url": None, "redacted": False,
+                    "author": {
+                        "type": contact["role"],
+                        "id": contact["id"],
+                        "name": contact["name"],
+                        "email": contact["email"],
+                    },
+                    "attachments": [],
+                    "url": None,
+                    "redacted": False,
                 },
                 "contacts": [contact["id"]],
                 "teammates": [admin["id"]],
-                "custom_attributes": {"brand": r.choice(["Core", "Labs"]),
-                                      "region": contact["custom_attributes"]["region"]},
+                "custom_attributes": {
+                    "brand": r.choice(["Core", "Labs"]),
+                    "region": contact["custom_attributes"]["region"],
+                },
                 "first_contact_reply": None,
                 "sla_applied": None,
                 "statistics": {
                     "type": "conversation_statistics",
-                    "time_to_assignment": 60, "time_to_admin_reply": (first_reply or created) - created,
-                    "first_contact_reply_at": created, "first_assignment_at": created + 60,
+                    "time_to_assignment": 60,
+                    "time_to_admin_reply": (first_reply or created) - created,
+                    "first_contact_reply_at": created,
+                    "first_assignment_at": created + 60,
                     "first_admin_reply_at": first_reply,
                     "first_close_at": updated if state == "closed" else None,
                     "last_close_at": updated if state == "closed" else None,
                     "last_closed_by_id": admin["id"] if state == "closed" else None,
-                    "count_reopens": 0, "count_assignments": 1,
+                    "count_reopens": 0,
+                    "count_assignments": 1,
                     "count_conversation_parts": n_parts,
                 },
                 "conversation_parts": parts,
@@ -442,43 +593,75 @@ class World:
 
     # -- Salesforce -------------------------------------------------------------------------------
     def salesforce_users(self) -> list[dict]:
-        users = [{"Id": make_id("User", 1), "Username": "integration@sandbox.example.com",
-                  "Email": "integration@sandbox.example.com", "FirstName": "Integration",
-                  "LastName": "User", "Name": "Integration User", "IsActive": True,
-                  "Alias": "integ"}]
+        users = [
+            {
+                "Id": make_id("User", 1),
+                "Username": "integration@sandbox.example.com",
+                "Email": "integration@sandbox.example.com",
+                "FirstName": "Integration",
+                "LastName": "User",
+                "Name": "Integration User",
+                "IsActive": True,
+                "Alias": "integ",
+            }
+        ]
         for n, (name, email, _team) in enumerate(ADMINS):
             if n == 5:
                 continue  # one admin has no Salesforce user
             first, last = name.split(" ", 1)
-            users.append({
-                "Id": make_id("User", 10 + n), "Username": email, "Email": email,
-                "FirstName": first, "LastName": last, "Name": name,
-                "IsActive": n != 7,  # one matching user is inactive
-                "Alias": first.lower()[:5],
-            })
+            users.append(
+                {
+                    "Id": make_id("User", 10 + n),
+                    "Username": email,
+                    "Email": email,
+                    "FirstName": first,
+                    "LastName": last,
+                    "Name": name,
+                    "IsActive": n != 7,  # one matching user is inactive
+                    "Alias": first.lower()[:5],
+                }
+            )
         return users
 
     def salesforce_queues(self) -> tuple[list[dict], list[dict]]:
         groups, members = [], []
-        for q, (name, dev, objs) in enumerate([
-            ("Inbound Leads", "Inbound_Leads", ["Lead"]),
-            ("Support Queue", "Support_Queue", ["Lead", "Intercom_Conversation__c"]),
-        ]):
+        for q, (name, dev, objs) in enumerate(
+            [
+                ("Inbound Leads", "Inbound_Leads", ["Lead"]),
+                ("Support Queue", "Support_Queue", ["Lead", "Intercom_Conversation__c"]),
+            ]
+        ):
             gid = make_id("Group", 1 + q)
             groups.append({"Id": gid, "Name": name, "DeveloperName": dev, "Type": "Queue"})
             for o, obj in enumerate(objs):
-                members.append({"Id": make_id("QueueSobject", 1 + q * 10 + o), "QueueId": gid,
-                                "SobjectType": obj})
+                members.append(
+                    {
+                        "Id": make_id("QueueSobject", 1 + q * 10 + o),
+                        "QueueId": gid,
+                        "SobjectType": obj,
+                    }
+                )
         return groups, members
 
     def salesforce_record_types(self) -> list[dict]:
         rows = []
-        for n, (obj, dev, name) in enumerate([
-            ("Lead", "Sales_Lead", "Sales Lead"), ("Lead", "Support_Lead", "Support Lead"),
-            ("Account", "Customer", "Customer"), ("Account", "Partner", "Partner"),
-        ]):
-            rows.append({"Id": make_id("RecordType", 1 + n), "SobjectType": obj,
-                         "DeveloperName": dev, "Name": name, "IsActive": True})
+        for n, (obj, dev, name) in enumerate(
+            [
+                ("Lead", "Sales_Lead", "Sales Lead"),
+                ("Lead", "Support_Lead", "Support Lead"),
+                ("Account", "Customer", "Customer"),
+                ("Account", "Partner", "Partner"),
+            ]
+        ):
+            rows.append(
+                {
+                    "Id": make_id("RecordType", 1 + n),
+                    "SobjectType": obj,
+                    "DeveloperName": dev,
+                    "Name": name,
+                    "IsActive": True,
+                }
+            )
         return rows
 
     def salesforce_accounts(self) -> Iterator[dict]:
@@ -503,8 +686,12 @@ class World:
                 row["Website"] = f"https://unrelated-{c}.example.org"
             yield row
         # An account on a free-mail domain: a person's gmail address must never match it
-        yield {"Id": make_id("Account", 999_999), "Name": "Gmail Enthusiasts Club",
-               "Website": "https://gmail.com", "OwnerId": owner}
+        yield {
+            "Id": make_id("Account", 999_999),
+            "Name": "Gmail Enthusiasts Club",
+            "Website": "https://gmail.com",
+            "OwnerId": owner,
+        }
 
     def salesforce_people(self) -> tuple[Iterator[dict], Iterator[dict]]:
         """(contacts, leads) overlapping Intercom people as the module docstring lays out."""
@@ -515,40 +702,66 @@ class World:
                 p = self.person(i)
                 if i % 25 == 24:
                     continue
-                account = make_id("Account", 1 + p["company"]) if (
-                    p["company"] is not None and p["company"] % 4 != 3) else None
-                base = {"FirstName": p["first"], "LastName": p["last"], "OwnerId": owner,
-                        "AccountId": account}
-                if i % 20 == 0:
-                    yield {**base, "Id": make_id("Contact", 1 + i), "Email": p["email"]}
-                elif i % 20 == 2:
+                account = (
+                    make_id("Account", 1 + p["company"])
+                    if (p["company"] is not None and p["company"] % 4 != 3)
+                    else None
+                )
+                base = {
+                    "FirstName": p["first"],
+                    "LastName": p["last"],
+                    "OwnerId": owner,
+                    "AccountId": account,
+                }
+                if i % 20 == 0 or i % 20 == 2:
                     yield {**base, "Id": make_id("Contact", 1 + i), "Email": p["email"]}
                 elif i % 100 == 3:
                     yield {**base, "Id": make_id("Contact", 1 + i), "Email": p["email"]}
-                    yield {**base, "Id": make_id("Contact", 5_000_000 + i), "Email": p["email"],
-                           "FirstName": p["first"] + " (dup)"}
+                    yield {
+                        **base,
+                        "Id": make_id("Contact", 5_000_000 + i),
+                        "Email": p["email"],
+                        "FirstName": p["first"] + " (dup)",
+                    }
 
         def leads() -> Iterator[dict]:
             for i in range(self.size.contacts):
                 p = self.person(i)
                 if i % 25 == 24:
                     continue
-                base = {"FirstName": p["first"], "LastName": p["last"], "OwnerId": owner,
-                        "Company": "[not provided]", "Status": "Open - Not Contacted",
-                        "LeadSource": "Web"}
+                base = {
+                    "FirstName": p["first"],
+                    "LastName": p["last"],
+                    "OwnerId": owner,
+                    "Company": "[not provided]",
+                    "Status": "Open - Not Contacted",
+                    "LeadSource": "Web",
+                }
                 if i % 20 == 1:
                     yield {**base, "Id": make_id("Lead", 1 + i), "Email": _swap_case(p["email"])}
                 elif i % 20 == 2:
-                    account = make_id("Account", 1 + p["company"]) if (
-                        p["company"] is not None and p["company"] % 4 != 3) else None
-                    yield {**base, "Id": make_id("Lead", 1 + i), "Email": p["email"],
-                           "IsConverted": True, "ConvertedContactId": make_id("Contact", 1 + i),
-                           "ConvertedAccountId": account, "Status": "Closed - Converted",
-                           "ConvertedDate": (self.now - timedelta(days=60)).date().isoformat()}
+                    account = (
+                        make_id("Account", 1 + p["company"])
+                        if (p["company"] is not None and p["company"] % 4 != 3)
+                        else None
+                    )
+                    yield {
+                        **base,
+                        "Id": make_id("Lead", 1 + i),
+                        "Email": p["email"],
+                        "IsConverted": True,
+                        "ConvertedContactId": make_id("Contact", 1 + i),
+                        "ConvertedAccountId": account,
+                        "Status": "Closed - Converted",
+                        "ConvertedDate": (self.now - timedelta(days=60)).date().isoformat(),
+                    }
                 elif i % 20 == 4:
-                    yield {**base, "Id": make_id("Lead", 1 + i),
-                           "Email": f"old.address{i}@previous-employer.example.net",
-                           "Intercom_Contact_Id__c": self.intercom_id("contact", i)}
+                    yield {
+                        **base,
+                        "Id": make_id("Lead", 1 + i),
+                        "Email": f"old.address{i}@previous-employer.example.net",
+                        "Intercom_Contact_Id__c": self.intercom_id("contact", i),
+                    }
 
         return contacts(), leads()
 
@@ -558,15 +771,17 @@ class World:
 
         groups, queue_sobjects = self.salesforce_queues()
         contacts, leads = self.salesforce_people()
-        return SalesforceWorldData(records={
-            "User": self.salesforce_users(),
-            "Group": groups,
-            "QueueSobject": queue_sobjects,
-            "RecordType": self.salesforce_record_types(),
-            "Account": self.salesforce_accounts(),
-            "Contact": contacts,
-            "Lead": leads,
-        })
+        return SalesforceWorldData(
+            records={
+                "User": self.salesforce_users(),
+                "Group": groups,
+                "QueueSobject": queue_sobjects,
+                "RecordType": self.salesforce_record_types(),
+                "Account": self.salesforce_accounts(),
+                "Contact": contacts,
+                "Lead": leads,
+            }
+        )
 
 
 def _ascii(name: str) -> str:

@@ -13,22 +13,28 @@ from intercom_salesforce.definitions import SYNC_ASSETS
 from intercom_salesforce.sandbox.tls import trusting_session
 
 
-def run_range(sandbox, tmp: Path, first: str, last: str, instance=None) -> dg.ExecuteInProcessResult:
+def run_range(
+    sandbox, tmp: Path, first: str, last: str, instance=None
+) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         SYNC_ASSETS,
         resources=sandbox.resources(tmp),
         instance=instance or dg.DagsterInstance.ephemeral(),
-        tags={"dagster/asset_partition_range_start": first,
-              "dagster/asset_partition_range_end": last},
+        tags={
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
+        },
         raise_on_error=False,
     )
 
 
 def soql(sandbox, query: str) -> list[dict]:
     sf_client = sandbox.salesforce().client()
-    sf = Salesforce(instance_url=sf_client.sf.base_url.split("/services")[0],
-                    session_id=sf_client.sf.session_id,
-                    session=trusting_session(sandbox.state.root / "tls" / "ca.pem"))
+    sf = Salesforce(
+        instance_url=sf_client.sf.base_url.split("/services")[0],
+        session_id=sf_client.sf.session_id,
+        session=trusting_session(sandbox.state.root / "tls" / "ca.pem"),
+    )
     return sf.query_all(query)["records"]
 
 
@@ -45,30 +51,49 @@ def test_thin_slice_creates_leads_once(sandbox, tmp_path):
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
     staged = con.execute("SELECT count(DISTINCT id) FROM staging.intercom_contacts").fetchone()[0]
     assert staged == sandbox.seeded["intercom"]["contacts"]
-    rules = dict(con.execute("SELECT rule, count(*) FROM match.person_matches GROUP BY 1").fetchall())
+    rules = dict(
+        con.execute("SELECT rule, count(*) FROM match.person_matches GROUP BY 1").fetchall()
+    )
     assert rules.get("email", 0) > 0 and rules.get("external_id", 0) > 0
     assert rules.get("ambiguous", 0) > 0 and rules.get("no_email", 0) > 0
-    created = {r[0] for r in con.execute(
-        "SELECT external_id FROM sync.sync_results WHERE outcome = 'created'").fetchall()}
-    updated = {r[0] for r in con.execute(
-        "SELECT external_id FROM sync.sync_results WHERE outcome = 'updated'").fetchall()}
+    created = {
+        r[0]
+        for r in con.execute(
+            "SELECT external_id FROM sync.sync_results WHERE outcome = 'created'"
+        ).fetchall()
+    }
+    updated = {
+        r[0]
+        for r in con.execute(
+            "SELECT external_id FROM sync.sync_results WHERE outcome = 'updated'"
+        ).fetchall()
+    }
     jobs = con.execute("SELECT job_id, state FROM sync.bulk_jobs").fetchall()
-    ambiguous = {r[0] for r in con.execute(
-        "SELECT intercom_contact_id FROM match.person_matches WHERE rule = 'ambiguous'").fetchall()}
+    ambiguous = {
+        r[0]
+        for r in con.execute(
+            "SELECT intercom_contact_id FROM match.person_matches WHERE rule = 'ambiguous'"
+        ).fetchall()
+    }
     con.close()
     assert created and len(created) == rules["none"]
     assert jobs and all(state == "JobComplete" for _, state in jobs)
 
     # Salesforce holds exactly those Leads, read back through simple-salesforce and SOQL
-    leads = soql(sandbox, "SELECT Id, Email, Intercom_Contact_Id__c FROM Lead "
-                          "WHERE LeadSource = 'Intercom'")
+    leads = soql(
+        sandbox, "SELECT Id, Email, Intercom_Contact_Id__c FROM Lead WHERE LeadSource = 'Intercom'"
+    )
     # created: the unmatched; updated: Leads already carrying our external id (seeded case)
     assert {r["Intercom_Contact_Id__c"] for r in leads} == created | updated
     assert updated and not (created & updated)
     assert all(r["Email"] == r["Email"].strip().lower() for r in leads if r["Email"])
     # the dedupe safeguard: people with several candidates were not written
-    written = {r["Intercom_Contact_Id__c"] for r in soql(
-        sandbox, "SELECT Intercom_Contact_Id__c FROM Lead WHERE Intercom_Contact_Id__c != null")}
+    written = {
+        r["Intercom_Contact_Id__c"]
+        for r in soql(
+            sandbox, "SELECT Intercom_Contact_Id__c FROM Lead WHERE Intercom_Contact_Id__c != null"
+        )
+    }
     assert not (ambiguous & written)
 
     # metadata carries counts and the Bulk job ids: the audit log
@@ -84,4 +109,41 @@ def test_thin_slice_creates_leads_once(sandbox, tmp_path):
     md2 = again.asset_materializations_for_node("salesforce_lead_upserts")[-1].metadata
     assert md2["created"].value == 0 and md2["sent"].value == 0
     assert len(soql(sandbox, "SELECT Id FROM Lead WHERE LeadSource = 'Intercom'")) == len(
-        created | updated)
+        created | updated
+    )
+
+
+def test_a_bad_batch_blocks_the_push(sandbox, tmp_path):
+    """More than 5% broken emails in a partition means something upstream broke: nothing is pushed."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from intercom_salesforce.sandbox.intercom.store import IntercomStore
+
+    keys = daily_partitions.get_partition_keys()
+    day = keys[-40]  # before the seeded data, so the partition holds only these contacts
+    noon = datetime.fromisoformat(day).replace(hour=12, tzinfo=ZoneInfo("America/Los_Angeles"))
+    store = IntercomStore(sandbox.state.intercom_db)
+    ids = []
+    for i in range(20):
+        email = f"person{i}@example.com" if i % 2 else f"person{i} at example dot com"
+        ts = int((noon + timedelta(minutes=i)).timestamp())
+        ids.append(
+            store.create_contact(
+                role="lead", email=email, name=f"Bad Batch {i}", created_at=ts, updated_at=ts
+            )["id"]
+        )
+    result = run_range(sandbox, tmp_path, day, day)
+    assert not result.success
+    checks = result.get_asset_check_evaluations()
+    assert [c.passed for c in checks] == [False]
+    assert "expect_column_values_to_match_regex(email)" in checks[0].metadata["failed_rules"].value
+    assert not result.asset_materializations_for_node("salesforce_lead_upserts")
+    assert not result.asset_materializations_for_node("person_matches")
+    pushed = {
+        r["Intercom_Contact_Id__c"]
+        for r in soql(
+            sandbox, "SELECT Intercom_Contact_Id__c FROM Lead WHERE Intercom_Contact_Id__c != null"
+        )
+    }
+    assert not (pushed & set(ids))

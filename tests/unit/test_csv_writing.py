@@ -12,16 +12,23 @@ from intercom_salesforce.assets.push.bulk_upsert import write_csv_files
 COLUMNS = ["Ext__c", "LastName", "Description"]
 # Salesforce reads UTF-8 CSV with RFC-4180 quoting; any text must survive, including delimiters,
 # quotes, newlines and non-ASCII. (NUL is not valid in Salesforce text and is excluded.)
-text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"),
-               min_size=1, max_size=40)
+text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"),
+    min_size=1,
+    max_size=40,
+)
 
 
 def make_pending(con, rows):
-    con.execute('CREATE OR REPLACE TEMP TABLE _p0 ("Ext__c" VARCHAR, "LastName" VARCHAR, '
-                '"Description" VARCHAR)')
+    con.execute(
+        'CREATE OR REPLACE TEMP TABLE _p0 ("Ext__c" VARCHAR, "LastName" VARCHAR, '
+        '"Description" VARCHAR)'
+    )
     con.executemany("INSERT INTO _p0 VALUES (?, ?, ?)", rows)
-    con.execute('CREATE OR REPLACE TEMP TABLE _pending AS SELECT p.*, p."Ext__c" AS ext, '
-                "to_json(p) AS payload, md5(to_json(p)::VARCHAR) AS payload_hash FROM _p0 p")
+    con.execute(
+        'CREATE OR REPLACE TEMP TABLE _pending AS SELECT p.*, p."Ext__c" AS ext, '
+        "to_json(p) AS payload, md5(to_json(p)::VARCHAR) AS payload_hash FROM _p0 p"
+    )
 
 
 def read_all(files: list[Path]) -> list[dict]:
@@ -34,9 +41,17 @@ def read_all(files: list[Path]) -> list[dict]:
     return out
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(text, st.one_of(st.none(), text)), min_size=1, max_size=30,
-                unique_by=lambda t: t[0]))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(text, st.one_of(st.none(), text)),
+        min_size=1,
+        max_size=30,
+        unique_by=lambda t: t[0],
+    )
+)
 def test_round_trip_any_text(tmp_path_factory, rows):
     out = tmp_path_factory.mktemp("csv")
     con = duckdb.connect()

@@ -14,10 +14,10 @@ DAY = "2026-11-20"
 CASES = [
     ("ic-exact", "jane@acme.com", "email", "Contact", "003C1"),
     ("ic-case", "  MIXED.Case@Acme.COM ", "email", "Lead", "00QL1"),  # trimmed, lower-cased
-    ("ic-converted", "conv@acme.com", "email", "Contact", "003C2"),    # lead resolves to contact
-    ("ic-shared", "shared@acme.com", "ambiguous", None, None),          # two contacts: review
+    ("ic-converted", "conv@acme.com", "email", "Contact", "003C2"),  # lead resolves to contact
+    ("ic-shared", "shared@acme.com", "ambiguous", None, None),  # two contacts: review
     ("ic-ext", "new.address@acme.com", "external_id", "Lead", "00QL3"),
-    ("ic-both", "both@acme.com", "email", "Contact", "003C5"),         # contact preferred to lead
+    ("ic-both", "both@acme.com", "email", "Contact", "003C5"),  # contact preferred to lead
     ("ic-none", "nobody@acme.com", "none", None, None),
     ("ic-noemail", None, "no_email", None, None),
 ]
@@ -30,21 +30,34 @@ def conn(tmp_path: Path):
     for cid, email, *_ in CASES:
         con.execute(
             "INSERT INTO staging.intercom_contacts (id, email, role, updated_at, partition_date, "
-            "extracted_at) VALUES (?, ?, 'user', now(), ?, now())", [cid, email, DAY])
-    contacts = [("003C1", "jane@acme.com", None), ("003C2", "conv@acme.com", None),
-                ("003C3", "shared@acme.com", None), ("003C4", "shared@acme.com", None),
-                ("003C5", "both@acme.com", None)]
+            "extracted_at) VALUES (?, ?, 'user', now(), ?, now())",
+            [cid, email, DAY],
+        )
+    contacts = [
+        ("003C1", "jane@acme.com", None),
+        ("003C2", "conv@acme.com", None),
+        ("003C3", "shared@acme.com", None),
+        ("003C4", "shared@acme.com", None),
+        ("003C5", "both@acme.com", None),
+    ]
     for cid, email, ext in contacts:
-        con.execute('INSERT INTO mirror.salesforce_contacts ("Id", "Email", '
-                    '"Intercom_Contact_Id__c") VALUES (?, ?, ?)', [cid, email, ext])
-    leads = [("00QL1", "mixed.case@acme.com", None, False, None),
-             ("00QL2", "conv@acme.com", None, True, "003C2"),
-             ("00QL3", "old@elsewhere.net", "ic-ext", False, None),
-             ("00QL4", "both@acme.com", None, False, None)]
+        con.execute(
+            'INSERT INTO mirror.salesforce_contacts ("Id", "Email", '
+            '"Intercom_Contact_Id__c") VALUES (?, ?, ?)',
+            [cid, email, ext],
+        )
+    leads = [
+        ("00QL1", "mixed.case@acme.com", None, False, None),
+        ("00QL2", "conv@acme.com", None, True, "003C2"),
+        ("00QL3", "old@elsewhere.net", "ic-ext", False, None),
+        ("00QL4", "both@acme.com", None, False, None),
+    ]
     for lid, email, ext, conv, to in leads:
-        con.execute('INSERT INTO mirror.salesforce_leads ("Id", "Email", "Intercom_Contact_Id__c", '
-                    '"IsConverted", "ConvertedContactId") VALUES (?, ?, ?, ?, ?)',
-                    [lid, email, ext, conv, to])
+        con.execute(
+            'INSERT INTO mirror.salesforce_leads ("Id", "Email", "Intercom_Contact_Id__c", '
+            '"IsConverted", "ConvertedContactId") VALUES (?, ?, ?, ?, ?)',
+            [lid, email, ext, conv, to],
+        )
     yield con
     con.close()
 

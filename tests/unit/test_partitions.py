@@ -16,13 +16,16 @@ def local_day(ts: int):
     return datetime.fromtimestamp(ts, TZ).date()
 
 
-@given(start=st.dates(min_value=datetime(2024, 1, 1).date(), max_value=datetime(2027, 12, 1).date()),
-       days=st.integers(min_value=1, max_value=400))
+@given(
+    start=st.dates(min_value=datetime(2024, 1, 1).date(), max_value=datetime(2027, 12, 1).date()),
+    days=st.integers(min_value=1, max_value=400),
+)
 def test_filter_instants_sit_in_the_bounding_days(start, days):
     # DST transitions included: the noon offsets must keep each instant inside its day
-    window = dg.TimeWindow(datetime(start.year, start.month, start.day, tzinfo=TZ),
-                           datetime(start.year, start.month, start.day, tzinfo=TZ)
-                           + timedelta(days=days))
+    window = dg.TimeWindow(
+        datetime(start.year, start.month, start.day, tzinfo=TZ),
+        datetime(start.year, start.month, start.day, tzinfo=TZ) + timedelta(days=days),
+    )
     gt, lt = search_window_filter(window)["value"]
     assert gt["operator"] == ">" and lt["operator"] == "<"
     assert local_day(gt["value"]) == start - timedelta(days=1)

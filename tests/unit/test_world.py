@@ -44,7 +44,10 @@ def test_salesforce_overlap_cases():
 
 def test_updated_at_spans_a_local_midnight():
     w = world(200)
-    hours = {datetime.fromtimestamp(c["updated_at"], UTC).astimezone(
-        __import__("zoneinfo").ZoneInfo(w.timezone)).strftime("%H:%M")
-        for c in w.intercom_contacts()}
+    hours = {
+        datetime.fromtimestamp(c["updated_at"], UTC)
+        .astimezone(__import__("zoneinfo").ZoneInfo(w.timezone))
+        .strftime("%H:%M")
+        for c in w.intercom_contacts()
+    }
     assert "23:30" in hours and "00:30" in hours

@@ -5,17 +5,19 @@ A window of many days is one search (see ``search_window_filter``), and the wind
 replaced atomically, so any partition can be re-run.
 """
 
-
 import json
 import time
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pyarrow as pa
 from dagster_duckdb import DuckDBResource
 
-from intercom_salesforce.assets.partitions import daily_partitions, search_window_filter, window_days
+from intercom_salesforce.assets.partitions import (
+    daily_partitions,
+    search_window_filter,
+    window_days,
+)
 from intercom_salesforce.assets.quality.contacts_suite import (
     CONTACTS_SUITE_CHECK,
     validate_contacts_window,
@@ -27,26 +29,28 @@ from intercom_salesforce.warehouse import STAGING_CONTACTS, WAREHOUSE_POOL, ensu
 CHUNK_ROWS = 5_000
 
 # The columns we keep, in the order of the staging table; nested objects stay JSON.
-CONTACT_SCHEMA = pa.schema([
-    ("id", pa.string()),
-    ("workspace_id", pa.string()),
-    ("external_id", pa.string()),
-    ("role", pa.string()),
-    ("email", pa.string()),
-    ("email_domain", pa.string()),
-    ("name", pa.string()),
-    ("phone", pa.string()),
-    ("owner_id", pa.int64()),
-    ("unsubscribed_from_emails", pa.bool_()),
-    ("created_at", pa.int64()),
-    ("updated_at", pa.int64()),
-    ("signed_up_at", pa.int64()),
-    ("last_seen_at", pa.int64()),
-    ("custom_attributes", pa.string()),
-    ("location", pa.string()),
-    ("tags", pa.string()),
-    ("companies", pa.string()),
-])
+CONTACT_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("workspace_id", pa.string()),
+        ("external_id", pa.string()),
+        ("role", pa.string()),
+        ("email", pa.string()),
+        ("email_domain", pa.string()),
+        ("name", pa.string()),
+        ("phone", pa.string()),
+        ("owner_id", pa.int64()),
+        ("unsubscribed_from_emails", pa.bool_()),
+        ("created_at", pa.int64()),
+        ("updated_at", pa.int64()),
+        ("signed_up_at", pa.int64()),
+        ("last_seen_at", pa.int64()),
+        ("custom_attributes", pa.string()),
+        ("location", pa.string()),
+        ("tags", pa.string()),
+        ("companies", pa.string()),
+    ]
+)
 JSON_FIELDS = {"custom_attributes", "location", "tags", "companies"}
 
 
@@ -73,9 +77,14 @@ def _flush(conn, rows: list[dict]) -> int:
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WAREHOUSE_POOL,
-    check_specs=[dg.AssetCheckSpec(CONTACTS_SUITE_CHECK, asset="intercom_contacts",
-                                   blocking=True,
-                                   description="Great Expectations suite for staged contacts")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            CONTACTS_SUITE_CHECK,
+            asset="intercom_contacts",
+            blocking=True,
+            description="Great Expectations suite for staged contacts",
+        )
+    ],
 )
 def intercom_contacts(
     context: dg.AssetExecutionContext,
@@ -97,8 +106,8 @@ def intercom_contacts(
     if app.get("timezone") and app["timezone"] != tz_name:
         raise dg.Failure(
             f"Intercom workspace timezone is {app['timezone']} but partitions are days in "
-            f"{tz_name}; set INTERCOM_WORKSPACE_TIMEZONE={app['timezone']}")
-    tz = ZoneInfo(tz_name)
+            f"{tz_name}; set INTERCOM_WORKSPACE_TIMEZONE={app['timezone']}"
+        )
     start_ts, end_ts = int(window.start.timestamp()), int(window.end.timestamp())
     query = search_window_filter(window)
     pages = fetched = kept = 0
@@ -106,16 +115,19 @@ def intercom_contacts(
     run_id = context.run.run_id
     with warehouse.get_connection() as conn:
         ensure_warehouse(conn)
-        conn.execute("CREATE OR REPLACE TEMP TABLE _contacts_chunk AS "
-                     f"SELECT * FROM {STAGING_CONTACTS} LIMIT 0")
+        conn.execute(
+            "CREATE OR REPLACE TEMP TABLE _contacts_chunk AS "
+            f"SELECT * FROM {STAGING_CONTACTS} LIMIT 0"
+        )
         conn.execute("ALTER TABLE _contacts_chunk DROP COLUMN partition_date")
         conn.execute("ALTER TABLE _contacts_chunk DROP COLUMN extracted_at")
         conn.execute("ALTER TABLE _contacts_chunk DROP COLUMN run_id")
         for col in ("created_at", "updated_at", "signed_up_at", "last_seen_at"):
             conn.execute(f"ALTER TABLE _contacts_chunk ALTER COLUMN {col} TYPE BIGINT")
         buffer: list[dict] = []
-        for page in client.search_pages("contacts", query,
-                                        sort={"field": "updated_at", "order": "ascending"}):
+        for page in client.search_pages(
+            "contacts", query, sort={"field": "updated_at", "order": "ascending"}
+        ):
             pages += 1
             total = page.get("total_count", total)
             for contact in page.get("data", []):
@@ -130,13 +142,18 @@ def intercom_contacts(
             if pages % 50 == 0:
                 rate = fetched / max(time.monotonic() - started, 1e-6)
                 eta = (total - fetched) / rate if total and rate else None
-                context.log.info(f"contacts: {fetched}/{total} fetched, {rate:.0f}/s, "
-                                 f"ETA {eta:.0f}s" if eta is not None else f"{fetched} fetched")
+                context.log.info(
+                    f"contacts: {fetched}/{total} fetched, {rate:.0f}/s, ETA {eta:.0f}s"
+                    if eta is not None
+                    else f"{fetched} fetched"
+                )
         if buffer:
             kept += _flush(conn, buffer)
         conn.execute("BEGIN")
-        conn.execute(f"DELETE FROM {STAGING_CONTACTS} WHERE partition_date BETWEEN ? AND ?",
-                     [first_day, last_day])
+        conn.execute(
+            f"DELETE FROM {STAGING_CONTACTS} WHERE partition_date BETWEEN ? AND ?",
+            [first_day, last_day],
+        )
         conn.execute(
             f"""
             INSERT INTO {STAGING_CONTACTS}
@@ -155,11 +172,13 @@ def intercom_contacts(
         conn.execute("COMMIT")
         staged = conn.execute(
             f"SELECT count(*) FROM {STAGING_CONTACTS} WHERE partition_date BETWEEN ? AND ?",
-            [first_day, last_day]).fetchone()[0]
+            [first_day, last_day],
+        ).fetchone()[0]
         per_day = conn.execute(
             f"SELECT partition_date::VARCHAR, count(*) FROM {STAGING_CONTACTS} "
             "WHERE partition_date BETWEEN ? AND ? GROUP BY 1 ORDER BY 1",
-            [first_day, last_day]).fetchall()
+            [first_day, last_day],
+        ).fetchall()
         check = validate_contacts_window(conn, first_day, last_day, window)
     elapsed = time.monotonic() - started
     yield dg.MaterializeResult(
@@ -175,7 +194,8 @@ def intercom_contacts(
             "duration_seconds": round(elapsed, 2),
             "rows_per_second": round(fetched / max(elapsed, 1e-6), 1),
             "rows_per_day": dg.MetadataValue.md(
-                "| day | rows |\n|---|---|\n" + "\n".join(f"| {d} | {n} |" for d, n in per_day)),
+                "| day | rows |\n|---|---|\n" + "\n".join(f"| {d} | {n} |" for d, n in per_day)
+            ),
         },
     )
     yield check

@@ -1,6 +1,5 @@
 """Which Salesforce Lead or Contact each Intercom person is (SQL in DuckDB, see match_people.sql)."""
 
-
 from pathlib import Path
 
 import dagster as dg
@@ -26,26 +25,37 @@ def person_matches(context: dg.AssetExecutionContext, warehouse: DuckDBResource)
     with warehouse.get_connection() as conn:
         ensure_warehouse(conn)
         conn.execute("BEGIN")
-        conn.execute(f"DELETE FROM {PERSON_MATCHES} WHERE partition_date BETWEEN ? AND ?",
-                     [first_day, last_day])
-        conn.execute(f"INSERT INTO {PERSON_MATCHES} " + read_sql("match_people.sql", SQL),
-                     [first_day, last_day, context.run.run_id])
+        conn.execute(
+            f"DELETE FROM {PERSON_MATCHES} WHERE partition_date BETWEEN ? AND ?",
+            [first_day, last_day],
+        )
+        conn.execute(
+            f"INSERT INTO {PERSON_MATCHES} " + read_sql("match_people.sql", SQL),
+            [first_day, last_day, context.run.run_id],
+        )
         conn.execute("COMMIT")
-        by_rule = dict(conn.execute(
-            f"SELECT rule, count(*) FROM {PERSON_MATCHES} "
-            "WHERE partition_date BETWEEN ? AND ? GROUP BY 1 ORDER BY 1",
-            [first_day, last_day]).fetchall())
+        by_rule = dict(
+            conn.execute(
+                f"SELECT rule, count(*) FROM {PERSON_MATCHES} "
+                "WHERE partition_date BETWEEN ? AND ? GROUP BY 1 ORDER BY 1",
+                [first_day, last_day],
+            ).fetchall()
+        )
         sample = conn.execute(
             f"SELECT intercom_contact_id, rule, sf_object, sf_id, candidates::VARCHAR "
             f"FROM {PERSON_MATCHES} WHERE partition_date BETWEEN ? AND ? "
             "AND rule IN ('ambiguous', 'email', 'external_id') ORDER BY rule, 1 LIMIT 10",
-            [first_day, last_day]).fetchall()
+            [first_day, last_day],
+        ).fetchall()
     total = sum(by_rule.values())
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": total,
-        **{f"rule_{k}": v for k, v in by_rule.items()},
-        "matched": by_rule.get("external_id", 0) + by_rule.get("email", 0),
-        "sample": dg.MetadataValue.md(
-            "| intercom id | rule | object | sf id | candidates |\n|---|---|---|---|---|\n"
-            + "\n".join("| " + " | ".join(str(v) for v in row) + " |" for row in sample)),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": total,
+            **{f"rule_{k}": v for k, v in by_rule.items()},
+            "matched": by_rule.get("external_id", 0) + by_rule.get("email", 0),
+            "sample": dg.MetadataValue.md(
+                "| intercom id | rule | object | sf id | candidates |\n|---|---|---|---|---|\n"
+                + "\n".join("| " + " | ".join(str(v) for v in row) + " |" for row in sample)
+            ),
+        }
+    )

@@ -1,6 +1,5 @@
 """New and changed people -> Salesforce Leads, upserted by our external id through Bulk API 2.0."""
 
-
 from pathlib import Path
 
 import dagster as dg
@@ -14,8 +13,16 @@ from intercom_salesforce.warehouse import SYNC_RESULTS, WAREHOUSE_POOL, ensure_w
 
 SQL = Path(__file__).parent / "sql"
 LEAD_COLUMNS = [
-    "Intercom_Contact_Id__c", "Intercom_User_Id__c", "FirstName", "LastName", "Email", "Phone",
-    "Company", "LeadSource", "Intercom_Role__c", "Intercom_Last_Seen__c",
+    "Intercom_Contact_Id__c",
+    "Intercom_User_Id__c",
+    "FirstName",
+    "LastName",
+    "Email",
+    "Phone",
+    "Company",
+    "LeadSource",
+    "Intercom_Role__c",
+    "Intercom_Last_Seen__c",
 ]
 
 
@@ -50,16 +57,29 @@ def salesforce_lead_upserts(
                 SELECT p.*, p."{ext}" AS ext, to_json(p) AS payload,
                        md5(to_json(p)::VARCHAR) AS payload_hash
                 FROM ({payloads}) p""",
-            [first_day, last_day, sync_settings.default_company, sync_settings.lead_source,
-             sync_settings.create_leads_without_email])
+            [
+                first_day,
+                last_day,
+                sync_settings.default_company,
+                sync_settings.lead_source,
+                sync_settings.create_leads_without_email,
+            ],
+        )
         outcome = upsert_pending(
-            conn, sf, sobject="Lead", ext_field=ext, columns=LEAD_COLUMNS,
-            work_dir=sync_settings.run_dir(run_id, "leads"), max_bytes=sync_settings.max_upload_bytes,
-            run_id=run_id)
+            conn,
+            sf,
+            sobject="Lead",
+            ext_field=ext,
+            columns=LEAD_COLUMNS,
+            work_dir=sync_settings.run_dir(run_id, "leads"),
+            max_bytes=sync_settings.max_upload_bytes,
+            run_id=run_id,
+        )
         sample = conn.execute(
             f"SELECT outcome, external_id, sf_id, coalesce(error, '') FROM {SYNC_RESULTS} "
             "WHERE run_id = ? AND sobject = 'Lead' ORDER BY outcome DESC, external_id LIMIT 10",
-            [run_id]).fetchall()
+            [run_id],
+        ).fetchall()
     metadata = {
         "dagster/row_count": outcome.sent,
         "mode": salesforce.mode,
@@ -68,11 +88,14 @@ def salesforce_lead_upserts(
         **sf.usage.as_metadata(),
         "sample": dg.MetadataValue.md(
             "| outcome | intercom id | sf id | error |\n|---|---|---|---|\n"
-            + "\n".join("| " + " | ".join(str(v) for v in row) + " |" for row in sample)),
+            + "\n".join("| " + " | ".join(str(v) for v in row) + " |" for row in sample)
+        ),
     }
     if outcome.failed_jobs:
         raise dg.Failure(
-            description="Bulk job(s) did not complete: " + "; ".join(outcome.failed_jobs)
+            description="Bulk job(s) did not complete: "
+            + "; ".join(outcome.failed_jobs)
             + ". Unprocessed records stay pending and are retried on the next run.",
-            metadata=metadata)
+            metadata=metadata,
+        )
     return dg.MaterializeResult(metadata=metadata)

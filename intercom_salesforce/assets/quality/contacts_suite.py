@@ -24,10 +24,27 @@ EMAIL_REGEX = r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$"
 MAX_BAD_EMAIL_SHARE = 0.05
 
 EXPECTED_COLUMNS = [
-    "id", "workspace_id", "external_id", "role", "email", "email_domain", "name", "phone",
-    "owner_id", "unsubscribed_from_emails", "created_at", "updated_at", "signed_up_at",
-    "last_seen_at", "custom_attributes", "location", "tags", "companies", "partition_date",
-    "extracted_at", "run_id",
+    "id",
+    "workspace_id",
+    "external_id",
+    "role",
+    "email",
+    "email_domain",
+    "name",
+    "phone",
+    "owner_id",
+    "unsubscribed_from_emails",
+    "created_at",
+    "updated_at",
+    "signed_up_at",
+    "last_seen_at",
+    "custom_attributes",
+    "location",
+    "tags",
+    "companies",
+    "partition_date",
+    "extracted_at",
+    "run_id",
 ]
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -37,16 +54,19 @@ def contacts_expectations(window_start_epoch: int, window_end_epoch: int) -> lis
     """One rule set, built per window because the timestamp bounds are the window's."""
     e = gx.expectations
     return [
-        e.ExpectTableColumnsToMatchSet(column_set=EXPECTED_COLUMNS + ["updated_epoch"],
-                                       exact_match=True),
+        e.ExpectTableColumnsToMatchSet(
+            column_set=EXPECTED_COLUMNS + ["updated_epoch"], exact_match=True
+        ),
         e.ExpectColumnValuesToNotBeNull(column="id"),
         e.ExpectColumnValuesToBeUnique(column="id"),
         e.ExpectColumnValuesToNotBeNull(column="updated_epoch"),
-        e.ExpectColumnValuesToBeBetween(column="updated_epoch", min_value=window_start_epoch,
-                                        max_value=window_end_epoch - 1),
+        e.ExpectColumnValuesToBeBetween(
+            column="updated_epoch", min_value=window_start_epoch, max_value=window_end_epoch - 1
+        ),
         e.ExpectColumnValuesToBeInSet(column="role", value_set=["user", "lead"]),
-        e.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL_REGEX,
-                                         mostly=1 - MAX_BAD_EMAIL_SHARE),
+        e.ExpectColumnValuesToMatchRegex(
+            column="email", regex=EMAIL_REGEX, mostly=1 - MAX_BAD_EMAIL_SHARE
+        ),
     ]
 
 
@@ -56,24 +76,33 @@ def run_suite(df: pd.DataFrame, name: str, expectations: list[Any]) -> Any:
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     asset = context.data_sources.add_pandas("staging").add_dataframe_asset(name)
     batch = asset.add_batch_definition_whole_dataframe("window").get_batch(
-        batch_parameters={"dataframe": df})
+        batch_parameters={"dataframe": df}
+    )
     suite = context.suites.add(gx.ExpectationSuite(name=name))
     for expectation in expectations:
         suite.add_expectation(expectation)
-    return batch.validate(suite, result_format={
-        "result_format": "COMPLETE",
-        "unexpected_index_column_names": ["id"],
-        "partial_unexpected_count": 5,
-    })
+    return batch.validate(
+        suite,
+        result_format={
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": ["id"],
+            "partial_unexpected_count": 5,
+        },
+    )
 
 
 def validate_contacts_window(conn, first_day: str, last_day: str, window) -> dg.AssetCheckResult:
     """Validate the window's staged rows and turn the GX result into a Dagster check result."""
     df = conn.execute(
         f"SELECT *, epoch(updated_at)::BIGINT AS updated_epoch FROM {STAGING_CONTACTS} "
-        "WHERE partition_date BETWEEN ? AND ?", [first_day, last_day]).df()
-    result = run_suite(df, "intercom_contacts", contacts_expectations(
-        int(window.start.timestamp()), int(window.end.timestamp())))
+        "WHERE partition_date BETWEEN ? AND ?",
+        [first_day, last_day],
+    ).df()
+    result = run_suite(
+        df,
+        "intercom_contacts",
+        contacts_expectations(int(window.start.timestamp()), int(window.end.timestamp())),
+    )
     per_rule: dict[str, Any] = {}
     failed_rules = []
     for r in result.results:
@@ -100,6 +129,7 @@ def validate_contacts_window(conn, first_day: str, last_day: str, window) -> dg.
             "rules": dg.MetadataValue.json(json.loads(json.dumps(per_rule, default=str))),
             "see_all_sql": dg.MetadataValue.md(
                 f"```sql\nSELECT * FROM {STAGING_CONTACTS}\n"
-                f"WHERE partition_date BETWEEN '{first_day}' AND '{last_day}';\n```"),
+                f"WHERE partition_date BETWEEN '{first_day}' AND '{last_day}';\n```"
+            ),
         },
     )

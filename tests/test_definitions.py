@@ -1,0 +1,83 @@
+"""The code location loads, validates, and holds the graph the product promises."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from intercom_salesforce import settings
+from intercom_salesforce.definitions import defs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_graph_checks_jobs_schedules():
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {
+        "intercom_contacts",
+        "salesforce_contacts_mirror",
+        "salesforce_leads_mirror",
+        "person_matches",
+        "salesforce_lead_upserts",
+    } <= keys
+    check_keys = defs.resolve_asset_graph().asset_check_keys
+    assert any(k.name == "contacts_pass_gx_suite" for k in check_keys)
+    spec = next(
+        s
+        for a in defs.assets
+        if isinstance(a, dg.AssetsDefinition)
+        for s in a.check_specs
+        if s.name == "contacts_pass_gx_suite"
+    )
+    assert spec.blocking
+    assert defs.resolve_job_def("sync_people_job").partitions_def is not None
+    assert defs.resolve_schedule_def("sync_people_job_hourly").cron_schedule == "5 * * * *"
+
+
+def test_dagster_definitions_validate(tmp_path):
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "definitions",
+            "validate",
+            "-w",
+            str(ROOT / "workspace.yaml"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "DAGSTER_HOME": str(tmp_path)},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "passed validation" in proc.stdout + proc.stderr
+
+
+def test_mode_selection_from_environment():
+    assert settings.intercom_mode({}) == "sandbox"
+    assert settings.salesforce_mode({}) == "sandbox"
+    assert settings.build_intercom({}).mode == "sandbox"
+    real = {
+        "INTERCOM_ACCESS_TOKEN": "x",
+        "SALESFORCE_CLIENT_ID": "id",
+        "SALESFORCE_USERNAME": "u@example.com",
+        "SALESFORCE_PRIVATE_KEY": "pem",
+    }
+    assert settings.intercom_mode(real) == "production"
+    assert settings.salesforce_auth_flow(real) == "jwt"
+    sf = settings.build_salesforce(real)
+    assert sf.mode == "production" and sf.auth_flow == "jwt"
+    assert (
+        settings.salesforce_auth_flow(
+            {"SALESFORCE_CLIENT_ID": "id", "SALESFORCE_CLIENT_SECRET": "s"}
+        )
+        == "client_credentials"
+    )
+
+
+def test_sandbox_intercom_into_real_salesforce_is_refused():
+    import pytest
+
+    with pytest.raises(settings.ConfigurationError, match="refusing"):
+        settings.build_salesforce({"SALESFORCE_CLIENT_ID": "id", "SALESFORCE_CLIENT_SECRET": "s"})
