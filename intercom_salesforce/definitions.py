@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from intercom_salesforce.assets.extract.contacts import intercom_contacts
+from intercom_salesforce.assets.extract.records import RECORD_ASSETS, intercom_contacts
+from intercom_salesforce.assets.extract.reference import REFERENCE_ASSETS
 from intercom_salesforce.assets.match.people import person_matches
 from intercom_salesforce.assets.mirror.salesforce_people import (
     salesforce_contacts_mirror,
@@ -32,9 +33,24 @@ sync_people_job = dg.define_asset_job(
 
 sync_people_schedule = hourly_current_partition_schedule(sync_people_job)
 
+extract_intercom_job = dg.define_asset_job(
+    "extract_intercom_job",
+    selection=dg.AssetSelection.assets(*RECORD_ASSETS),
+    partitions_def=daily_partitions,
+    description="Every partitioned Intercom stream into staging.",
+)
+refresh_reference_job = dg.define_asset_job(
+    "refresh_reference_job",
+    selection=dg.AssetSelection.assets(*REFERENCE_ASSETS),
+    description="Intercom admins, teams, tags and data attributes.",
+)
+
+ALL_ASSETS = [*SYNC_ASSETS, *[a for a in RECORD_ASSETS if a is not intercom_contacts],
+              *REFERENCE_ASSETS]
+
 defs = dg.Definitions(
-    assets=SYNC_ASSETS,
-    jobs=[sync_people_job],
+    assets=ALL_ASSETS,
+    jobs=[sync_people_job, extract_intercom_job, refresh_reference_job],
     schedules=[sync_people_schedule],
     resources=build_resources(),
 )

@@ -10,6 +10,7 @@ SQL_DIR = Path(__file__).parent / "sql"
 
 STAGING_CONTACTS = "staging.intercom_contacts"
 STAGING_CONTACTS_CURRENT = "staging.intercom_contacts_current"
+EXTRACT_RUNS = "staging.extract_runs"
 MIRROR_CONTACTS = "mirror.salesforce_contacts"
 MIRROR_LEADS = "mirror.salesforce_leads"
 MIRROR_HWM = "mirror.high_water_marks"
@@ -28,4 +29,9 @@ def read_sql(name: str, base: Path = SQL_DIR) -> str:
 
 def ensure_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
     """Create schemas, tables and views if missing."""
+    from intercom_salesforce.assets.extract.entities import ALL
+
     conn.execute(read_sql("create_warehouse.sql"))
+    for spec in ALL:
+        conn.execute(spec.create_sql())
+    conn.execute(read_sql("create_views.sql"))

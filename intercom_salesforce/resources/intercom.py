@@ -97,7 +97,13 @@ class IntercomClient:
             pass
 
     def request(
-        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        retry_server_errors: bool = True,
     ) -> dict[str, Any]:
         """Send one call, retrying 5xx, dropped connections, empty bodies and 429s.
 
@@ -130,6 +136,8 @@ class IntercomClient:
                     continue
                 if status in RETRYABLE_STATUS:
                     body = _safe_json(resp)
+                    if not retry_server_errors:
+                        raise IntercomAPIError(method, path, status, body)
                 elif 200 <= status < 300:
                     if not resp.content.strip():
                         body = "empty body"  # seen in the wild; retry like a 5xx
@@ -180,6 +188,67 @@ class IntercomClient:
                 "per_page": body["pagination"]["per_page"],
                 "starting_after": cursor,
             }
+
+
+    def list_pages(self, path: str, *, key: str = "data", per_page: int | None = None,
+                   params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Yield the pages of a cursor-paginated list (``pages.next.starting_after``)."""
+        query: dict[str, Any] = {"per_page": per_page or self.r.per_page, **(params or {})}
+        while True:
+            page = self.request("GET", path, params=query)
+            yield page
+            nxt = (page.get("pages") or {}).get("next")
+            cursor = nxt.get("starting_after") if isinstance(nxt, dict) else None
+            if not cursor:
+                return
+            query = {**query, "starting_after": cursor}
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self.request("GET", path, params=params)
+
+    def scroll_companies(self, *, max_restarts: int = 5,
+                         scroll_wait_seconds: float = 61.0) -> Iterator[list[dict[str, Any]]]:
+        """Yield pages of ``GET /companies/scroll`` until the empty final page.
+
+        One scroll may be open per app: ``400 scroll_exists`` waits for the other to expire (one
+        minute idle) and tries again. A scroll cannot resume after a ``500``, so the scan restarts
+        from the beginning; callers must tolerate seeing a page twice (stage rows keyed by id).
+        """
+        restarts = 0
+        while True:
+            param: str | None = None
+            try:
+                while True:
+                    page = self.request("GET", "/companies/scroll",
+                                        params={"scroll_param": param} if param else None,
+                                        retry_server_errors=False)
+                    data = page.get("data") or []
+                    if not data:
+                        return
+                    yield data
+                    param = page.get("scroll_param")
+                    if not param:
+                        return
+            except IntercomAPIError as exc:
+                codes = _error_codes(exc.body)
+                if exc.status == 400 and "scroll_exists" in codes and restarts < max_restarts:
+                    self.log.info("another company scroll is open; waiting for it to expire")
+                    restarts += 1
+                    self._sleep(scroll_wait_seconds)
+                    continue
+                if exc.status in RETRYABLE_STATUS | {404} and restarts < max_restarts:
+                    # 5xx: "restart the scroll operation"; 404: it expired while we were slow
+                    self.log.warning(f"company scroll failed with {exc.status}; restarting it")
+                    restarts += 1
+                    self.stats.retries += 1
+                    continue
+                raise
+
+
+def _error_codes(body: Any) -> set[str]:
+    if isinstance(body, dict):
+        return {e.get("code") for e in body.get("errors") or [] if isinstance(e, dict)}
+    return set()
 
 
 def _safe_json(resp: requests.Response) -> Any:

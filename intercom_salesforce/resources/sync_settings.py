@@ -29,6 +29,9 @@ class SyncSettings(dg.ConfigurableResource):
         default=False,
         description="Leads without an email cannot be matched later and tend to duplicate.",
     )
+    event_names: list[str] = Field(
+        default=["requested-demo", "upgraded-plan"],
+        description="Data events worth reading (one listing per changed contact).")
     max_upload_bytes: int = Field(
         default=90_000_000, description="Split Bulk uploads under Salesforce's 100 MB raw limit."
     )

@@ -4,35 +4,8 @@ CREATE SCHEMA IF NOT EXISTS mirror;
 CREATE SCHEMA IF NOT EXISTS match;
 CREATE SCHEMA IF NOT EXISTS sync;
 
--- Intercom contacts as extracted, one row per (id, partition); the same contact can appear in
--- several daily partitions as it is updated, and the current-state view picks the newest.
-CREATE TABLE IF NOT EXISTS staging.intercom_contacts (
-    id                VARCHAR NOT NULL,
-    workspace_id      VARCHAR,
-    external_id       VARCHAR,
-    role              VARCHAR,
-    email             VARCHAR,
-    email_domain      VARCHAR,
-    name              VARCHAR,
-    phone             VARCHAR,
-    owner_id          BIGINT,
-    unsubscribed_from_emails BOOLEAN,
-    created_at        TIMESTAMPTZ,
-    updated_at        TIMESTAMPTZ NOT NULL,
-    signed_up_at      TIMESTAMPTZ,
-    last_seen_at      TIMESTAMPTZ,
-    custom_attributes JSON,
-    location          JSON,
-    tags              JSON,
-    companies         JSON,
-    partition_date    DATE NOT NULL,
-    extracted_at      TIMESTAMPTZ NOT NULL,
-    run_id            VARCHAR
-);
-
-CREATE OR REPLACE VIEW staging.intercom_contacts_current AS
-SELECT * FROM staging.intercom_contacts
-QUALIFY row_number() OVER (PARTITION BY id ORDER BY updated_at DESC, extracted_at DESC) = 1;
+-- Staging tables for Intercom entities are created from the entity table
+-- (assets/extract/entities.py), one per EntitySpec, with a *_current view each.
 
 -- Salesforce keys mirrored for matching; merged incrementally by SystemModstamp.
 CREATE TABLE IF NOT EXISTS mirror.salesforce_contacts (
@@ -76,6 +49,30 @@ CREATE TABLE IF NOT EXISTS match.person_matches (
     candidates          VARCHAR[],
     matched_at          TIMESTAMPTZ NOT NULL,
     run_id              VARCHAR
+);
+
+-- Where each extraction got to, so the next incremental run knows what it may have missed.
+CREATE TABLE IF NOT EXISTS staging.extract_runs (
+    entity        VARCHAR NOT NULL,
+    first_day     DATE,
+    last_day      DATE,
+    started_at    TIMESTAMPTZ NOT NULL,
+    finished_at   TIMESTAMPTZ NOT NULL,
+    high_water_mark TIMESTAMPTZ,
+    rows_staged   BIGINT,
+    api_calls     BIGINT,
+    run_id        VARCHAR
+);
+
+-- Which conversations' parts were fetched at which updated_at, and whether Intercom's 500-part
+-- cap left them short (parts retrieved vs the true count).
+CREATE TABLE IF NOT EXISTS staging.intercom_conversation_coverage (
+    conversation_id VARCHAR PRIMARY KEY,
+    updated_at      TIMESTAMPTZ,
+    parts_retrieved BIGINT,
+    parts_total     BIGINT,
+    truncated       BOOLEAN,
+    fetched_at      TIMESTAMPTZ
 );
 
 -- What was last pushed per record, so unchanged records are never sent again.

@@ -1,0 +1,295 @@
+"""The table of Intercom entities we stage: what differs between them is data, not code.
+
+Each ``EntitySpec`` names its endpoint, the key holding the records, the staging table and the
+typed columns (with the dotted path each is read from). One writer (``staging.py``) and one set of
+asset factories (``records.py``, ``reference.py``) work from these rows; tests parametrize over
+them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pyarrow as pa
+
+DuckType = Literal["VARCHAR", "BIGINT", "DOUBLE", "BOOLEAN", "JSON", "TIMESTAMPTZ"]
+ARROW = {
+    "VARCHAR": pa.string(),
+    "JSON": pa.string(),
+    "BIGINT": pa.int64(),
+    "DOUBLE": pa.float64(),
+    "BOOLEAN": pa.bool_(),
+    "TIMESTAMPTZ": pa.int64(),  # Unix seconds on the wire; converted by DuckDB on insert
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: DuckType = "VARCHAR"
+    source: str | None = None  # dotted path in the API record; defaults to ``name``
+    read: Callable[[dict[str, Any]], Any] | None = None  # computed value, overrides ``source``
+
+    def value(self, record: dict[str, Any]) -> Any:
+        if self.read is not None:
+            value = self.read(record)
+        else:
+            value = record
+            for part in (self.source or self.name).split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+        if value is None:
+            return None
+        if self.type == "JSON":
+            return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        if self.type in ("BIGINT", "TIMESTAMPTZ"):
+            return int(value)
+        if self.type == "DOUBLE":
+            return float(value)
+        if self.type == "BOOLEAN":
+            return bool(value)
+        return str(value)
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """One staged Intercom entity."""
+
+    name: str  # asset name and table suffix: staging.<name>
+    columns: tuple[Column, ...]
+    path: str
+    key: str  # the list key in the response body
+    partitioned: bool = True
+    description: str = ""
+    id_column: str = "id"
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def table(self) -> str:
+        return f"staging.{self.name}"
+
+    @property
+    def current_view(self) -> str:
+        return f"staging.{self.name}_current"
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema([(c.name, ARROW[c.type]) for c in self.columns])
+
+    def row(self, record: dict[str, Any]) -> dict[str, Any]:
+        return {c.name: c.value(record) for c in self.columns}
+
+    def create_sql(self) -> str:
+        cols = ",\n    ".join(f'"{c.name}" {c.type}' for c in self.columns)
+        extra = (
+            ",\n    partition_date DATE NOT NULL" if self.partitioned else ""
+        ) + ",\n    extracted_at TIMESTAMPTZ NOT NULL,\n    run_id VARCHAR"
+        ddl = f"CREATE TABLE IF NOT EXISTS {self.table} (\n    {cols}{extra}\n);"
+        if self.partitioned:
+            ts = "updated_at"
+            ddl += (
+                f"\nCREATE OR REPLACE VIEW {self.current_view} AS SELECT * FROM {self.table} "
+                f'QUALIFY row_number() OVER (PARTITION BY "{self.id_column}" '
+                f"ORDER BY {ts} DESC, extracted_at DESC) = 1;"
+            )
+        return ddl
+
+
+def _ids(sub: str) -> Callable[[dict[str, Any]], Any]:
+    """Ids of an embedded addressable list (``{"data": [...]}``), or of a plain id list."""
+
+    def read(record: dict[str, Any]) -> Any:
+        value = record.get(sub)
+        items = value.get("data") if isinstance(value, dict) else value
+        if items is None:
+            return None
+        return [i["id"] if isinstance(i, dict) else i for i in items]
+
+    return read
+
+
+def _nested_list(sub: str, inner: str, attr: str = "id") -> Callable[[dict[str, Any]], Any]:
+    def read(record: dict[str, Any]) -> Any:
+        value = record.get(sub)
+        if not isinstance(value, dict):
+            return None
+        return [i.get(attr) for i in value.get(inner) or [] if isinstance(i, dict)]
+
+    return read
+
+
+CONTACTS = EntitySpec(
+    name="intercom_contacts",
+    path="/contacts/search",
+    key="data",
+    description="Intercom contacts (users and leads) by updated_at day.",
+    columns=(
+        Column("id"),
+        Column("workspace_id"),
+        Column("external_id"),
+        Column("role"),
+        Column("email"),
+        Column("email_domain"),
+        Column("name"),
+        Column("phone"),
+        Column("owner_id", "BIGINT"),
+        Column("unsubscribed_from_emails", "BOOLEAN"),
+        Column("created_at", "TIMESTAMPTZ"),
+        Column("updated_at", "TIMESTAMPTZ"),
+        Column("signed_up_at", "TIMESTAMPTZ"),
+        Column("last_seen_at", "TIMESTAMPTZ"),
+        Column("custom_attributes", "JSON"),
+        Column("location", "JSON"),
+        Column("tags", "JSON", read=_ids("tags")),
+        Column("companies", "JSON", read=_ids("companies")),
+    ),
+)
+
+CONVERSATIONS = EntitySpec(
+    name="intercom_conversations",
+    path="/conversations/search",
+    key="conversations",
+    description="Intercom conversations (metadata, no parts) by updated_at day.",
+    columns=(
+        Column("id"),
+        Column("title"),
+        Column("state"),
+        Column("open", "BOOLEAN"),
+        Column("priority"),
+        Column("created_at", "TIMESTAMPTZ"),
+        Column("updated_at", "TIMESTAMPTZ"),
+        Column("waiting_since", "TIMESTAMPTZ"),
+        Column("snoozed_until", "TIMESTAMPTZ"),
+        Column("admin_assignee_id", "BIGINT"),
+        Column("team_assignee_id", "BIGINT"),
+        Column("contact_ids", "JSON", read=_nested_list("contacts", "contacts")),
+        Column("teammate_ids", "JSON", read=_nested_list("teammates", "teammates")),
+        Column("tag_ids", "JSON", read=_nested_list("tags", "tags")),
+        Column("tag_names", "JSON", read=_nested_list("tags", "tags", "name")),
+        Column("source", "JSON"),
+        Column("statistics", "JSON"),
+        Column("custom_attributes", "JSON"),
+        Column("parts_total", "BIGINT", source="statistics.count_conversation_parts"),
+    ),
+)
+
+COMPANIES = EntitySpec(
+    name="intercom_companies",
+    path="/companies/scroll",
+    key="data",
+    description="Intercom companies by updated_at day (full scroll, filtered to the window).",
+    columns=(
+        Column("id"),
+        Column("company_id"),
+        Column("name"),
+        Column("website"),
+        Column("industry"),
+        Column("size", "BIGINT"),
+        Column("monthly_spend", "DOUBLE"),
+        Column("user_count", "BIGINT"),
+        Column("session_count", "BIGINT"),
+        Column("plan", "JSON"),
+        Column("created_at", "TIMESTAMPTZ"),
+        Column("updated_at", "TIMESTAMPTZ"),
+        Column("remote_created_at", "TIMESTAMPTZ"),
+        Column("last_request_at", "TIMESTAMPTZ"),
+        Column("custom_attributes", "JSON"),
+        Column("tag_ids", "JSON", read=_nested_list("tags", "tags")),
+    ),
+)
+
+CONVERSATION_PARTS = EntitySpec(
+    name="intercom_conversation_parts",
+    path="/conversations/{id}",
+    key="conversation_parts",
+    description="Parts of changed conversations (at most the 500 most recent per conversation).",
+    columns=(
+        Column("id"),
+        Column("conversation_id"),
+        Column("part_type"),
+        Column("body"),
+        Column("created_at", "TIMESTAMPTZ"),
+        Column("updated_at", "TIMESTAMPTZ"),
+        Column("author", "JSON"),
+        Column("assigned_to", "JSON"),
+        Column("redacted", "BOOLEAN"),
+    ),
+)
+
+DATA_EVENTS = EntitySpec(
+    name="intercom_data_events",
+    path="/events",
+    key="events",
+    description="Data events of changed contacts, for the configured event names.",
+    columns=(
+        Column("id"),
+        Column("event_name"),
+        Column("intercom_user_id"),
+        Column("user_id"),
+        Column("email"),
+        Column("created_at", "TIMESTAMPTZ"),
+        Column("metadata", "JSON"),
+        Column("updated_at", "TIMESTAMPTZ", source="created_at"),  # events never change
+    ),
+)
+
+ADMINS = EntitySpec(
+    name="intercom_admins",
+    path="/admins",
+    key="admins",
+    partitioned=False,
+    description="Intercom admins (teammates): names, emails, teams.",
+    columns=(
+        Column("id"),
+        Column("name"),
+        Column("email"),
+        Column("job_title"),
+        Column("away_mode_enabled", "BOOLEAN"),
+        Column("has_inbox_seat", "BOOLEAN"),
+        Column("team_ids", "JSON"),
+    ),
+)
+
+TEAMS = EntitySpec(
+    name="intercom_teams",
+    path="/teams",
+    key="teams",
+    partitioned=False,
+    description="Intercom teams and their admins.",
+    columns=(Column("id"), Column("name"), Column("admin_ids", "JSON")),
+)
+
+TAGS = EntitySpec(
+    name="intercom_tags",
+    path="/tags",
+    key="data",
+    partitioned=False,
+    description="Intercom tags.",
+    columns=(Column("id"), Column("name")),
+)
+
+DATA_ATTRIBUTES = EntitySpec(
+    name="intercom_data_attributes",
+    path="/data_attributes",
+    key="data",
+    partitioned=False,
+    id_column="full_name",
+    description="Contact and company data attributes (standard and custom), with types.",
+    columns=(
+        Column("full_name"),
+        Column("model"),
+        Column("name"),
+        Column("label"),
+        Column("data_type"),
+        Column("options", "JSON"),
+        Column("custom", "BOOLEAN"),
+        Column("archived", "BOOLEAN"),
+        Column("api_writable", "BOOLEAN"),
+    ),
+)
+
+PARTITIONED = (CONTACTS, CONVERSATIONS, COMPANIES, CONVERSATION_PARTS, DATA_EVENTS)
+REFERENCE = (ADMINS, TEAMS, TAGS, DATA_ATTRIBUTES)
+ALL = PARTITIONED + REFERENCE

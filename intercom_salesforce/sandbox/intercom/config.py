@@ -1,0 +1,104 @@
+"""Configuration of the Intercom emulator and of the faults it injects.
+
+Both dataclasses round-trip through plain JSON (``to_dict``/``from_dict``) so the control endpoint
+``PUT /_sandbox/faults`` and a demo config file can replace them at runtime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+@dataclass
+class FaultConfig:
+    """Faults seen in the wild (reference §6, §8c); every one is off by default.
+
+    ``error_rate`` answers that share of API requests with 500/502/503 (503 carries Intercom's
+    ``service_unavailable`` body). ``rate_limit_storm`` answers the next *n* requests with 429.
+    ``slow_ms`` delays every API response. ``drop_connection_rate`` closes the socket without a
+    response. ``empty_body_rate`` answers ``200`` with an empty body (tap-intercom fix #66).
+    ``scroll_500_after_pages`` makes the company scroll fail with the documented 500 after that many
+    pages. ``mutate_while_paging`` bumps ``updated_at`` of matching records while a client pages a
+    search, so records move between pages. ``seed`` makes the fault dice reproducible.
+    """
+
+    error_rate: float = 0.0
+    rate_limit_storm: int = 0
+    slow_ms: int = 0
+    drop_connection_rate: float = 0.0
+    empty_body_rate: float = 0.0
+    scroll_500_after_pages: int | None = None
+    mutate_while_paging: bool = False
+    mutate_per_page: int = 2
+    seed: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> FaultConfig:
+        data = data or {}
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown fault settings: {sorted(unknown)}")
+        return cls(**data)
+
+
+@dataclass
+class IntercomEmulatorConfig:
+    """Workspace identity and API behaviour switches.
+
+    ``rate_limit_per_minute`` is enforced in fixed 10-second windows of ``limit/6`` (reference §6).
+    ``search_date_mode`` is ``"day"`` for 2.14 (calendar-day matching in ``timezone``, §2.4) or
+    ``"exact"`` for the Preview behaviour. ``conversation_search_gt_inclusive`` exists because the
+    conversation search table documents ``>`` as "Greater (or equal) than" (unverified, §2.4).
+    ``search_index_delay_s`` hides contacts younger than that from search (the documented "Contact
+    Creation Delay"). ``require_accept`` answers 406 when no Accept header is sent (HTTP responses
+    page; off by default because many clients omit it). ``path_prefix`` serves the API under a
+    prefix (``/intercom`` → ``http://host/intercom/contacts``) for gateways that share one host.
+    """
+
+    access_token: str = "sandbox-intercom-token"
+    app_id: str = "sbx4pp1d"
+    app_name: str = "Sandbox Workspace"
+    timezone: str = "America/Los_Angeles"
+    region: str = "US"
+    default_version: str = "2.14"
+    rate_limit_per_minute: int = 10000
+    search_date_mode: str = "day"
+    client_secret: str = "sandbox-intercom-client-secret"
+    faults: FaultConfig = field(default_factory=FaultConfig)
+    app_created_at: int = 1672531200
+    conversation_search_gt_inclusive: bool = False
+    search_index_delay_s: float = 0.0
+    scroll_page_size: int = 100
+    scroll_idle_expiry_s: float = 60.0
+    companies_paging_cap: int = 10000
+    events_window_days: int = 90
+    send_retry_after: bool = False
+    require_accept: bool = False
+    request_log_size: int = 10000
+    path_prefix: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["faults"] = self.faults.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IntercomEmulatorConfig:
+        data = dict(data)
+        faults = FaultConfig.from_dict(data.pop("faults", None))
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown config settings: {sorted(unknown)}")
+        return cls(faults=faults, **data)
+
+    @property
+    def window_allowance(self) -> int:
+        """Requests allowed per 10-second window: the per-minute limit split six ways, rounded up
+        (1,000/min → 167, as in the 2.17 rate-limit page's example)."""
+        return -(-self.rate_limit_per_minute // 6)

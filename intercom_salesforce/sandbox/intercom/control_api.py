@@ -1,0 +1,99 @@
+"""Control endpoints under ``/_sandbox/`` (no auth, not rate limited, not part of Intercom's API).
+
+* ``GET /_sandbox/health`` — liveness.
+* ``GET /_sandbox/requests`` — the request log; ``DELETE`` clears it.
+* ``GET /_sandbox/faults`` / ``PUT /_sandbox/faults`` — read / replace the ``FaultConfig``.
+* ``GET /_sandbox/config`` — the emulator config (token included: it is a sandbox value).
+* ``POST /_sandbox/contacts/<id>/touch`` and ``POST /_sandbox/conversations/<id>/touch`` — set
+  ``updated_at`` (body ``{"updated_at": ts}``, default now) to simulate changes.
+* ``GET /_sandbox/counts`` — number of records per entity.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Request, Response
+
+from intercom_salesforce.sandbox.intercom.config import FaultConfig
+from intercom_salesforce.sandbox.intercom.errors import ApiError, json_response
+
+if TYPE_CHECKING:
+    from intercom_salesforce.sandbox.intercom.app import IntercomEmulator
+
+
+def _body(request: Request) -> dict[str, Any]:
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("body must be a JSON object")
+    return data
+
+
+def health(app: IntercomEmulator, request: Request) -> Response:
+    return json_response(200, {"ok": True})
+
+
+def requests_log(app: IntercomEmulator, request: Request) -> Response:
+    if request.method == "DELETE":
+        app.log.clear()
+        return json_response(200, {"cleared": True})
+    return json_response(200, {"requests": app.log.entries()})
+
+
+def faults(app: IntercomEmulator, request: Request) -> Response:
+    if request.method == "PUT":
+        app.ctx.faults.replace(FaultConfig.from_dict(_body(request)))
+        app.ctx.config.faults = app.ctx.faults.config
+    return json_response(200, app.ctx.faults.config.to_dict())
+
+
+def config(app: IntercomEmulator, request: Request) -> Response:
+    return json_response(200, app.ctx.config.to_dict())
+
+
+def counts(app: IntercomEmulator, request: Request) -> Response:
+    store = app.ctx.store
+    names = (
+        "contacts",
+        "companies",
+        "conversations",
+        "conversation_parts",
+        "admins",
+        "teams",
+        "tags",
+        "segments",
+        "data_attributes",
+        "events",
+    )
+    return json_response(200, {name: store.count(name) for name in names})
+
+
+def _touch(app: IntercomEmulator, request: Request, entity: str, record_id: str) -> Response:
+    ts = _body(request).get("updated_at")
+    when = app.ctx.now() if ts is None else int(ts)
+    if not app.ctx.store.touch(entity, [record_id], when):
+        raise ApiError(404, "not_found", f"{entity[:-1]} {record_id} not found")
+    return json_response(200, {"id": record_id, "updated_at": when})
+
+
+def touch_contact(app: IntercomEmulator, request: Request, contact_id: str) -> Response:
+    return _touch(app, request, "contacts", contact_id)
+
+
+def touch_conversation(app: IntercomEmulator, request: Request, conversation_id: str) -> Response:
+    return _touch(app, request, "conversations", conversation_id)
+
+
+ROUTES = [
+    ("/_sandbox/health", ["GET"], health),
+    ("/_sandbox/requests", ["GET", "DELETE"], requests_log),
+    ("/_sandbox/faults", ["GET", "PUT"], faults),
+    ("/_sandbox/config", ["GET"], config),
+    ("/_sandbox/counts", ["GET"], counts),
+    ("/_sandbox/contacts/<contact_id>/touch", ["POST"], touch_contact),
+    ("/_sandbox/conversations/<conversation_id>/touch", ["POST"], touch_conversation),
+]

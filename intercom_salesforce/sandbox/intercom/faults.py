@@ -1,0 +1,46 @@
+"""Seeded fault dice for the emulator (see ``FaultConfig`` for what each fault reproduces)."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+from intercom_salesforce.sandbox.intercom.config import FaultConfig
+
+
+class FaultInjector:
+    """Holds the live ``FaultConfig``, its RNG and the countdown of a 429 storm."""
+
+    def __init__(self, config: FaultConfig) -> None:
+        self._lock = threading.Lock()
+        self.replace(config)
+
+    def replace(self, config: FaultConfig) -> None:
+        with self._lock:
+            self.config = config
+            self._rng = random.Random(config.seed)
+            self._storm_left = config.rate_limit_storm
+            self._mutations = 0
+
+    def storm(self) -> bool:
+        """True while the configured number of storm 429s has not been served."""
+        with self._lock:
+            if self._storm_left > 0:
+                self._storm_left -= 1
+                return True
+            return False
+
+    def roll(self, rate: float) -> bool:
+        if rate <= 0:
+            return False
+        with self._lock:
+            return self._rng.random() < rate
+
+    def pick_status(self) -> int:
+        with self._lock:
+            return self._rng.choice((500, 502, 503))
+
+    def next_mutation_seed(self) -> int:
+        with self._lock:
+            self._mutations += 1
+            return (self.config.seed or 0) * 1_000_003 + self._mutations

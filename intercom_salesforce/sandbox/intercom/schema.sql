@@ -1,0 +1,98 @@
+-- Rows are API-shaped JSON documents plus the columns that search, sort and joins use.
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS contacts (
+    id TEXT PRIMARY KEY,
+    external_id TEXT,
+    email TEXT,
+    email_domain TEXT,
+    role TEXT,
+    name TEXT,
+    phone TEXT,
+    owner_id INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    signed_up_at INTEGER,
+    last_seen_at INTEGER,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS contacts_updated ON contacts (updated_at, id);
+CREATE INDEX IF NOT EXISTS contacts_created ON contacts (created_at, id);
+CREATE INDEX IF NOT EXISTS contacts_email ON contacts (email COLLATE NOCASE);
+CREATE INDEX IF NOT EXISTS contacts_external ON contacts (external_id);
+-- kind: tags | notes | companies | segments; position keeps the attachment order.
+CREATE TABLE IF NOT EXISTS contact_links (
+    contact_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (contact_id, kind, target_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS contact_links_target ON contact_links (kind, target_id, contact_id);
+CREATE TABLE IF NOT EXISTS companies (
+    id TEXT PRIMARY KEY,
+    company_id TEXT,
+    name TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    last_request_at INTEGER,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS companies_company_id ON companies (company_id);
+CREATE INDEX IF NOT EXISTS companies_name ON companies (name);
+CREATE INDEX IF NOT EXISTS companies_last_request ON companies (last_request_at, id);
+CREATE TABLE IF NOT EXISTS company_links (
+    company_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (company_id, kind, target_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS company_links_target ON company_links (kind, target_id, company_id);
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    num INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conversations_updated ON conversations (updated_at, id);
+CREATE INDEX IF NOT EXISTS conversations_created ON conversations (created_at, id);
+-- kind: contacts | teammates | tags
+CREATE TABLE IF NOT EXISTS conversation_links (
+    conversation_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, kind, target_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS conversation_links_target
+    ON conversation_links (kind, target_id, conversation_id);
+CREATE TABLE IF NOT EXISTS conversation_parts (
+    conversation_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS admins (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS teams (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tags (id TEXT PRIMARY KEY, name TEXT, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS segments (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS data_attributes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    model TEXT NOT NULL,
+    name TEXT NOT NULL,
+    full_name TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS data_attributes_model ON data_attributes (model, full_name);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    contact_id TEXT,
+    user_id TEXT,
+    email TEXT,
+    created_at INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_contact ON events (contact_id, created_at);
+CREATE INDEX IF NOT EXISTS events_user ON events (user_id, created_at);
+CREATE INDEX IF NOT EXISTS events_email ON events (email, created_at);
