@@ -45,8 +45,11 @@ refresh_reference_job = dg.define_asset_job(
     description="Intercom admins, teams, tags and data attributes.",
 )
 
-ALL_ASSETS = [*SYNC_ASSETS, *[a for a in RECORD_ASSETS if a is not intercom_contacts],
-              *REFERENCE_ASSETS]
+ALL_ASSETS = [
+    *SYNC_ASSETS,
+    *[a for a in RECORD_ASSETS if a is not intercom_contacts],
+    *REFERENCE_ASSETS,
+]
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,

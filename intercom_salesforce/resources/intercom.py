@@ -189,9 +189,14 @@ class IntercomClient:
                 "starting_after": cursor,
             }
 
-
-    def list_pages(self, path: str, *, key: str = "data", per_page: int | None = None,
-                   params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    def list_pages(
+        self,
+        path: str,
+        *,
+        key: str = "data",
+        per_page: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Iterator[dict[str, Any]]:
         """Yield the pages of a cursor-paginated list (``pages.next.starting_after``)."""
         query: dict[str, Any] = {"per_page": per_page or self.r.per_page, **(params or {})}
         while True:
@@ -206,8 +211,9 @@ class IntercomClient:
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return self.request("GET", path, params=params)
 
-    def scroll_companies(self, *, max_restarts: int = 5,
-                         scroll_wait_seconds: float = 61.0) -> Iterator[list[dict[str, Any]]]:
+    def scroll_companies(
+        self, *, max_restarts: int = 5, scroll_wait_seconds: float = 61.0
+    ) -> Iterator[list[dict[str, Any]]]:
         """Yield pages of ``GET /companies/scroll`` until the empty final page.
 
         One scroll may be open per app: ``400 scroll_exists`` waits for the other to expire (one
@@ -219,9 +225,12 @@ class IntercomClient:
             param: str | None = None
             try:
                 while True:
-                    page = self.request("GET", "/companies/scroll",
-                                        params={"scroll_param": param} if param else None,
-                                        retry_server_errors=False)
+                    page = self.request(
+                        "GET",
+                        "/companies/scroll",
+                        params={"scroll_param": param} if param else None,
+                        retry_server_errors=False,
+                    )
                     data = page.get("data") or []
                     if not data:
                         return

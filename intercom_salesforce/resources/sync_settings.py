@@ -31,7 +31,8 @@ class SyncSettings(dg.ConfigurableResource):
     )
     event_names: list[str] = Field(
         default=["requested-demo", "upgraded-plan"],
-        description="Data events worth reading (one listing per changed contact).")
+        description="Data events worth reading (one listing per changed contact).",
+    )
     max_upload_bytes: int = Field(
         default=90_000_000, description="Split Bulk uploads under Salesforce's 100 MB raw limit."
     )

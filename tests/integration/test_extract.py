@@ -16,8 +16,10 @@ def extract(sandbox, tmp_path, first, last):
         [*RECORD_ASSETS, *REFERENCE_ASSETS],
         resources=sandbox.resources(tmp_path),
         instance=dg.DagsterInstance.ephemeral(),
-        tags={"dagster/asset_partition_range_start": first,
-              "dagster/asset_partition_range_end": last},
+        tags={
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
+        },
         raise_on_error=False,
     )
 
@@ -34,7 +36,8 @@ def test_full_extraction_matches_the_emulator(sandbox, tmp_path):
 
     assert n("SELECT count(*) FROM staging.intercom_contacts_current") == store.count("contacts")
     assert n("SELECT count(*) FROM staging.intercom_conversations_current") == store.count(
-        "conversations")
+        "conversations"
+    )
     assert n("SELECT count(*) FROM staging.intercom_admins") == store.count("admins")
     assert n("SELECT count(*) FROM staging.intercom_tags") == store.count("tags")
     assert n("SELECT count(*) FROM staging.intercom_teams") == store.count("teams")
@@ -42,9 +45,12 @@ def test_full_extraction_matches_the_emulator(sandbox, tmp_path):
         assert n(f"SELECT count(*) - count(DISTINCT id) FROM staging.intercom_{view}_current") == 0
     # every conversation's parts were read; the long one is flagged, not silently short
     assert n("SELECT count(*) FROM staging.intercom_conversation_coverage") == store.count(
-        "conversations")
-    truncated = con.execute("SELECT parts_retrieved, parts_total FROM "
-                            "staging.intercom_conversation_coverage WHERE truncated").fetchall()
+        "conversations"
+    )
+    truncated = con.execute(
+        "SELECT parts_retrieved, parts_total FROM "
+        "staging.intercom_conversation_coverage WHERE truncated"
+    ).fetchall()
     assert truncated and all(r == 500 and t > 500 for r, t in truncated)
     # contacts with more than 10 tags got their full tag list
     assert n("SELECT max(json_array_length(tags)) FROM staging.intercom_contacts_current") > 10

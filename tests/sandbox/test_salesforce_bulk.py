@@ -48,15 +48,18 @@ class Org:
     tmp: Path
 
     def token(self) -> str:
-        r = self.session.post(f"{self.url}/services/oauth2/token",
-                              data={"grant_type": "client_credentials"},
-                              auth=("sandbox-client-id", "sandbox-client-secret"))
+        r = self.session.post(
+            f"{self.url}/services/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=("sandbox-client-id", "sandbox-client-secret"),
+        )
         assert r.status_code == 200, r.text
         return r.json()["access_token"]
 
     def sf(self) -> Salesforce:
-        return Salesforce(instance_url=self.url, session_id=self.token(), session=self.session,
-                          version="59.0")
+        return Salesforce(
+            instance_url=self.url, session_id=self.token(), session=self.session, version="59.0"
+        )
 
     def csv_file(self, text: str, name: str = "data.csv") -> str:
         path = self.tmp / name
@@ -94,9 +97,11 @@ def seed(org: Org, **records: list[dict]) -> None:
 
 def test_insert_lifecycle_and_result_files(org: Org) -> None:
     sf = org.sf()
-    path = org.csv_file("LastName,Company,Email,Intercom_Contact_Id__c\n"
-                        "Smith,Acme,Jane.Smith@Example.COM,ic-1\n"
-                        ",Acme,nobody@example.com,ic-2\n")
+    path = org.csv_file(
+        "LastName,Company,Email,Intercom_Contact_Id__c\n"
+        "Smith,Acme,Jane.Smith@Example.COM,ic-1\n"
+        ",Acme,nobody@example.com,ic-2\n"
+    )
     result = sf.bulk2.Lead.insert(csv_file=path, wait=0)
     assert result[0]["numberRecordsProcessed"] == 2  # includes the failed row
     assert result[0]["numberRecordsFailed"] == 1
@@ -111,10 +116,11 @@ def test_insert_lifecycle_and_result_files(org: Org) -> None:
     assert failed.splitlines() == [
         '"sf__Id","sf__Error",LastName,Company,Email,Intercom_Contact_Id__c',
         '"","REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --",'
-        ',Acme,nobody@example.com,ic-2',
+        ",Acme,nobody@example.com,ic-2",
     ]
     assert sf.bulk2.Lead.get_unprocessed_records(job_id).splitlines() == [
-        "LastName,Company,Email,Intercom_Contact_Id__c"]
+        "LastName,Company,Email,Intercom_Contact_Id__c"
+    ]
     parsed = sf.bulk2.Lead.get_all_ingest_records(job_id)
     assert [r["LastName"] for r in parsed["successfulRecords"]] == ["Smith"]
     assert parsed["failedRecords"][0]["sf__Id"] == "" and parsed["unprocessedRecords"] == []
@@ -160,10 +166,20 @@ def test_zero_polls_completes_at_once_and_slow_jobs_add_polls(org: Org) -> None:
 
 
 def test_every_validation_error_string(org: Org) -> None:
-    seed(org, Contact=[{"Id": make_id("Contact", 1), "LastName": "Existing",
-                        "Email": "taken@example.com"}],
-         Lead=[{"Id": make_id("Lead", 1), "LastName": "Old", "Company": "C",
-                "Intercom_Contact_Id__c": "IC-TAKEN"}])
+    seed(
+        org,
+        Contact=[
+            {"Id": make_id("Contact", 1), "LastName": "Existing", "Email": "taken@example.com"}
+        ],
+        Lead=[
+            {
+                "Id": make_id("Lead", 1),
+                "LastName": "Old",
+                "Company": "C",
+                "Intercom_Contact_Id__c": "IC-TAKEN",
+            }
+        ],
+    )
     account_rt = RECORD_TYPE_IDS[("Account", "Customer_Account")]
     missing_user = make_id("User", 999)
     long_region = "R" * 41
@@ -188,32 +204,36 @@ def test_every_validation_error_string(org: Org) -> None:
     sf = org.sf()
     result = sf.bulk2.Lead.insert(csv_file=org.csv_file(text), wait=0)[0]
     assert (result["numberRecordsProcessed"], result["numberRecordsFailed"]) == (13, 12)
-    errors = {r["LastName"] or "(blank)": r["sf__Error"]
-              for r in rows(sf.bulk2.Lead.get_failed_records(result["job_id"]))}
+    errors = {
+        r["LastName"] or "(blank)": r["sf__Error"]
+        for r in rows(sf.bulk2.Lead.get_failed_records(result["job_id"]))
+    }
     assert errors == {
         "(blank)": "REQUIRED_FIELD_MISSING:Required fields are missing: [LastName, Company]:"
-                   "LastName,Company --",
+        "LastName,Company --",
         "L2": f"STRING_TOO_LONG:Intercom Region: data value too large: {long_region} "
-              "(max length=40):Intercom_Region__c --",
+        "(max length=40):Intercom_Region__c --",
         "L3": "INVALID_EMAIL_ADDRESS:Email: invalid email address: not-an-email:Email --",
         "L4": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST:Intercom Plan: bad value for restricted "
-              "picklist field: Platinum:Intercom_Plan__c --",
+        "picklist field: Platinum:Intercom_Plan__c --",
         "L5": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST:Intercom Plan: bad value for restricted "
-              "picklist field: Legacy:Intercom_Plan__c --",
+        "picklist field: Legacy:Intercom_Plan__c --",
         "L6": "INVALID_TYPE_ON_FIELD_IN_RECORD:Intercom Last Seen: value not of required type: "
-              "2024-01-02 03:04:05:Intercom_Last_Seen__c --",
+        "2024-01-02 03:04:05:Intercom_Last_Seen__c --",
         "L7": "MALFORMED_ID:Owner ID: id value of incorrect type: abc:OwnerId --",
         "L8": f"FIELD_INTEGRITY_EXCEPTION:Owner ID: id value of incorrect type: "
-              f"{PUBLIC_GROUP_ID}:OwnerId --",
+        f"{PUBLIC_GROUP_ID}:OwnerId --",
         "L9": "INVALID_CROSS_REFERENCE_KEY:invalid cross reference id:OwnerId --",
         "L10": f"INVALID_CROSS_REFERENCE_KEY:Record Type ID: this ID value isn't valid for the "
-               f"user: {account_rt}:RecordTypeId --",
+        f"user: {account_rt}:RecordTypeId --",
         "L11": "DUPLICATES_DETECTED:Use one of these records?:--",
         "L12": "DUPLICATE_VALUE:duplicate value found: Intercom_Contact_Id__c duplicates value on "
-               f"record with id: {make_id('Lead', 1)}:--",
+        f"record with id: {make_id('Lead', 1)}:--",
     }
-    saved = sf.query("SELECT Intercom_Last_Seen__c, OwnerId, RecordType.DeveloperName FROM Lead "
-                     "WHERE Intercom_Contact_Id__c = 'IC-NEW'")["records"][0]
+    saved = sf.query(
+        "SELECT Intercom_Last_Seen__c, OwnerId, RecordType.DeveloperName FROM Lead "
+        "WHERE Intercom_Contact_Id__c = 'IC-NEW'"
+    )["records"][0]
     assert saved["Intercom_Last_Seen__c"] == "2024-01-02T01:04:05.000+0000"
     assert saved["OwnerId"] == LEAD_QUEUE_ID
     assert saved["RecordType"]["DeveloperName"] == "Sales_Lead"
@@ -226,43 +246,66 @@ def test_queue_owner_only_where_queue_may_own(org: Org) -> None:
     failed = rows(sf.bulk2.Contact.get_failed_records(result["job_id"]))
     assert failed[0]["sf__Error"] == (
         f"FIELD_INTEGRITY_EXCEPTION:Owner ID: id value of incorrect type: {LEAD_QUEUE_ID}"
-        ":OwnerId --")
+        ":OwnerId --"
+    )
     # A queue whose QueueSobject lists another object cannot own Leads either (reference 6.6).
     path = org.csv_file(f"LastName,Company,OwnerId\nQ,C,{CONVERSATION_QUEUE_ID}\n")
     result = sf.bulk2.Lead.insert(csv_file=path, wait=0)[0]
     assert rows(sf.bulk2.Lead.get_failed_records(result["job_id"]))[0]["sf__Error"].startswith(
-        "FIELD_INTEGRITY_EXCEPTION:Owner ID: id value of incorrect type")
+        "FIELD_INTEGRITY_EXCEPTION:Owner ID: id value of incorrect type"
+    )
 
 
 def test_duplicate_rule_toggle_and_cross_object(org: Org) -> None:
-    seed(org, Lead=[{"Id": make_id("Lead", 1), "LastName": "L", "Company": "C",
-                     "Email": "dup@example.com"}])
+    seed(
+        org,
+        Lead=[
+            {"Id": make_id("Lead", 1), "LastName": "L", "Company": "C", "Email": "dup@example.com"}
+        ],
+    )
     sf = org.sf()
     path = org.csv_file("LastName,Email\nContactDup,Dup@Example.com\n")
     result = sf.bulk2.Contact.insert(csv_file=path, wait=0)[0]
     assert rows(sf.bulk2.Contact.get_failed_records(result["job_id"]))[0]["sf__Error"] == (
-        "DUPLICATES_DETECTED:Use one of these records?:--")
+        "DUPLICATES_DETECTED:Use one of these records?:--"
+    )
     org.app.config.duplicate_rule_enabled = False
     result = sf.bulk2.Contact.insert(csv_file=path, wait=0)[0]
     assert result["numberRecordsFailed"] == 0
 
 
 def test_upsert_created_updated_and_duplicate_keys(org: Org) -> None:
-    seed(org, Lead=[
-        {"Id": make_id("Lead", 1), "LastName": "Before", "Company": "C",
-         "Intercom_Contact_Id__c": "ic-1", "Intercom_User_Id__c": "shared",
-         "Title": "Keep me", "Phone": "555"},
-        {"Id": make_id("Lead", 2), "LastName": "Twin", "Company": "C",
-         "Intercom_User_Id__c": "shared"},
-    ])
+    seed(
+        org,
+        Lead=[
+            {
+                "Id": make_id("Lead", 1),
+                "LastName": "Before",
+                "Company": "C",
+                "Intercom_Contact_Id__c": "ic-1",
+                "Intercom_User_Id__c": "shared",
+                "Title": "Keep me",
+                "Phone": "555",
+            },
+            {
+                "Id": make_id("Lead", 2),
+                "LastName": "Twin",
+                "Company": "C",
+                "Intercom_User_Id__c": "shared",
+            },
+        ],
+    )
     sf = org.sf()
-    path = org.csv_file("Intercom_Contact_Id__c,LastName,Company,Title,Phone\n"
-                        "IC-1,After,,,#N/A\n"
-                        "ic-2,New,Co,,\n"
-                        "dup,A,Co,,\n"
-                        "DUP,B,Co,,\n")
-    result = sf.bulk2.Lead.upsert(csv_file=path, external_id_field="Intercom_Contact_Id__c",
-                                  wait=0)[0]
+    path = org.csv_file(
+        "Intercom_Contact_Id__c,LastName,Company,Title,Phone\n"
+        "IC-1,After,,,#N/A\n"
+        "ic-2,New,Co,,\n"
+        "dup,A,Co,,\n"
+        "DUP,B,Co,,\n"
+    )
+    result = sf.bulk2.Lead.upsert(
+        csv_file=path, external_id_field="Intercom_Contact_Id__c", wait=0
+    )[0]
     assert (result["numberRecordsProcessed"], result["numberRecordsFailed"]) == (4, 2)
     ok = {r["LastName"]: r for r in rows(sf.bulk2.Lead.get_successful_records(result["job_id"]))}
     assert ok["After"]["sf__Created"] == "false" and ok["After"]["sf__Id"] == make_id("Lead", 1)
@@ -275,20 +318,34 @@ def test_upsert_created_updated_and_duplicate_keys(org: Org) -> None:
     # Empty cell = unchanged, #N/A = null (reference 1.7).
     lead = sf.Lead.get(make_id("Lead", 1))
     assert (lead["LastName"], lead["Company"], lead["Title"], lead["Phone"]) == (
-        "After", "C", "Keep me", None)
+        "After",
+        "C",
+        "Keep me",
+        None,
+    )
 
     path = org.csv_file("Intercom_User_Id__c,LastName\nshared,X\n", "multi.csv")
-    result = sf.bulk2.Lead.upsert(csv_file=path, external_id_field="Intercom_User_Id__c",
-                                  wait=0)[0]
+    result = sf.bulk2.Lead.upsert(csv_file=path, external_id_field="Intercom_User_Id__c", wait=0)[0]
     error = rows(sf.bulk2.Lead.get_failed_records(result["job_id"]))[0]["sf__Error"]
     assert error == (
         "DUPLICATE_EXTERNAL_ID:Intercom User Id: more than one record found for external id "
-        f"field: [{make_id('Lead', 1)}, {make_id('Lead', 2)}]:Intercom_User_Id__c --")
+        f"field: [{make_id('Lead', 1)}, {make_id('Lead', 2)}]:Intercom_User_Id__c --"
+    )
 
 
 def test_converted_lead_is_read_only(org: Org) -> None:
-    seed(org, Lead=[{"Id": make_id("Lead", 1), "LastName": "Conv", "Company": "Acme",
-                     "Intercom_Contact_Id__c": "ic-conv", "Email": "conv@example.com"}])
+    seed(
+        org,
+        Lead=[
+            {
+                "Id": make_id("Lead", 1),
+                "LastName": "Conv",
+                "Company": "Acme",
+                "Intercom_Contact_Id__c": "ic-conv",
+                "Email": "conv@example.com",
+            }
+        ],
+    )
     r = org.session.post(f"{org.url}/_sandbox/leads/{make_id('Lead', 1)}/convert")
     assert r.status_code == 200
     converted = r.json()
@@ -301,8 +358,9 @@ def test_converted_lead_is_read_only(org: Org) -> None:
     assert contact["Intercom_Contact_Id__c"] == "ic-conv"
 
     path = org.csv_file("Intercom_Contact_Id__c,Title\nic-conv,CEO\n")
-    result = sf.bulk2.Lead.upsert(csv_file=path, external_id_field="Intercom_Contact_Id__c",
-                                  wait=0)[0]
+    result = sf.bulk2.Lead.upsert(
+        csv_file=path, external_id_field="Intercom_Contact_Id__c", wait=0
+    )[0]
     failed = rows(sf.bulk2.Lead.get_failed_records(result["job_id"]))[0]
     assert failed["sf__Error"] == "CANNOT_UPDATE_CONVERTED_LEAD:cannot reference converted lead:--"
     assert failed["sf__Id"] == make_id("Lead", 1)
@@ -310,18 +368,21 @@ def test_converted_lead_is_read_only(org: Org) -> None:
     path = org.csv_file(f"Subject,WhoId\nCall,{make_id('Lead', 1)}\n", "task.csv")
     result = sf.bulk2.Task.insert(csv_file=path, wait=0)[0]
     assert rows(sf.bulk2.Task.get_failed_records(result["job_id"]))[0]["sf__Error"] == (
-        "CANNOT_UPDATE_CONVERTED_LEAD:cannot reference converted lead:WhoId --")
+        "CANNOT_UPDATE_CONVERTED_LEAD:cannot reference converted lead:WhoId --"
+    )
 
 
 def test_update_delete_and_type_parsing(org: Org) -> None:
     seed(org, Account=[{"Id": make_id("Account", 1), "Name": "Acme", "Website": "acme.test"}])
     sf = org.sf()
     acc = make_id("Account", 1)
-    path = org.csv_file(f"Id,NumberOfEmployees,AnnualRevenue,Website\n"
-                        f"{acc},12,1.5e6,\n"
-                        f"{acc[:15]},lots,,\n"
-                        "001XXXXXXXXXXXXXXX,1,,\n"
-                        f"{make_id('Contact', 1)},1,,\n")
+    path = org.csv_file(
+        f"Id,NumberOfEmployees,AnnualRevenue,Website\n"
+        f"{acc},12,1.5e6,\n"
+        f"{acc[:15]},lots,,\n"
+        "001XXXXXXXXXXXXXXX,1,,\n"
+        f"{make_id('Contact', 1)},1,,\n"
+    )
     result = sf.bulk2.Account.update(csv_file=path, wait=0)[0]
     assert (result["numberRecordsProcessed"], result["numberRecordsFailed"]) == (4, 3)
     failed = [r["sf__Error"] for r in rows(sf.bulk2.Account.get_failed_records(result["job_id"]))]
@@ -333,36 +394,56 @@ def test_update_delete_and_type_parsing(org: Org) -> None:
     ]
     account = sf.Account.get(acc)
     assert (account["NumberOfEmployees"], account["AnnualRevenue"], account["Website"]) == (
-        12, 1500000.0, "acme.test")
+        12,
+        1500000.0,
+        "acme.test",
+    )
 
     path = org.csv_file(f"Id\n{acc}\n", "del.csv")
     result = sf.bulk2.Account.delete(csv_file=path, wait=0)[0]
     assert result["numberRecordsFailed"] == 0
     assert sf.query("SELECT Id FROM Account")["totalSize"] == 0
-    assert sf.query_all("SELECT Id, IsDeleted FROM Account", include_deleted=True)[
-        "records"][0]["IsDeleted"] is True
+    assert (
+        sf.query_all("SELECT Id, IsDeleted FROM Account", include_deleted=True)["records"][0][
+            "IsDeleted"
+        ]
+        is True
+    )
     result = sf.bulk2.Account.delete(csv_file=path, wait=0)[0]
     assert rows(sf.bulk2.Account.get_failed_records(result["job_id"]))[0]["sf__Error"] == (
-        "ENTITY_IS_DELETED:entity is deleted:--")
+        "ENTITY_IS_DELETED:entity is deleted:--"
+    )
 
 
 def test_relationship_columns(org: Org) -> None:
-    seed(org, Account=[{"Id": make_id("Account", 1), "Name": "Acme",
-                        "Intercom_Company_Id__c": "co-1"}],
-         Lead=[{"Id": make_id("Lead", 1), "LastName": "L", "Company": "C",
-                "Intercom_Contact_Id__c": "ic-lead"}])
+    seed(
+        org,
+        Account=[{"Id": make_id("Account", 1), "Name": "Acme", "Intercom_Company_Id__c": "co-1"}],
+        Lead=[
+            {
+                "Id": make_id("Lead", 1),
+                "LastName": "L",
+                "Company": "C",
+                "Intercom_Contact_Id__c": "ic-lead",
+            }
+        ],
+    )
     sf = org.sf()
     path = org.csv_file("LastName,Account.Intercom_Company_Id__c\nWith,CO-1\nWithout,co-404\n")
     result = sf.bulk2.Contact.insert(csv_file=path, wait=0)[0]
     assert rows(sf.bulk2.Contact.get_failed_records(result["job_id"]))[0]["sf__Error"] == (
         "INVALID_FIELD:Foreign key external ID: co-404 not found for field "
-        "Intercom_Company_Id__c in entity Account:--")
+        "Intercom_Company_Id__c in entity Account:--"
+    )
     contact = sf.query("SELECT Account.Name, AccountId FROM Contact")["records"][0]
     assert contact["AccountId"] == make_id("Account", 1)
     assert contact["Account"]["Name"] == "Acme"
 
-    path = org.csv_file("Subject,Intercom_Conversation_Id__c,Lead:Who.Intercom_Contact_Id__c\n"
-                        "Chat,conv-1,ic-lead\n", "task.csv")
+    path = org.csv_file(
+        "Subject,Intercom_Conversation_Id__c,Lead:Who.Intercom_Contact_Id__c\n"
+        "Chat,conv-1,ic-lead\n",
+        "task.csv",
+    )
     result = sf.bulk2.Task.insert(csv_file=path, wait=0)[0]
     assert result["numberRecordsFailed"] == 0
     task = sf.query("SELECT WhoId, Who.Name, Status, Priority FROM Task")["records"][0]
@@ -373,8 +454,10 @@ def test_relationship_columns(org: Org) -> None:
     # Prefix required iff polymorphic; header mistakes fail the whole job (reference 1.7).
     for header, fragment in (
         ("Subject,Who.Intercom_Contact_Id__c", "requires an object type prefix"),
-        ("LastName,Account:Account.Intercom_Company_Id__c",
-         "Type is not needed for non polymorphic foreign key references"),
+        (
+            "LastName,Account:Account.Intercom_Company_Id__c",
+            "Type is not needed for non polymorphic foreign key references",
+        ),
     ):
         target = sf.bulk2.Task if header.startswith("Subject") else sf.bulk2.Contact
         path = org.csv_file(f"{header}\nX,ic-lead\n", "bad.csv")
@@ -385,16 +468,21 @@ def test_relationship_columns(org: Org) -> None:
 def test_unknown_column_fails_job_with_unprocessed_rows(org: Org) -> None:
     sf = org.sf()
     path = org.csv_file("LastName,Company,Foo__c\nA,B,c\n")
-    with pytest.raises(SalesforceOperationError,
-                       match="InvalidBatch : Field name not found : Foo__c"):
+    with pytest.raises(
+        SalesforceOperationError, match="InvalidBatch : Field name not found : Foo__c"
+    ):
         sf.bulk2.Lead.insert(csv_file=path, wait=0)
-    job = org.session.get(f"{org.url}/services/data/v59.0/jobs/ingest",
-                          headers={"Authorization": f"Bearer {org.token()}"}).json()["records"][-1]
+    job = org.session.get(
+        f"{org.url}/services/data/v59.0/jobs/ingest",
+        headers={"Authorization": f"Bearer {org.token()}"},
+    ).json()["records"][-1]
     assert job["state"] == "Failed"
     assert job["errorMessage"] == "InvalidBatch : Field name not found : Foo__c"
     assert (job["numberRecordsProcessed"], job["numberRecordsFailed"]) == (0, 0)
     assert sf.bulk2.Lead.get_unprocessed_records(job["id"]).splitlines() == [
-        "LastName,Company,Foo__c", "A,B,c"]
+        "LastName,Company,Foo__c",
+        "A,B,c",
+    ]
     assert sf.query("SELECT COUNT() FROM Lead")["totalSize"] == 0
 
 
@@ -410,8 +498,9 @@ def test_line_ending_and_delimiter(org: Org) -> None:
     assert info["errorMessage"].startswith("ClientInputError : LineEnding is invalid on user data")
 
     path = org.csv_file('LastName;Title\n"Semi;colon";Boss\n')
-    result = sf.bulk2.Contact.insert(csv_file=path, column_delimiter=ColumnDelimiter.SEMICOLON,
-                                     wait=0)[0]
+    result = sf.bulk2.Contact.insert(
+        csv_file=path, column_delimiter=ColumnDelimiter.SEMICOLON, wait=0
+    )[0]
     assert result["numberRecordsFailed"] == 0
     ok = sf.bulk2.Contact.get_successful_records(result["job_id"]).splitlines()
     assert ok[0] == '"sf__Id";"sf__Created";LastName;Title'
@@ -423,8 +512,14 @@ def test_result_paths_with_and_without_slash(org: Org) -> None:
     job_id = sf.bulk2.Contact.insert(csv_file=org.csv_file("LastName\nA\n"), wait=0)[0]["job_id"]
     base = f"{org.url}/services/data/v59.0/jobs/ingest/{job_id}"
     headers = {"Authorization": f"Bearer {org.token()}", "Accept": "text/csv"}
-    for suffix in ("successfulResults", "successfulResults/", "failedResults/",
-                   "unprocessedrecords/", "unprocessedRecords", "unprocessedrecords"):
+    for suffix in (
+        "successfulResults",
+        "successfulResults/",
+        "failedResults/",
+        "unprocessedrecords/",
+        "unprocessedRecords",
+        "unprocessedrecords",
+    ):
         r = org.session.get(f"{base}/{suffix}", headers=headers)
         assert r.status_code == 200, suffix
         assert r.headers["Content-Type"].startswith("text/csv")
@@ -433,19 +528,30 @@ def test_result_paths_with_and_without_slash(org: Org) -> None:
 def test_delete_job_returns_204_and_simple_salesforce_cannot_parse_it(org: Org) -> None:
     sf = org.sf()
     job_id = sf.bulk2.Contact.insert(csv_file=org.csv_file("LastName\nA\n"), wait=0)[0]["job_id"]
-    r = org.session.delete(f"{org.url}/services/data/v59.0/jobs/ingest/{job_id}",
-                           headers={"Authorization": f"Bearer {org.token()}"})
+    r = org.session.delete(
+        f"{org.url}/services/data/v59.0/jobs/ingest/{job_id}",
+        headers={"Authorization": f"Bearer {org.token()}"},
+    )
     assert r.status_code == 204 and r.content == b""
-    assert org.session.get(f"{org.url}/services/data/v59.0/jobs/ingest/{job_id}",
-                           headers={"Authorization": f"Bearer {org.token()}"}).status_code == 404
+    assert (
+        org.session.get(
+            f"{org.url}/services/data/v59.0/jobs/ingest/{job_id}",
+            headers={"Authorization": f"Bearer {org.token()}"},
+        ).status_code
+        == 404
+    )
     # simple-salesforce 1.12.10's delete_job calls .json() on the documented empty 204 body
     # (reference 7.4), so it raises even though the job was deleted.
     job_id = sf.bulk2.Contact.insert(csv_file=org.csv_file("LastName\nB\n"), wait=0)[0]["job_id"]
     with pytest.raises(json.JSONDecodeError):
         sf.bulk2.Contact._client.delete_job(job_id, False)
-    listed = [j["id"] for j in org.session.get(
-        f"{org.url}/services/data/v59.0/jobs/ingest",
-        headers={"Authorization": f"Bearer {org.token()}"}).json()["records"]]
+    listed = [
+        j["id"]
+        for j in org.session.get(
+            f"{org.url}/services/data/v59.0/jobs/ingest",
+            headers={"Authorization": f"Bearer {org.token()}"},
+        ).json()["records"]
+    ]
     assert job_id not in listed
 
 
@@ -459,8 +565,12 @@ def test_open_job_cannot_be_deleted_and_abort_keeps_rows_unprocessed(org: Org) -
     assert client.abort_job(job["id"], False)["state"] == "Aborted"
     r = org.session.get(f"{url}/unprocessedrecords/", headers=auth)
     assert r.text.splitlines() == ["LastName", "A"]
-    assert org.session.put(f"{url}/batches", data=b"LastName\nB\n",
-                           headers={**auth, "Content-Type": "text/csv"}).status_code == 409
+    assert (
+        org.session.put(
+            f"{url}/batches", data=b"LastName\nB\n", headers={**auth, "Content-Type": "text/csv"}
+        ).status_code
+        == 409
+    )
 
 
 def test_injected_job_failure_and_lock_row(org: Org) -> None:
@@ -468,14 +578,23 @@ def test_injected_job_failure_and_lock_row(org: Org) -> None:
     org.app.config.faults.fail_next_jobs = 1
     with pytest.raises(SalesforceOperationError, match="maximum number of retries"):
         sf.bulk2.Contact.insert(csv_file=org.csv_file("LastName\nA\nB\n"), wait=0)
-    job = org.session.get(f"{org.url}/services/data/v59.0/jobs/ingest",
-                          headers={"Authorization": f"Bearer {org.token()}"}).json()["records"][-1]
+    job = org.session.get(
+        f"{org.url}/services/data/v59.0/jobs/ingest",
+        headers={"Authorization": f"Bearer {org.token()}"},
+    ).json()["records"][-1]
     assert job["state"] == "Failed" and job["retries"] == 10
-    assert sf.bulk2.Contact.get_unprocessed_records(job["id"]).splitlines() == ["LastName", "A",
-                                                                                 "B"]
+    assert sf.bulk2.Contact.get_unprocessed_records(job["id"]).splitlines() == [
+        "LastName",
+        "A",
+        "B",
+    ]
     # The next job is healthy again.
-    assert sf.bulk2.Contact.insert(csv_file=org.csv_file("LastName\nC\n"), wait=0)[0][
-        "numberRecordsFailed"] == 0
+    assert (
+        sf.bulk2.Contact.insert(csv_file=org.csv_file("LastName\nC\n"), wait=0)[0][
+            "numberRecordsFailed"
+        ]
+        == 0
+    )
 
     org.app.config.faults.lock_row_rate = 1.0
     result = sf.bulk2.Contact.insert(csv_file=org.csv_file("LastName\nD\n"), wait=0)[0]
@@ -488,19 +607,33 @@ def test_create_job_validation(org: Org) -> None:
     url = f"{org.url}/services/data/v59.0/jobs/ingest"
     r = org.session.post(url, headers=headers, json={"object": "Nope", "operation": "insert"})
     assert r.status_code == 400 and r.json()[0]["errorCode"] == "INVALIDJOB"
-    r = org.session.post(url, headers=headers,
-                         json={"object": "Lead", "operation": "upsert",
-                               "externalIdFieldName": "LastName"})
+    r = org.session.post(
+        url,
+        headers=headers,
+        json={"object": "Lead", "operation": "upsert", "externalIdFieldName": "LastName"},
+    )
     assert r.status_code == 400 and "not an External ID" in r.json()[0]["message"]
 
 
 def test_bulk_query_paging_and_headers(org: Org) -> None:
-    seed(org, Contact=[{"Id": make_id("Contact", i), "LastName": f"Name {i:02d}",
-                        "Email": f"c{i}@example.com", "Title": None if i % 2 else 'Say "hi"'}
-                       for i in range(1, 6)])
+    seed(
+        org,
+        Contact=[
+            {
+                "Id": make_id("Contact", i),
+                "LastName": f"Name {i:02d}",
+                "Email": f"c{i}@example.com",
+                "Title": None if i % 2 else 'Say "hi"',
+            }
+            for i in range(1, 6)
+        ],
+    )
     sf = org.sf()
-    pages = list(sf.bulk2.Contact.query(
-        "SELECT Title, LastName, Id FROM Contact ORDER BY LastName", max_records=2, wait=0))
+    pages = list(
+        sf.bulk2.Contact.query(
+            "SELECT Title, LastName, Id FROM Contact ORDER BY LastName", max_records=2, wait=0
+        )
+    )
     assert len(pages) == 3
     assert pages[0].splitlines() == [
         '"Title","LastName","Id"',
@@ -511,9 +644,11 @@ def test_bulk_query_paging_and_headers(org: Org) -> None:
 
     auth = {"Authorization": f"Bearer {org.token()}"}
     base = f"{org.url}/services/data/v59.0/jobs/query"
-    created = org.session.post(base, headers={**auth, "Accept": "text/csv",
-                                              "Content-Type": "application/json"},
-                               json={"operation": "query", "query": "SELECT Id FROM Contact"})
+    created = org.session.post(
+        base,
+        headers={**auth, "Accept": "text/csv", "Content-Type": "application/json"},
+        json={"operation": "query", "query": "SELECT Id FROM Contact"},
+    )
     assert created.headers["Content-Type"].startswith("application/json")
     job = created.json()
     assert job["state"] == "UploadComplete" and job["object"] == "Contact"
@@ -523,24 +658,31 @@ def test_bulk_query_paging_and_headers(org: Org) -> None:
     assert early.json()[0]["message"].endswith("Current status: UPLOAD_COMPLETE")
     assert org.session.get(f"{base}/{job['id']}", headers=auth).json()["state"] == "InProgress"
     assert org.session.get(f"{base}/{job['id']}", headers=auth).json()["state"] == "JobComplete"
-    first = org.session.get(f"{base}/{job['id']}/results", params={"maxRecords": 3},
-                            headers=auth)
+    first = org.session.get(f"{base}/{job['id']}/results", params={"maxRecords": 3}, headers=auth)
     assert first.headers["Sforce-NumberOfRecords"] == "3"
     assert first.headers["Sforce-Locator"] == "Mw"  # base64("3") without padding
-    last = org.session.get(f"{base}/{job['id']}/results",
-                           params={"maxRecords": 3, "locator": first.headers["Sforce-Locator"]},
-                           headers=auth)
+    last = org.session.get(
+        f"{base}/{job['id']}/results",
+        params={"maxRecords": 3, "locator": first.headers["Sforce-Locator"]},
+        headers=auth,
+    )
     assert last.headers["Sforce-NumberOfRecords"] == "2"
     assert last.headers["Sforce-Locator"] == "null"
 
-    bad = org.session.post(base, headers=auth,
-                           json={"operation": "query", "query": "SELECT COUNT() FROM Contact"})
+    bad = org.session.post(
+        base, headers=auth, json={"operation": "query", "query": "SELECT COUNT() FROM Contact"}
+    )
     assert bad.status_code == 400
 
 
 def test_bulk_query_all_includes_deleted(org: Org) -> None:
-    seed(org, Contact=[{"Id": make_id("Contact", 1), "LastName": "Gone", "IsDeleted": True},
-                       {"Id": make_id("Contact", 2), "LastName": "Here"}])
+    seed(
+        org,
+        Contact=[
+            {"Id": make_id("Contact", 1), "LastName": "Gone", "IsDeleted": True},
+            {"Id": make_id("Contact", 2), "LastName": "Here"},
+        ],
+    )
     sf = org.sf()
     live = "".join(sf.bulk2.Contact.query("SELECT LastName FROM Contact", wait=0))
     everything = "".join(sf.bulk2.Contact.query_all("SELECT LastName FROM Contact", wait=0))
@@ -550,8 +692,7 @@ def test_bulk_query_all_includes_deleted(org: Org) -> None:
 
 def test_parallel_chunked_insert_and_hard_delete(org: Org) -> None:
     sf = org.sf()
-    path = org.csv_file("LastName,Email\n" + "".join(
-        f"P{i},p{i}@example.com\n" for i in range(10)))
+    path = org.csv_file("LastName,Email\n" + "".join(f"P{i},p{i}@example.com\n" for i in range(10)))
     results = sf.bulk2.Contact.insert(csv_file=path, batch_size=3, concurrency=3, wait=0)
     assert sorted(r["numberRecordsProcessed"] for r in results) == [1, 3, 3, 3]
     assert len({r["job_id"] for r in results}) == 4

@@ -52,22 +52,36 @@ class Org:
     tmp: Path
 
     def token(self) -> str:
-        r = self.session.post(f"{self.url}/services/oauth2/token",
-                              data={"grant_type": "client_credentials"}, auth=CLIENT)
+        r = self.session.post(
+            f"{self.url}/services/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=CLIENT,
+        )
         assert r.status_code == 200, r.text
         return r.json()["access_token"]
 
     def sf(self) -> Salesforce:
-        return Salesforce(instance_url=self.url, session_id=self.token(), session=self.session,
-                          version="59.0")
+        return Salesforce(
+            instance_url=self.url, session_id=self.token(), session=self.session, version="59.0"
+        )
 
-    def api(self, method: str, path: str, token: str | None = None,
-            headers_extra: dict[str, str] | None = None, **kw: object) -> requests.Response:
-        headers = {"Authorization": f"Bearer {token or self.token()}",
-                   "Content-Type": "application/json", "X-PrettyPrint": "1",
-                   **(headers_extra or {})}
-        return self.session.request(method, f"{self.url}/services/data/v59.0/{path}",
-                                    headers=headers, **kw)  # type: ignore[arg-type]
+    def api(
+        self,
+        method: str,
+        path: str,
+        token: str | None = None,
+        headers_extra: dict[str, str] | None = None,
+        **kw: object,
+    ) -> requests.Response:
+        headers = {
+            "Authorization": f"Bearer {token or self.token()}",
+            "Content-Type": "application/json",
+            "X-PrettyPrint": "1",
+            **(headers_extra or {}),
+        }
+        return self.session.request(
+            method, f"{self.url}/services/data/v59.0/{path}", headers=headers, **kw
+        )  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -106,32 +120,47 @@ def test_client_credentials_and_password_grants(org: Org) -> None:
     assert body["id"].startswith("https://login.salesforce.com/id/00D")
     assert set(body) >= {"access_token", "signature"}
 
-    r = org.session.post(url, data={"grant_type": "client_credentials"},
-                         auth=(CLIENT[0], "wrong"))
+    r = org.session.post(url, data={"grant_type": "client_credentials"}, auth=(CLIENT[0], "wrong"))
     assert (r.status_code, r.json()) == (
-        400, {"error": "invalid_client", "error_description": "invalid client credentials"})
+        400,
+        {"error": "invalid_client", "error_description": "invalid client credentials"},
+    )
 
-    form = {"grant_type": "password", "client_id": CLIENT[0], "client_secret": CLIENT[1],
-            "username": "integration@sandbox.example.com", "password": "sandbox-password"}
+    form = {
+        "grant_type": "password",
+        "client_id": CLIENT[0],
+        "client_secret": CLIENT[1],
+        "username": "integration@sandbox.example.com",
+        "password": "sandbox-password",
+    }
     assert org.session.post(url, data=form).status_code == 200
     r = org.session.post(url, data={**form, "password": "nope"})
     assert (r.status_code, r.json()) == (
-        400, {"error": "invalid_grant", "error_description": "authentication failure"})
+        400,
+        {"error": "invalid_grant", "error_description": "authentication failure"},
+    )
     r = org.session.post(url, data={"grant_type": "authorization_code"})
     assert r.json()["error"] == "unsupported_grant_type"
 
 
 def test_jwt_bearer_grant(org: Org) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                        serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     url = f"{org.url}/services/oauth2/token"
     grant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
     def assertion(**overrides: object) -> str:
-        claims = {"iss": CLIENT[0], "sub": "integration@sandbox.example.com",
-                  "aud": "https://login.salesforce.com", "exp": int(time.time()) + 170,
-                  **overrides}
+        claims = {
+            "iss": CLIENT[0],
+            "sub": "integration@sandbox.example.com",
+            "aud": "https://login.salesforce.com",
+            "exp": int(time.time()) + 170,
+            **overrides,
+        }
         return jwt.encode(claims, key, algorithm="RS256")
 
     r = org.session.post(url, data={"grant_type": grant, "assertion": assertion()})
@@ -155,9 +184,16 @@ def test_jwt_bearer_grant(org: Org) -> None:
         r = org.session.post(url, data={"grant_type": grant, "assertion": assertion(**overrides)})
         assert (r.status_code, r.json()["error_description"]) == (400, description)
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    forged = jwt.encode({"iss": CLIENT[0], "sub": "integration@sandbox.example.com",
-                         "aud": "https://login.salesforce.com", "exp": int(time.time()) + 60},
-                        other_key, algorithm="RS256")
+    forged = jwt.encode(
+        {
+            "iss": CLIENT[0],
+            "sub": "integration@sandbox.example.com",
+            "aud": "https://login.salesforce.com",
+            "exp": int(time.time()) + 60,
+        },
+        other_key,
+        algorithm="RS256",
+    )
     r = org.session.post(url, data={"grant_type": grant, "assertion": forged})
     assert r.json()["error"] == "invalid_grant"
 
@@ -169,7 +205,8 @@ def test_expired_and_unknown_sessions_get_401_array(org: Org) -> None:
     with pytest.raises(SalesforceExpiredSession) as err:
         sf.query("SELECT Id FROM User")
     assert err.value.content == [
-        {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+        {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
+    ]
     org.app.clock = time.time
     assert org.api("GET", "sobjects", token="00Dbogus!AQxyz").status_code == 401
     r = org.session.get(f"{org.url}/services/data/v59.0/sobjects")
@@ -188,23 +225,45 @@ def test_versions_and_describe(org: Org) -> None:
     assert {"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"} in versions
     sf = org.sf()
     names = {o["name"] for o in sf.describe()["sobjects"]}
-    assert {"User", "Group", "QueueSobject", "RecordType", "Account", "Contact", "Lead",
-            "Opportunity", "Task", "Note", "Intercom_Conversation__c"} <= names
+    assert {
+        "User",
+        "Group",
+        "QueueSobject",
+        "RecordType",
+        "Account",
+        "Contact",
+        "Lead",
+        "Opportunity",
+        "Task",
+        "Note",
+        "Intercom_Conversation__c",
+    } <= names
 
     lead = sf.Lead.describe()
     fields = {f["name"]: f for f in lead["fields"]}
     icid = fields["Intercom_Contact_Id__c"]
-    assert (icid["type"], icid["length"], icid["externalId"], icid["unique"],
-            icid["caseSensitive"]) == ("string", 255, True, True, False)
+    assert (
+        icid["type"],
+        icid["length"],
+        icid["externalId"],
+        icid["unique"],
+        icid["caseSensitive"],
+    ) == ("string", 255, True, True, False)
     assert fields["Intercom_User_Id__c"]["unique"] is False
     plan = fields["Intercom_Plan__c"]
     assert plan["restrictedPicklist"] is True
-    assert {"value": "Legacy", "label": "Legacy", "active": False, "defaultValue": False,
-            "validFor": None} in plan["picklistValues"]
+    assert {
+        "value": "Legacy",
+        "label": "Legacy",
+        "active": False,
+        "defaultValue": False,
+        "validFor": None,
+    } in plan["picklistValues"]
     status = fields["Status"]
     assert status["defaultedOnCreate"] and not status["nillable"]
     assert [p["value"] for p in status["picklistValues"] if p["defaultValue"]] == [
-        "Open - Not Contacted"]
+        "Open - Not Contacted"
+    ]
     assert fields["Email"]["idLookup"] and fields["Email"]["type"] == "email"
     assert fields["LastName"]["createable"] and not fields["LastName"]["nillable"]
     assert fields["IsConverted"]["createable"] is False
@@ -227,15 +286,21 @@ def test_versions_and_describe(org: Org) -> None:
 
 # -- SOQL ---------------------------------------------------------------------------------------
 def _people(org: Org) -> None:
-    seed(org,
-         Account=[{"Id": make_id("Account", 1), "Name": "Acme", "Intercom_Company_Id__c": "co-1"}],
-         Contact=[
-             {"Id": make_id("Contact", i), "LastName": f"Person {i:02d}",
-              "Email": f"Person{i}@Example.com", "AccountId": make_id("Account", 1) if i < 4
-              else None, "Intercom_Last_Seen__c": f"2024-01-{i:02d}T12:00:00.000+0000",
-              "Intercom_Role__c": "user" if i % 2 else "lead"}
-             for i in range(1, 11)
-         ])
+    seed(
+        org,
+        Account=[{"Id": make_id("Account", 1), "Name": "Acme", "Intercom_Company_Id__c": "co-1"}],
+        Contact=[
+            {
+                "Id": make_id("Contact", i),
+                "LastName": f"Person {i:02d}",
+                "Email": f"Person{i}@Example.com",
+                "AccountId": make_id("Account", 1) if i < 4 else None,
+                "Intercom_Last_Seen__c": f"2024-01-{i:02d}T12:00:00.000+0000",
+                "Intercom_Role__c": "user" if i % 2 else "lead",
+            }
+            for i in range(1, 11)
+        ],
+    )
 
 
 def test_soql_filters_and_parent_fields(org: Org) -> None:
@@ -252,7 +317,11 @@ def test_soql_filters_and_parent_fields(org: Org) -> None:
     assert ids("Email IN ('person1@example.com', 'PERSON2@EXAMPLE.COM')") == [1, 2]
     assert ids("LastName != 'Person 01' AND AccountId != null") == [2, 3]
     assert ids("AccountId = NULL AND (Intercom_Role__c = 'user' OR LastName LIKE '%10')") == [
-        5, 7, 9, 10]
+        5,
+        7,
+        9,
+        10,
+    ]
     assert ids("Intercom_Last_Seen__c >= 2024-01-09T00:00:00Z") == [9, 10]
     assert ids("Intercom_Last_Seen__c < 2024-01-02T12:00:00.000+00:00") == [1]
     assert ids("NOT Intercom_Role__c IN ('user')") == [2, 4, 6, 8, 10]
@@ -260,14 +329,17 @@ def test_soql_filters_and_parent_fields(org: Org) -> None:
     assert ids("IsDeleted = FALSE AND CreatedDate > 2000-01-01T00:00:00Z") == list(range(1, 11))
     assert ids(f"Id = '{make_id('Contact', 4)[:15]}'") == [4]
 
-    res = sf.query("SELECT Name, Account.Name, Account.Intercom_Company_Id__c FROM Contact "
-                   "ORDER BY LastName DESC LIMIT 8")
+    res = sf.query(
+        "SELECT Name, Account.Name, Account.Intercom_Company_Id__c FROM Contact "
+        "ORDER BY LastName DESC LIMIT 8"
+    )
     first, last = res["records"][0], res["records"][-1]
     assert first["Account"] is None and first["Name"] == "Person 10"
     assert last["Account"]["Name"] == "Acme"
     assert last["Account"]["attributes"]["type"] == "Account"
     assert last["attributes"]["url"] == (
-        f"/services/data/v59.0/sobjects/Contact/{make_id('Contact', 3)}")
+        f"/services/data/v59.0/sobjects/Contact/{make_id('Contact', 3)}"
+    )
     assert sf.query("SELECT COUNT() FROM Contact WHERE AccountId != NULL")["totalSize"] == 3
 
 
@@ -282,22 +354,31 @@ def test_soql_paging_with_small_pages(org: Org) -> None:
     everything = sf.query_all("SELECT Id, LastName FROM Contact ORDER BY LastName")
     assert everything["totalSize"] == 10 and everything["done"] is True
     assert [r["LastName"] for r in everything["records"]] == [
-        f"Person {i:02d}" for i in range(1, 11)]
+        f"Person {i:02d}" for i in range(1, 11)
+    ]
     limited = sf.query_all("SELECT Id FROM Contact LIMIT 7")
     assert len(limited["records"]) == 7 and limited["totalSize"] == 7
     org.app.config.query_page_size = 2000
-    seed(org, Lead=[{"Id": make_id("Lead", i), "LastName": "L", "Company": "C"}
-                    for i in range(1, 251)])
-    r = org.api("GET", "query/", params={"q": "SELECT Id FROM Lead"},
-                headers_extra={"Sforce-Query-Options": "batchSize=200"})
+    seed(
+        org,
+        Lead=[{"Id": make_id("Lead", i), "LastName": "L", "Company": "C"} for i in range(1, 251)],
+    )
+    r = org.api(
+        "GET",
+        "query/",
+        params={"q": "SELECT Id FROM Lead"},
+        headers_extra={"Sforce-Query-Options": "batchSize=200"},
+    )
     assert len(r.json()["records"]) == 200 and r.json()["nextRecordsUrl"].endswith("-200")
 
 
 def test_soql_errors(org: Org) -> None:
     sf = org.sf()
     cases = {
-        "SELECT Foo__c FROM Contact": ("INVALID_FIELD", "No such column 'Foo__c' on entity "
-                                                        "'Contact'"),
+        "SELECT Foo__c FROM Contact": (
+            "INVALID_FIELD",
+            "No such column 'Foo__c' on entity 'Contact'",
+        ),
         "SELECT Id FROM Nope": ("INVALID_TYPE", "sObject type 'Nope' is not supported."),
         "SELECT Id FORM Contact": ("MALFORMED_QUERY", "unexpected token: 'FORM'"),
         "SELECT Id FROM Contact WHERE": ("MALFORMED_QUERY", "unexpected token: '<EOF>'"),
@@ -311,8 +392,8 @@ def test_soql_errors(org: Org) -> None:
     r = org.api("GET", "query", params={"q": "SELECT Id FORM Contact"})
     assert r.status_code == 400 and r.headers["Sforce-Limit-Info"].startswith("api-usage=")
     assert r.json()[0]["message"] == (
-        "\nSELECT Id FORM Contact\n          ^\nERROR at Row:1:Column:11\n"
-        "unexpected token: 'FORM'")
+        "\nSELECT Id FORM Contact\n          ^\nERROR at Row:1:Column:11\nunexpected token: 'FORM'"
+    )
 
 
 # -- limits and faults --------------------------------------------------------------------------
@@ -326,7 +407,8 @@ def test_api_usage_header_limits_and_exhaustion(org: Org) -> None:
     limits = r.json()
     assert limits["DailyApiRequests"] == {"Max": 5, "Remaining": 3}
     assert {"DailyBulkApiBatches", "DailyBulkV2QueryJobs", "DailyBulkV2QueryFileStorageMB"} <= set(
-        limits)
+        limits
+    )
     sf.query("SELECT Id FROM User")
     sf.query("SELECT Id FROM User")
     sf.query("SELECT Id FROM User")
@@ -361,8 +443,12 @@ def test_sobject_rest_crud_and_upsert(org: Org) -> None:
     assert sf.Contact.update(created["id"], {"Title": "CTO"}) == 204
     assert sf.Contact.get_by_custom_id("Email", "REST@example.com")["Title"] == "CTO"
 
-    assert sf.Contact.upsert("Intercom_Contact_Id__c/abc",
-                             {"LastName": "Up", "Email": "up@example.com"}) == 201
+    assert (
+        sf.Contact.upsert(
+            "Intercom_Contact_Id__c/abc", {"LastName": "Up", "Email": "up@example.com"}
+        )
+        == 201
+    )
     assert sf.Contact.upsert("Intercom_Contact_Id__c/abc", {"Title": "Changed"}) == 200
     raw = sf.Contact.upsert("Intercom_Contact_Id__c/abc", {"Title": "Again"}, raw_response=True)
     assert raw.json()["created"] is False
@@ -371,22 +457,40 @@ def test_sobject_rest_crud_and_upsert(org: Org) -> None:
     with pytest.raises(SalesforceMalformedRequest) as err:
         sf.Contact.create({"LastName": "Twin", "Email": "up@example.com"})
     assert err.value.content[0]["errorCode"] == "DUPLICATES_DETECTED"
-    allowed = sf.Contact.create({"LastName": "Twin", "Email": "up@example.com"},
-                                headers={"Sforce-Duplicate-Rule-Header": "allowSave=true"})
+    allowed = sf.Contact.create(
+        {"LastName": "Twin", "Email": "up@example.com"},
+        headers={"Sforce-Duplicate-Rule-Header": "allowSave=true"},
+    )
     assert allowed["success"]
-    seed(org, Lead=[{"Id": make_id("Lead", i), "LastName": "L", "Company": "C",
-                     "Intercom_User_Id__c": "same"} for i in (1, 2)])
+    seed(
+        org,
+        Lead=[
+            {
+                "Id": make_id("Lead", i),
+                "LastName": "L",
+                "Company": "C",
+                "Intercom_User_Id__c": "same",
+            }
+            for i in (1, 2)
+        ],
+    )
     with pytest.raises(SalesforceMoreThanOneRecord):
         sf.Lead.get_by_custom_id("Intercom_User_Id__c", "same")
     with pytest.raises(SalesforceMoreThanOneRecord) as multi:
         sf.Lead.upsert("Intercom_User_Id__c/same", {"Title": "x"})
-    assert multi.value.content == [f"/services/data/v59.0/sobjects/Lead/{make_id('Lead', i)}"
-                                   for i in (1, 2)]
+    assert multi.value.content == [
+        f"/services/data/v59.0/sobjects/Lead/{make_id('Lead', i)}" for i in (1, 2)
+    ]
 
     with pytest.raises(SalesforceMalformedRequest) as err:
         sf.Contact.create({"FirstName": "NoLast"})
-    assert err.value.content == [{"message": "Required fields are missing: [LastName]",
-                                  "errorCode": "REQUIRED_FIELD_MISSING", "fields": ["LastName"]}]
+    assert err.value.content == [
+        {
+            "message": "Required fields are missing: [LastName]",
+            "errorCode": "REQUIRED_FIELD_MISSING",
+            "fields": ["LastName"],
+        }
+    ]
     assert sf.Contact.delete(created["id"]) == 204
     with pytest.raises(SalesforceResourceNotFound):
         sf.Contact.get(created["id"])
@@ -396,47 +500,73 @@ def test_sobject_rest_crud_and_upsert(org: Org) -> None:
 
 def test_sobject_collections(org: Org) -> None:
     sf = org.sf()
-    body = {"allOrNone": False, "records": [
-        {"attributes": {"type": "Account"}, "Name": "One", "Intercom_Company_Id__c": "co-1"},
-        {"attributes": {"type": "Account"}, "Website": "x.test"},
-    ]}
+    body = {
+        "allOrNone": False,
+        "records": [
+            {"attributes": {"type": "Account"}, "Name": "One", "Intercom_Company_Id__c": "co-1"},
+            {"attributes": {"type": "Account"}, "Website": "x.test"},
+        ],
+    }
     results = sf.restful("composite/sobjects", method="POST", data=json.dumps(body))
     assert results[0]["success"] and results[0]["id"].startswith("001")
-    assert results[1] == {"id": None, "success": False, "errors": [
-        {"statusCode": "REQUIRED_FIELD_MISSING", "message": "Required fields are missing: [Name]",
-         "fields": ["Name"]}]}
+    assert results[1] == {
+        "id": None,
+        "success": False,
+        "errors": [
+            {
+                "statusCode": "REQUIRED_FIELD_MISSING",
+                "message": "Required fields are missing: [Name]",
+                "fields": ["Name"],
+            }
+        ],
+    }
 
-    body = {"allOrNone": True, "records": [
-        {"attributes": {"type": "Account"}, "Name": "Two"},
-        {"attributes": {"type": "Account"}, "Website": "y.test"},
-    ]}
+    body = {
+        "allOrNone": True,
+        "records": [
+            {"attributes": {"type": "Account"}, "Name": "Two"},
+            {"attributes": {"type": "Account"}, "Website": "y.test"},
+        ],
+    }
     results = sf.restful("composite/sobjects", method="POST", data=json.dumps(body))
     assert results[0]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
     assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 1
 
-    body = {"allOrNone": False, "records": [
-        {"attributes": {"type": "Account"}, "Intercom_Company_Id__c": "co-1", "Website": "a"},
-        {"attributes": {"type": "Account"}, "Intercom_Company_Id__c": "co-2", "Name": "New"},
-    ]}
-    results = sf.restful("composite/sobjects/Account/Intercom_Company_Id__c", method="PATCH",
-                         data=json.dumps(body))
+    body = {
+        "allOrNone": False,
+        "records": [
+            {"attributes": {"type": "Account"}, "Intercom_Company_Id__c": "co-1", "Website": "a"},
+            {"attributes": {"type": "Account"}, "Intercom_Company_Id__c": "co-2", "Name": "New"},
+        ],
+    }
+    results = sf.restful(
+        "composite/sobjects/Account/Intercom_Company_Id__c", method="PATCH", data=json.dumps(body)
+    )
     assert [(r["success"], r["created"]) for r in results] == [(True, False), (True, True)]
 
     ids = [r["id"] for r in results]
-    body = {"records": [{"attributes": {"type": "Account"}, "Id": ids[0], "Industry": "Retail"},
-                        {"attributes": {"type": "Account"}, "Id": ids[1], "Name": "#" * 256}]}
+    body = {
+        "records": [
+            {"attributes": {"type": "Account"}, "Id": ids[0], "Industry": "Retail"},
+            {"attributes": {"type": "Account"}, "Id": ids[1], "Name": "#" * 256},
+        ]
+    }
     updated = sf.restful("composite/sobjects", method="PATCH", data=json.dumps(body))
     assert updated[0] == {"id": ids[0], "success": True, "errors": []}
     assert updated[1]["errors"][0]["statusCode"] == "STRING_TOO_LONG"
     assert sf.Account.get(ids[0])["Industry"] == "Retail"
-    deleted = sf.restful("composite/sobjects", method="DELETE",
-                         params={"ids": ",".join([*ids, make_id("Account", 999)])})
+    deleted = sf.restful(
+        "composite/sobjects",
+        method="DELETE",
+        params={"ids": ",".join([*ids, make_id("Account", 999)])},
+    )
     assert [r["success"] for r in deleted] == [True, True, False]
     assert deleted[2]["errors"][0]["statusCode"] == "INVALID_CROSS_REFERENCE_KEY"
     assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 0
 
-    too_many = {"records": [{"attributes": {"type": "Account"}, "Name": str(i)}
-                            for i in range(201)]}
+    too_many = {
+        "records": [{"attributes": {"type": "Account"}, "Name": str(i)} for i in range(201)]
+    }
     with pytest.raises(SalesforceMalformedRequest) as err:
         sf.restful("composite/sobjects", method="POST", data=json.dumps(too_many))
     assert err.value.content[0]["errorCode"] == "EXCEEDED_ID_LIMIT"
@@ -471,8 +601,9 @@ def test_werkzeug_request_log_is_quiet(org: Org) -> None:
 
 
 def test_config_round_trip() -> None:
-    config = SalesforceEmulatorConfig(query_page_size=7,
-                                      faults=SalesforceFaults(fail_next_jobs=2, seed=3))
+    config = SalesforceEmulatorConfig(
+        query_page_size=7, faults=SalesforceFaults(fail_next_jobs=2, seed=3)
+    )
     data = json.loads(json.dumps(config.to_dict()))
     assert SalesforceEmulatorConfig.from_dict(data) == config
     assert config.org_id.startswith("00D") and len(config.org_id) == 18
@@ -486,12 +617,15 @@ def test_load_world_streams_large_worlds(tmp_path: Path) -> None:
 
     def contacts() -> Iterator[dict]:
         for i in range(n):
-            yield {"Id": make_id("Contact", i + 1), "LastName": f"C{i}",
-                   "Email": f"Contact{i}@Example.com", "Intercom_Contact_Id__c": f"ic-{i}"}
+            yield {
+                "Id": make_id("Contact", i + 1),
+                "LastName": f"C{i}",
+                "Email": f"Contact{i}@Example.com",
+                "Intercom_Contact_Id__c": f"ic-{i}",
+            }
 
     started = time.perf_counter()
-    assert store.load_world(SalesforceWorldData(records={"Contact": contacts()})) == {
-        "Contact": n}
+    assert store.load_world(SalesforceWorldData(records={"Contact": contacts()})) == {"Contact": n}
     assert time.perf_counter() - started < 10
     assert store.count("Contact") == n
     assert store.find_ids("Contact", "Email", "CONTACT123@example.com") == [make_id("Contact", 124)]
@@ -511,7 +645,8 @@ def test_soap_login_with_simple_salesforce_helper(org: Org) -> None:
             'xmlns:env="http://schemas.xmlsoap.org/soap/envelope/"><env:Body>'
             '<n1:login xmlns:n1="urn:partner.soap.sforce.com">'
             "<n1:username>integration@sandbox.example.com</n1:username>"
-            f"<n1:password>{password}</n1:password></n1:login></env:Body></env:Envelope>")
+            f"<n1:password>{password}</n1:password></n1:login></env:Body></env:Envelope>"
+        )
 
     url = f"{org.url}/services/Soap/u/59.0"
     headers = {"content-type": "text/xml", "charset": "UTF-8", "SOAPAction": "login"}
@@ -524,34 +659,52 @@ def test_soap_login_with_simple_salesforce_helper(org: Org) -> None:
 
 
 def test_task_and_custom_object_rules(org: Org) -> None:
-    seed(org,
-         Account=[{"Id": make_id("Account", 1), "Name": "Acme", "Intercom_Company_Id__c": "co-1"}],
-         Contact=[{"Id": make_id("Contact", 1), "LastName": "C", "AccountId": make_id(
-             "Account", 1), "Intercom_Contact_Id__c": "ic-c"}],
-         Lead=[{"Id": make_id("Lead", 1), "LastName": "L", "Company": "Co"}])
+    seed(
+        org,
+        Account=[{"Id": make_id("Account", 1), "Name": "Acme", "Intercom_Company_Id__c": "co-1"}],
+        Contact=[
+            {
+                "Id": make_id("Contact", 1),
+                "LastName": "C",
+                "AccountId": make_id("Account", 1),
+                "Intercom_Contact_Id__c": "ic-c",
+            }
+        ],
+        Lead=[{"Id": make_id("Lead", 1), "LastName": "L", "Company": "Co"}],
+    )
     sf = org.sf()
-    task = sf.Task.create({"Subject": "Chat", "WhoId": make_id("Contact", 1),
-                           "Status": "Completed"})
+    task = sf.Task.create(
+        {"Subject": "Chat", "WhoId": make_id("Contact", 1), "Status": "Completed"}
+    )
     saved = sf.Task.get(task["id"])
     assert saved["AccountId"] == make_id("Account", 1) and saved["IsClosed"] is True
     with pytest.raises(SalesforceMalformedRequest) as err:
-        sf.Task.create({"Subject": "Both", "WhoId": make_id("Lead", 1),
-                        "WhatId": make_id("Account", 1)})
+        sf.Task.create(
+            {"Subject": "Both", "WhoId": make_id("Lead", 1), "WhatId": make_id("Account", 1)}
+        )
     assert err.value.content[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
     assert err.value.content[0]["fields"] == ["WhatId"]
     with pytest.raises(SalesforceMalformedRequest) as err:
         sf.Task.create({"Subject": "Queue", "OwnerId": make_id("Group", 1)})
     assert err.value.content[0]["message"] == (
-        f"Assigned To: id value of incorrect type: {make_id('Group', 1)}")
+        f"Assigned To: id value of incorrect type: {make_id('Group', 1)}"
+    )
     with pytest.raises(SalesforceMalformedRequest) as err:
         sf.Lead.create({"LastName": "X", "Company": "Y", "IsConverted": True})
     assert err.value.content[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
 
-    conv = sf.Intercom_Conversation__c.create({
-        "Intercom_Conversation_Id__c": "conv-1", "Contact__r": {"Intercom_Contact_Id__c": "ic-c"},
-        "Account__c": make_id("Account", 1), "Opened_At__c": "2024-03-01T10:00:00Z"})
-    row = sf.query("SELECT Name, Contact__r.LastName, Account__r.Name, Opened_At__c "
-                   "FROM Intercom_Conversation__c")["records"][0]
+    conv = sf.Intercom_Conversation__c.create(
+        {
+            "Intercom_Conversation_Id__c": "conv-1",
+            "Contact__r": {"Intercom_Contact_Id__c": "ic-c"},
+            "Account__c": make_id("Account", 1),
+            "Opened_At__c": "2024-03-01T10:00:00Z",
+        }
+    )
+    row = sf.query(
+        "SELECT Name, Contact__r.LastName, Account__r.Name, Opened_At__c "
+        "FROM Intercom_Conversation__c"
+    )["records"][0]
     assert row["Name"] == conv["id"]  # Name defaults to the record id
     assert row["Contact__r"]["LastName"] == "C" and row["Account__r"]["Name"] == "Acme"
     assert row["Opened_At__c"] == "2024-03-01T10:00:00.000+0000"

@@ -46,8 +46,12 @@ def matches(op: str, actual: str | None, literal: str | list[str]) -> bool:
     return actual is not None and actual.lower().startswith(str(literal).lower())
 
 
-@settings(max_examples=40, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     titles=st.lists(st.tuples(values, values), min_size=1, max_size=8),
     field=st.sampled_from(["Title", "Email"]),
@@ -55,14 +59,16 @@ def matches(op: str, actual: str | None, literal: str | list[str]) -> bool:
     literal=st.sampled_from(WORDS),
     extra=st.sampled_from(WORDS),
 )
-def test_string_comparisons_match_the_model(store: SalesforceStore, titles: list, field: str,
-                                            op: str, literal: str, extra: str) -> None:
+def test_string_comparisons_match_the_model(
+    store: SalesforceStore, titles: list, field: str, op: str, literal: str, extra: str
+) -> None:
     store.reset()
     docs = []
     for i, (title, mail) in enumerate(titles, start=1):
         email = f"{mail}@example.com" if mail else None
-        docs.append({"Id": make_id("Contact", i), "LastName": f"L{i}", "Title": title,
-                     "Email": email})
+        docs.append(
+            {"Id": make_id("Contact", i), "LastName": f"L{i}", "Title": title, "Email": email}
+        )
     store.load_world(SalesforceWorldData(records={"Contact": docs}))
     if field == "Email":
         literal, extra = f"{literal}@example.com", f"{extra}@example.com"
@@ -78,26 +84,38 @@ def test_string_comparisons_match_the_model(store: SalesforceStore, titles: list
 
 def test_order_by_nulls_and_case(store: SalesforceStore) -> None:
     store.reset()
-    docs = [{"Id": make_id("Contact", i), "LastName": name, "Title": title}
-            for i, (name, title) in enumerate([("b", "x"), ("A", None), ("c", "y")], start=1)]
+    docs = [
+        {"Id": make_id("Contact", i), "LastName": name, "Title": title}
+        for i, (name, title) in enumerate([("b", "x"), ("A", None), ("c", "y")], start=1)
+    ]
     store.load_world(SalesforceWorldData(records={"Contact": docs}))
     assert run(store, "SELECT Id FROM Contact ORDER BY LastName") == [
-        make_id("Contact", 2), make_id("Contact", 1), make_id("Contact", 3)]
+        make_id("Contact", 2),
+        make_id("Contact", 1),
+        make_id("Contact", 3),
+    ]
     assert run(store, "SELECT Id FROM Contact ORDER BY Title DESC NULLS FIRST") == [
-        make_id("Contact", 2), make_id("Contact", 3), make_id("Contact", 1)]
+        make_id("Contact", 2),
+        make_id("Contact", 3),
+        make_id("Contact", 1),
+    ]
     assert run(store, "SELECT Id FROM Contact ORDER BY Title LIMIT 1 OFFSET 1") == [
-        make_id("Contact", 1)]
+        make_id("Contact", 1)
+    ]
 
 
-@pytest.mark.parametrize("soql, code", [
-    ("SELECT Id FROM Contact WHERE CreatedDate > '2024-01-01'", "INVALID_FIELD"),
-    ("SELECT Id FROM Contact WHERE LastName = TRUE", "INVALID_FIELD"),
-    ("SELECT Id FROM Contact WHERE Owner.Foo = 'x'", "INVALID_FIELD"),
-    ("SELECT Id FROM Contact WHERE Nope.Name = 'x'", "INVALID_FIELD"),
-    ("SELECT Id, FROM Contact", "MALFORMED_QUERY"),
-    ("SELECT Id FROM Contact GROUP BY LastName", "MALFORMED_QUERY"),
-    ("SELECT Id FROM Contact WHERE LastName = 'unterminated", "MALFORMED_QUERY"),
-])
+@pytest.mark.parametrize(
+    "soql, code",
+    [
+        ("SELECT Id FROM Contact WHERE CreatedDate > '2024-01-01'", "INVALID_FIELD"),
+        ("SELECT Id FROM Contact WHERE LastName = TRUE", "INVALID_FIELD"),
+        ("SELECT Id FROM Contact WHERE Owner.Foo = 'x'", "INVALID_FIELD"),
+        ("SELECT Id FROM Contact WHERE Nope.Name = 'x'", "INVALID_FIELD"),
+        ("SELECT Id, FROM Contact", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Contact GROUP BY LastName", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Contact WHERE LastName = 'unterminated", "MALFORMED_QUERY"),
+    ],
+)
 def test_rejected_queries(soql: str, code: str) -> None:
     with pytest.raises(SoqlError) as err:
         parse_query(soql)
@@ -106,15 +124,25 @@ def test_rejected_queries(soql: str, code: str) -> None:
 
 def test_date_and_escapes(tmp_path: Path) -> None:
     store = SalesforceStore(tmp_path / "org.sqlite")
-    store.load_world(SalesforceWorldData(records={"Task": [
-        {"Id": make_id("Task", 1), "Subject": "O'Brien 100%", "ActivityDate": "2024-05-01"},
-        {"Id": make_id("Task", 2), "Subject": "Other", "ActivityDate": "2024-06-01"},
-    ]}))
+    store.load_world(
+        SalesforceWorldData(
+            records={
+                "Task": [
+                    {
+                        "Id": make_id("Task", 1),
+                        "Subject": "O'Brien 100%",
+                        "ActivityDate": "2024-05-01",
+                    },
+                    {"Id": make_id("Task", 2), "Subject": "Other", "ActivityDate": "2024-06-01"},
+                ]
+            }
+        )
+    )
     assert run(store, "SELECT Id FROM Task WHERE Subject = 'o\\'brien 100%'") == [
-        make_id("Task", 1)]
+        make_id("Task", 1)
+    ]
     assert run(store, "SELECT Id FROM Task WHERE Subject LIKE '%100\\%'") == [make_id("Task", 1)]
-    assert run(store, "SELECT Id FROM Task WHERE ActivityDate > 2024-05-15") == [
-        make_id("Task", 2)]
+    assert run(store, "SELECT Id FROM Task WHERE ActivityDate > 2024-05-15") == [make_id("Task", 2)]
     store.close()
 
 
@@ -145,10 +173,20 @@ def test_day_literals(tmp_path: Path) -> None:
         return (today + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
     store = SalesforceStore(tmp_path / "org.sqlite")
-    store.load_world(SalesforceWorldData(records={"Contact": [
-        {"Id": make_id("Contact", i), "LastName": f"D{days}", "Intercom_Last_Seen__c": stamp(days)}
-        for i, days in enumerate([-10, -2, -1, 0, 1, 3], start=1)
-    ]}))
+    store.load_world(
+        SalesforceWorldData(
+            records={
+                "Contact": [
+                    {
+                        "Id": make_id("Contact", i),
+                        "LastName": f"D{days}",
+                        "Intercom_Last_Seen__c": stamp(days),
+                    }
+                    for i, days in enumerate([-10, -2, -1, 0, 1, 3], start=1)
+                ]
+            }
+        )
+    )
 
     def names(where: str) -> list[str]:
         ids = run(store, f"SELECT Id FROM Contact WHERE {where}")

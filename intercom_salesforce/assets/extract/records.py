@@ -62,7 +62,8 @@ class Progress:
             rate = self.fetched / max(self.elapsed, 1e-6)
             eta = f", ETA {(self.total - self.fetched) / rate:.0f} s" if self.total and rate else ""
             self.context.log.info(
-                f"{self.label}: {self.fetched}/{self.total or '?'} records, {rate:.0f}/s{eta}")
+                f"{self.label}: {self.fetched}/{self.total or '?'} records, {rate:.0f}/s{eta}"
+            )
 
     @property
     def elapsed(self) -> float:
@@ -76,24 +77,45 @@ def check_timezone(client: IntercomClient) -> dict[str, Any]:
     if app.get("timezone") and app["timezone"] != tz:
         raise dg.Failure(
             f"Intercom workspace timezone is {app['timezone']} but partitions are days in {tz}; "
-            f"set INTERCOM_WORKSPACE_TIMEZONE={app['timezone']}")
+            f"set INTERCOM_WORKSPACE_TIMEZONE={app['timezone']}"
+        )
     return app
 
 
-def finish(conn, spec: EntitySpec, context: dg.AssetExecutionContext, client: IntercomClient,
-           progress: Progress, staged: int, first_day: str | None, last_day: str | None,
-           mode: str, **extra: Any) -> dict[str, Any]:
+def finish(
+    conn,
+    spec: EntitySpec,
+    context: dg.AssetExecutionContext,
+    client: IntercomClient,
+    progress: Progress,
+    staged: int,
+    first_day: str | None,
+    last_day: str | None,
+    mode: str,
+    **extra: Any,
+) -> dict[str, Any]:
     """Record the run in ``staging.extract_runs`` and build the materialization metadata."""
     hwm = None
     if any(c.name == "updated_at" for c in spec.columns):
-        hwm = conn.execute(f"SELECT max(updated_at) FROM {spec.table}"
-                           + (" WHERE partition_date BETWEEN ? AND ?" if first_day else ""),
-                           [first_day, last_day] if first_day else []).fetchone()[0]
+        hwm = conn.execute(
+            f"SELECT max(updated_at) FROM {spec.table}"
+            + (" WHERE partition_date BETWEEN ? AND ?" if first_day else ""),
+            [first_day, last_day] if first_day else [],
+        ).fetchone()[0]
     conn.execute(
         f"INSERT INTO {EXTRACT_RUNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [spec.name, first_day, last_day,
-         datetime.fromtimestamp(time.time() - progress.elapsed, UTC), datetime.now(UTC), hwm,
-         staged, client.stats.calls, context.run.run_id])
+        [
+            spec.name,
+            first_day,
+            last_day,
+            datetime.fromtimestamp(time.time() - progress.elapsed, UTC),
+            datetime.now(UTC),
+            hwm,
+            staged,
+            client.stats.calls,
+            context.run.run_id,
+        ],
+    )
     return {
         "dagster/row_count": staged,
         "mode": mode,
@@ -116,18 +138,28 @@ def complete_sub_lists(client: IntercomClient, contact: dict[str, Any]) -> int:
         value = contact.get(sub)
         if isinstance(value, dict) and value.get("has_more"):
             items: list[dict] = []
-            for page in client.list_pages(value.get("url") or f"/contacts/{contact['id']}/{sub}",
-                                          per_page=60):
+            for page in client.list_pages(
+                value.get("url") or f"/contacts/{contact['id']}/{sub}", per_page=60
+            ):
                 items.extend(page.get("data") or [])
                 calls += 1
-            contact[sub] = {"type": "list", "data": items, "total_count": len(items),
-                            "has_more": False}
+            contact[sub] = {
+                "type": "list",
+                "data": items,
+                "total_count": len(items),
+                "has_more": False,
+            }
     return calls
 
 
-def extract_search_window(context, spec: EntitySpec, intercom: IntercomResource,
-                          warehouse: DuckDBResource, window_filter: dict[str, Any],
-                          on_record=None) -> tuple[dict[str, Any], Any]:
+def extract_search_window(
+    context,
+    spec: EntitySpec,
+    intercom: IntercomResource,
+    warehouse: DuckDBResource,
+    window_filter: dict[str, Any],
+    on_record=None,
+) -> tuple[dict[str, Any], Any]:
     """Search the window, stage its records; returns (metadata, open connection info)."""
     window = context.partition_time_window
     first_day, last_day = window_days(window)
@@ -140,8 +172,9 @@ def extract_search_window(context, spec: EntitySpec, intercom: IntercomResource,
     with warehouse.get_connection() as conn:
         ensure_warehouse(conn)
         writer = StagingWriter(conn, spec, context.run.run_id)
-        for page in client.search_pages(entity, window_filter,
-                                        sort={"field": "updated_at", "order": "ascending"}):
+        for page in client.search_pages(
+            entity, window_filter, sort={"field": "updated_at", "order": "ascending"}
+        ):
             records = page.get(spec.key) or []
             progress.page(len(records), page.get("total_count"))
             for record in records:
@@ -153,19 +186,36 @@ def extract_search_window(context, spec: EntitySpec, intercom: IntercomResource,
                     on_record(client, record)
                 writer.add(record)
         staged = writer.commit_window(first_day, last_day, workspace_timezone())
-        metadata = finish(conn, spec, context, client, progress, staged, first_day, last_day,
-                          intercom.mode, outside_window_dropped=outside,
-                          duplicates_dropped=writer.appended - staged)
+        metadata = finish(
+            conn,
+            spec,
+            context,
+            client,
+            progress,
+            staged,
+            first_day,
+            last_day,
+            intercom.mode,
+            outside_window_dropped=outside,
+            duplicates_dropped=writer.appended - staged,
+        )
     return metadata, (first_day, last_day, window)
 
 
 @dg.asset(
     **PARTITIONED,
-    check_specs=[dg.AssetCheckSpec(CONTACTS_SUITE_CHECK, asset="intercom_contacts", blocking=True,
-                                   description="Great Expectations suite for staged contacts")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            CONTACTS_SUITE_CHECK,
+            asset="intercom_contacts",
+            blocking=True,
+            description="Great Expectations suite for staged contacts",
+        )
+    ],
 )
-def intercom_contacts(context: dg.AssetExecutionContext, intercom: IntercomResource,
-                      warehouse: DuckDBResource):
+def intercom_contacts(
+    context: dg.AssetExecutionContext, intercom: IntercomResource, warehouse: DuckDBResource
+):
     """Intercom contacts (users and leads) updated in the partition's days.
 
     One row per contact and partition day of its ``updated_at``; ``intercom_contacts_current``
@@ -178,7 +228,8 @@ def intercom_contacts(context: dg.AssetExecutionContext, intercom: IntercomResou
 
     window = context.partition_time_window
     metadata, (first_day, last_day, _) = extract_search_window(
-        context, CONTACTS, intercom, warehouse, search_window_filter(window), complete)
+        context, CONTACTS, intercom, warehouse, search_window_filter(window), complete
+    )
     metadata["sub_list_calls"] = extra_calls["n"]
     with warehouse.get_connection() as conn:
         check = validate_contacts_window(conn, first_day, last_day, window)
@@ -187,8 +238,9 @@ def intercom_contacts(context: dg.AssetExecutionContext, intercom: IntercomResou
 
 
 @dg.asset(**PARTITIONED)
-def intercom_conversations(context: dg.AssetExecutionContext, intercom: IntercomResource,
-                           warehouse: DuckDBResource):
+def intercom_conversations(
+    context: dg.AssetExecutionContext, intercom: IntercomResource, warehouse: DuckDBResource
+):
     """Intercom conversations (metadata, tags, assignees, statistics) updated in the window.
 
     Conversation search documents ``>`` as "greater or equal" and no day rounding, so the search
@@ -196,17 +248,21 @@ def intercom_conversations(context: dg.AssetExecutionContext, intercom: Intercom
     """
     window = context.partition_time_window
     day = 86_400
-    wide = {"operator": "AND", "value": [
-        {"field": "updated_at", "operator": ">", "value": int(window.start.timestamp()) - day},
-        {"field": "updated_at", "operator": "<", "value": int(window.end.timestamp()) + day},
-    ]}
+    wide = {
+        "operator": "AND",
+        "value": [
+            {"field": "updated_at", "operator": ">", "value": int(window.start.timestamp()) - day},
+            {"field": "updated_at", "operator": "<", "value": int(window.end.timestamp()) + day},
+        ],
+    }
     metadata, _ = extract_search_window(context, CONVERSATIONS, intercom, warehouse, wide)
     return dg.MaterializeResult(metadata=metadata)
 
 
 @dg.asset(**PARTITIONED)
-def intercom_companies(context: dg.AssetExecutionContext, intercom: IntercomResource,
-                       warehouse: DuckDBResource):
+def intercom_companies(
+    context: dg.AssetExecutionContext, intercom: IntercomResource, warehouse: DuckDBResource
+):
     """Intercom companies updated in the window, from one full scroll (no company search in 2.14).
 
     The list endpoint stops at 10,000 companies, so the scroll is the only complete read; a scroll
@@ -227,14 +283,25 @@ def intercom_companies(context: dg.AssetExecutionContext, intercom: IntercomReso
                 if start_ts <= int(company.get("updated_at") or 0) < end_ts:
                     writer.add(company)
         staged = writer.commit_window(first_day, last_day, workspace_timezone())
-        metadata = finish(conn, COMPANIES, context, client, progress, staged, first_day, last_day,
-                          intercom.mode, companies_scanned=progress.fetched)
+        metadata = finish(
+            conn,
+            COMPANIES,
+            context,
+            client,
+            progress,
+            staged,
+            first_day,
+            last_day,
+            intercom.mode,
+            companies_scanned=progress.fetched,
+        )
     return dg.MaterializeResult(metadata=metadata)
 
 
 @dg.asset(**PARTITIONED, deps=[intercom_conversations])
-def intercom_conversation_parts(context: dg.AssetExecutionContext, intercom: IntercomResource,
-                                warehouse: DuckDBResource):
+def intercom_conversation_parts(
+    context: dg.AssetExecutionContext, intercom: IntercomResource, warehouse: DuckDBResource
+):
     """Parts of the conversations that changed in the window: one call per changed conversation.
 
     Intercom returns at most the 500 most recent parts; a conversation with more is flagged
@@ -251,7 +318,9 @@ def intercom_conversation_parts(context: dg.AssetExecutionContext, intercom: Int
                 WHERE c.partition_date BETWEEN ? AND ?
                   AND NOT EXISTS (SELECT 1 FROM staging.intercom_conversation_coverage v
                                   WHERE v.conversation_id = c.id AND v.updated_at = c.updated_at)
-                ORDER BY c.id""", [first_day, last_day]).fetchall()
+                ORDER BY c.id""",
+            [first_day, last_day],
+        ).fetchall()
         writer = StagingWriter(conn, CONVERSATION_PARTS, context.run.run_id)
         coverage: list[tuple] = []
         for conversation_id, updated_at in todo:
@@ -268,20 +337,36 @@ def intercom_conversation_parts(context: dg.AssetExecutionContext, intercom: Int
         if coverage:
             conn.executemany(
                 "INSERT OR REPLACE INTO staging.intercom_conversation_coverage VALUES (?, ?, ?, ?, ?, now())",
-                coverage)
+                coverage,
+            )
         truncated = [c for c in coverage if c[4]]
         metadata = finish(
-            conn, CONVERSATION_PARTS, context, client, progress, writer.appended, None, None,
-            intercom.mode, conversations_fetched=len(todo), conversations_truncated=len(truncated),
+            conn,
+            CONVERSATION_PARTS,
+            context,
+            client,
+            progress,
+            writer.appended,
+            None,
+            None,
+            intercom.mode,
+            conversations_fetched=len(todo),
+            conversations_truncated=len(truncated),
             truncated_sample=dg.MetadataValue.md(
                 "| conversation | retrieved | true count |\n|---|---|---|\n"
-                + "\n".join(f"| {c[0]} | {c[2]} | {c[3]} |" for c in truncated[:10])))
+                + "\n".join(f"| {c[0]} | {c[2]} | {c[3]} |" for c in truncated[:10])
+            ),
+        )
     return dg.MaterializeResult(metadata=metadata)
 
 
 @dg.asset(**PARTITIONED, deps=[intercom_contacts])
-def intercom_data_events(context: dg.AssetExecutionContext, intercom: IntercomResource,
-                         warehouse: DuckDBResource, sync_settings: SyncSettings):
+def intercom_data_events(
+    context: dg.AssetExecutionContext,
+    intercom: IntercomResource,
+    warehouse: DuckDBResource,
+    sync_settings: SyncSettings,
+):
     """Data events of the contacts that changed in the window, for the configured names only.
 
     Intercom has no workspace-wide event feed: one listing per contact (90 days deep), so this
@@ -293,15 +378,27 @@ def intercom_data_events(context: dg.AssetExecutionContext, intercom: IntercomRe
     wanted = set(sync_settings.event_names)
     with warehouse.get_connection() as conn:
         ensure_warehouse(conn)
-        contacts = [r[0] for r in conn.execute(
-            f"SELECT id FROM {CONTACTS.current_view} WHERE partition_date BETWEEN ? AND ? "
-            "ORDER BY id", [first_day, last_day]).fetchall()] if wanted else []
+        contacts = (
+            [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT id FROM {CONTACTS.current_view} WHERE partition_date BETWEEN ? AND ? "
+                    "ORDER BY id",
+                    [first_day, last_day],
+                ).fetchall()
+            ]
+            if wanted
+            else []
+        )
         writer = StagingWriter(conn, DATA_EVENTS, context.run.run_id)
         kept = 0
         for contact_id in contacts:
             url: str | None = "/events"
-            params: dict[str, Any] | None = {"type": "user", "intercom_user_id": contact_id,
-                                             "per_page": 150}
+            params: dict[str, Any] | None = {
+                "type": "user",
+                "intercom_user_id": contact_id,
+                "per_page": 150,
+            }
             while url:
                 page = client.request("GET", url, params=params)
                 events = page.get("events") or []
@@ -313,11 +410,26 @@ def intercom_data_events(context: dg.AssetExecutionContext, intercom: IntercomRe
                 nxt = (page.get("pages") or {}).get("next")
                 url, params = (nxt, None) if nxt else (None, None)
         writer.commit_replace_keys("id", workspace_timezone())
-        metadata = finish(conn, DATA_EVENTS, context, client, progress, kept, None, None,
-                          intercom.mode, contacts_read=len(contacts),
-                          event_names=", ".join(sorted(wanted)) or "none configured")
+        metadata = finish(
+            conn,
+            DATA_EVENTS,
+            context,
+            client,
+            progress,
+            kept,
+            None,
+            None,
+            intercom.mode,
+            contacts_read=len(contacts),
+            event_names=", ".join(sorted(wanted)) or "none configured",
+        )
     return dg.MaterializeResult(metadata=metadata)
 
 
-RECORD_ASSETS = [intercom_contacts, intercom_conversations, intercom_companies,
-                 intercom_conversation_parts, intercom_data_events]
+RECORD_ASSETS = [
+    intercom_contacts,
+    intercom_conversations,
+    intercom_companies,
+    intercom_conversation_parts,
+    intercom_data_events,
+]

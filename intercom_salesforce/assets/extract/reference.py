@@ -14,10 +14,16 @@ PARAM_SETS = {"intercom_data_attributes": [{"model": "contact"}, {"model": "comp
 
 
 def build_reference_asset(spec: EntitySpec) -> dg.AssetsDefinition:
-    @dg.asset(name=spec.name, group_name="extract", kinds={"intercom", "duckdb"},
-              pool=WAREHOUSE_POOL, description=spec.description)
-    def _asset(context: dg.AssetExecutionContext, intercom: IntercomResource,
-               warehouse: DuckDBResource) -> dg.MaterializeResult:
+    @dg.asset(
+        name=spec.name,
+        group_name="extract",
+        kinds={"intercom", "duckdb"},
+        pool=WAREHOUSE_POOL,
+        description=spec.description,
+    )
+    def _asset(
+        context: dg.AssetExecutionContext, intercom: IntercomResource, warehouse: DuckDBResource
+    ) -> dg.MaterializeResult:
         client = intercom.client(context.log)
         progress = Progress(context, spec.name)
         with warehouse.get_connection() as conn:
@@ -30,8 +36,9 @@ def build_reference_asset(spec: EntitySpec) -> dg.AssetsDefinition:
                 for record in records:
                     writer.add(record)
             staged = writer.commit_all()
-            metadata = finish(conn, spec, context, client, progress, staged, None, None,
-                              intercom.mode)
+            metadata = finish(
+                conn, spec, context, client, progress, staged, None, None, intercom.mode
+            )
         return dg.MaterializeResult(metadata=metadata)
 
     return _asset

@@ -19,8 +19,13 @@ CHUNK_ROWS = 5_000
 
 
 class StagingWriter:
-    def __init__(self, conn: duckdb.DuckDBPyConnection, spec: EntitySpec, run_id: str,
-                 chunk_rows: int = CHUNK_ROWS):
+    def __init__(
+        self,
+        conn: duckdb.DuckDBPyConnection,
+        spec: EntitySpec,
+        run_id: str,
+        chunk_rows: int = CHUNK_ROWS,
+    ):
         self.conn, self.spec, self.run_id, self.chunk_rows = conn, spec, run_id, chunk_rows
         self.buffer: list[dict[str, Any]] = []
         self.appended = 0
@@ -41,7 +46,8 @@ class StagingWriter:
             return
         chunk = pa.Table.from_pylist(self.buffer, schema=self.spec.arrow_schema)
         chunk = chunk.append_column(
-            "_seq", pa.array(range(self.appended, self.appended + len(self.buffer)), pa.int64()))
+            "_seq", pa.array(range(self.appended, self.appended + len(self.buffer)), pa.int64())
+        )
         self.conn.register("_chunk", chunk)
         self.conn.execute(f"INSERT INTO {self.temp} SELECT * FROM _chunk")
         self.conn.unregister("_chunk")
@@ -78,12 +84,14 @@ class StagingWriter:
         self.conn.execute("BEGIN")
         self.conn.execute(
             f"DELETE FROM {self.spec.table} WHERE partition_date BETWEEN ? AND ?",
-            [first_day, last_day])
+            [first_day, last_day],
+        )
         self.conn.execute(f"INSERT INTO {self.spec.table} {select}", params)
         self.conn.execute("COMMIT")
         return self.conn.execute(
             f"SELECT count(*) FROM {self.spec.table} WHERE partition_date BETWEEN ? AND ?",
-            [first_day, last_day]).fetchone()[0]
+            [first_day, last_day],
+        ).fetchone()[0]
 
     def commit_replace_keys(self, key_column: str, tz: str) -> int:
         """Replace every row whose ``key_column`` value was staged (e.g. parts per conversation)."""
@@ -92,7 +100,8 @@ class StagingWriter:
         self.conn.execute("BEGIN")
         self.conn.execute(
             f'DELETE FROM {self.spec.table} WHERE "{key_column}" IN '
-            f'(SELECT DISTINCT "{key_column}" FROM {self.temp})')
+            f'(SELECT DISTINCT "{key_column}" FROM {self.temp})'
+        )
         self.conn.execute(f"INSERT INTO {self.spec.table} {select}", params)
         self.conn.execute("COMMIT")
         return self.appended

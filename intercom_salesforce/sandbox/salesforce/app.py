@@ -56,8 +56,9 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.extra = status, code, message, extra
 
     def response(self) -> Response:
-        return json_response([{"message": self.message, "errorCode": self.code, **self.extra}],
-                             self.status)
+        return json_response(
+            [{"message": self.message, "errorCode": self.code, **self.extra}], self.status
+        )
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -72,8 +73,12 @@ def _release_label(version: float) -> str:
 class SalesforceEmulator:
     """WSGI callable; one instance serves one store with one (mutable at run time) config."""
 
-    def __init__(self, store: SalesforceStore, config: SalesforceEmulatorConfig,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: SalesforceStore,
+        config: SalesforceEmulatorConfig,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self.config = config
         self.clock = clock
@@ -91,15 +96,22 @@ class SalesforceEmulator:
             response = exc.response()
         except Exception:  # noqa: BLE001 - answer like Salesforce's platform error, keep the trace
             _log.exception("Salesforce emulator failed on %s %s", request.method, request.path)
-            response = ApiError(500, "UNKNOWN_EXCEPTION",
-                                "An unexpected error occurred. Please include this ErrorId if you "
-                                "contact support: sandbox-internal (-1)").response()
+            response = ApiError(
+                500,
+                "UNKNOWN_EXCEPTION",
+                "An unexpected error occurred. Please include this ErrorId if you "
+                "contact support: sandbox-internal (-1)",
+            ).response()
         if request.path != "/_sandbox/requests":
-            self.request_log.append({
-                "time": format_datetime(self.clock()), "method": request.method,
-                "path": request.path, "query": request.query_string.decode("latin-1"),
-                "status": response.status_code,
-            })
+            self.request_log.append(
+                {
+                    "time": format_datetime(self.clock()),
+                    "method": request.method,
+                    "path": request.path,
+                    "query": request.query_string.decode("latin-1"),
+                    "status": response.status_code,
+                }
+            )
         return response(environ, start_response)
 
     def own_url(self, request: Request) -> str:
@@ -116,10 +128,16 @@ class SalesforceEmulator:
         if soap and request.method == "POST":
             return self.soap_login(request, soap.group(1))
         if path.rstrip("/") == "/services/data":
-            return json_response([
-                {"label": _release_label(v), "url": f"/services/data/v{v:.1f}",
-                 "version": f"{v:.1f}"} for v in (float(n) for n in range(31, 63))
-            ])
+            return json_response(
+                [
+                    {
+                        "label": _release_label(v),
+                        "url": f"/services/data/v{v:.1f}",
+                        "version": f"{v:.1f}",
+                    }
+                    for v in (float(n) for n in range(31, 63))
+                ]
+            )
         m = _VERSION_RE.match(path)
         if not m:
             raise ApiError(404, "NOT_FOUND", _NOT_FOUND)
@@ -166,14 +184,18 @@ class SalesforceEmulator:
         with self.lock:
             roll = self.rng.random()
         if roll < faults.http_503_rate:
-            return ApiError(503, "SERVER_UNAVAILABLE",
-                            "Server temporarily unavailable. Please try again later.").response()
+            return ApiError(
+                503, "SERVER_UNAVAILABLE", "Server temporarily unavailable. Please try again later."
+            ).response()
         if roll < faults.http_503_rate + faults.http_500_rate:
-            return ApiError(500, "UNKNOWN_EXCEPTION",
-                            "An unexpected error occurred. Please include this ErrorId if you "
-                            f"contact support: {self.rng.randrange(10**9)}-"
-                            f"{self.rng.randrange(10**5)}"
-                            " (-1)").response()
+            return ApiError(
+                500,
+                "UNKNOWN_EXCEPTION",
+                "An unexpected error occurred. Please include this ErrorId if you "
+                f"contact support: {self.rng.randrange(10**9)}-"
+                f"{self.rng.randrange(10**5)}"
+                " (-1)",
+            ).response()
         return None
 
     def token(self, request: Request) -> Response:
@@ -182,8 +204,9 @@ class SalesforceEmulator:
         own = self.own_url(request)
         now = self.clock()
         try:
-            username = authenticate(self.config, request.form.to_dict(),
-                                    request.headers.get("Authorization"), own, now)
+            username = authenticate(
+                self.config, request.form.to_dict(), request.headers.get("Authorization"), own, now
+            )
         except OAuthError as exc:
             return json_response(exc.body(), exc.status)
         user_id = self.user_id_for(username)
@@ -195,15 +218,18 @@ class SalesforceEmulator:
         """Partner API ``login()`` (reference 5.1; being retired, kept for older clients)."""
         username, password = soap_credentials(request.get_data(as_text=True))
         xml = "text/xml; charset=utf-8"
-        if (username != self.config.username
-                or password != self.config.password + self.config.security_token):
+        if (
+            username != self.config.username
+            or password != self.config.password + self.config.security_token
+        ):
             return Response(soap_fault(), status=500, content_type=xml)
         now = self.clock()
         user_id = self.user_id_for(username)
         token = new_token(self.config.org_id)
         self.store.add_token(token, user_id, now)
-        body = soap_login_response(token, self.own_url(request), version, self.config.org_id,
-                                   user_id, username)
+        body = soap_login_response(
+            token, self.own_url(request), version, self.config.org_id, user_id, username
+        )
         return Response(body, content_type=xml)
 
     def user_id_for(self, username: str) -> str:
@@ -215,16 +241,21 @@ class SalesforceEmulator:
         parts = [p for p in rest.split("/") if p]
         if not parts:
             base = f"/services/data/v{version}"
-            return json_response({k: f"{base}/{k}" for k in (
-                "sobjects", "query", "queryAll", "limits", "composite", "jobs")})
+            return json_response(
+                {
+                    k: f"{base}/{k}"
+                    for k in ("sobjects", "query", "queryAll", "limits", "composite", "jobs")
+                }
+            )
         head = parts[0]
         if head == "limits" and len(parts) == 1:
             return json_response(self.limits())
         if head == "sobjects":
             return self.sobjects(request, version, parts[1:], user_id)
         if head in ("query", "queryAll") and len(parts) <= 2:
-            return self.rest_query(request, version, head == "queryAll",
-                                   parts[1] if len(parts) == 2 else None)
+            return self.rest_query(
+                request, version, head == "queryAll", parts[1] if len(parts) == 2 else None
+            )
         if head == "composite" and len(parts) >= 2 and parts[1] == "sobjects":
             return self.collections(request, parts[2:], user_id)
         if head == "jobs" and len(parts) >= 2 and parts[1] in ("ingest", "query"):
@@ -257,25 +288,31 @@ class SalesforceEmulator:
         return obj
 
     def _record_types(self, obj: ObjectDef) -> list[dict[str, Any]]:
-        return self.store.records_of("RecordType", "json_extract(doc,'$.SobjectType') = ?",
-                                     (obj.name,))
+        return self.store.records_of(
+            "RecordType", "json_extract(doc,'$.SobjectType') = ?", (obj.name,)
+        )
 
     def _body(self, request: Request) -> Any:
         try:
             return json.loads(request.get_data(as_text=True) or "null")
         except json.JSONDecodeError as exc:
-            raise ApiError(400, "JSON_PARSER_ERROR",
-                           f"Unexpected character at [line:{exc.lineno}, column:{exc.colno}]"
-                           ) from exc
+            raise ApiError(
+                400,
+                "JSON_PARSER_ERROR",
+                f"Unexpected character at [line:{exc.lineno}, column:{exc.colno}]",
+            ) from exc
 
     def _writer(self, request: Request, user_id: str) -> Writer:
         header = request.headers.get("Sforce-Duplicate-Rule-Header", "")
         allow_save = "allowsave=true" in header.replace(" ", "").lower()
-        return Writer(self.store, user_id, self.clock,
-                      duplicate_rule=self.config.duplicate_rule_enabled and not allow_save)
+        return Writer(
+            self.store,
+            user_id,
+            self.clock,
+            duplicate_rule=self.config.duplicate_rule_enabled and not allow_save,
+        )
 
-    def sobjects(self, request: Request, version: str, parts: list[str],
-                 user_id: str) -> Response:
+    def sobjects(self, request: Request, version: str, parts: list[str], user_id: str) -> Response:
         method = request.method
         if not parts:
             return json_response(global_describe(version))
@@ -302,30 +339,39 @@ class SalesforceEmulator:
             if isinstance(raw, dict):
                 rel = obj.relationship(key)
                 if rel is None:
-                    raise ApiError(400, "INVALID_FIELD",
-                                   f"No such column '{key}' on sobject of type {obj.name}")
+                    raise ApiError(
+                        400,
+                        "INVALID_FIELD",
+                        f"No such column '{key}' on sobject of type {obj.name}",
+                    )
                 type_name = (raw.get("attributes") or {}).get("type") or rel.reference_to[0]
                 parent = get_object(type_name)
                 items = [(k, v) for k, v in raw.items() if k != "attributes"]
                 if parent is None or parent.name not in rel.reference_to or len(items) != 1:
-                    raise ApiError(400, "INVALID_FIELD",
-                                   f"Invalid foreign key relationship name {key}")
+                    raise ApiError(
+                        400, "INVALID_FIELD", f"Invalid foreign key relationship name {key}"
+                    )
                 pf = parent.field(items[0][0])
                 if pf is None or not pf.indexed:
-                    raise ApiError(400, "INVALID_FIELD",
-                                   f"No such column '{items[0][0]}' on sobject of type "
-                                   f"{parent.name}")
+                    raise ApiError(
+                        400,
+                        "INVALID_FIELD",
+                        f"No such column '{items[0][0]}' on sobject of type {parent.name}",
+                    )
                 matches = self.store.find_ids(parent.name, pf.name, items[0][1])
                 if len(matches) != 1:
                     raise RecordError(
-                        "INVALID_FIELD", f"Foreign key external ID: {items[0][1]} not found for "
-                        f"field {pf.name} in entity {parent.name}")
+                        "INVALID_FIELD",
+                        f"Foreign key external ID: {items[0][1]} not found for "
+                        f"field {pf.name} in entity {parent.name}",
+                    )
                 values[rel.name] = matches[0]
                 continue
             f = obj.field(key)
             if f is None:
-                raise ApiError(400, "INVALID_FIELD",
-                               f"No such column '{key}' on sobject of type {obj.name}")
+                raise ApiError(
+                    400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}"
+                )
             text = json_to_text(raw)
             values[f.name] = None if text in (None, "") else convert(f, text)
         return values
@@ -336,16 +382,22 @@ class SalesforceEmulator:
             raise ApiError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
         try:
             with self.store.transaction():
-                new_id = self._writer(request, user_id).insert(obj, self.values_from_json(obj,
-                                                                                          body))
+                new_id = self._writer(request, user_id).insert(
+                    obj, self.values_from_json(obj, body)
+                )
         except RecordError as exc:
             return json_response([exc.rest()], 400)
         return json_response({"id": new_id, "success": True, "errors": []}, 201)
 
-    def record_json(self, obj: ObjectDef, doc: dict[str, Any], version: str,
-                    only: list[str] | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {"attributes": {
-            "type": obj.name, "url": f"/services/data/v{version}/sobjects/{obj.name}/{doc['Id']}"}}
+    def record_json(
+        self, obj: ObjectDef, doc: dict[str, Any], version: str, only: list[str] | None = None
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "attributes": {
+                "type": obj.name,
+                "url": f"/services/data/v{version}/sobjects/{obj.name}/{doc['Id']}",
+            }
+        }
         names = [f.name for f in obj.fields.values()]
         if only:
             names = [obj.fields[n].name for n in names if n.lower() in {o.lower() for o in only}]
@@ -353,12 +405,16 @@ class SalesforceEmulator:
             out[name] = doc.get(name)
         return out
 
-    def by_id(self, request: Request, version: str, obj: ObjectDef, ident: str,
-              user_id: str) -> Response:
+    def by_id(
+        self, request: Request, version: str, obj: ObjectDef, ident: str, user_id: str
+    ) -> Response:
         if not (ID_RE.match(ident) and object_for_id(ident) == obj.name):
             if request.method in ("GET", "PATCH", "DELETE"):
-                raise ApiError(404, "NOT_FOUND", "Provided external ID field does not exist or is "
-                               f"not accessible: {ident}")
+                raise ApiError(
+                    404,
+                    "NOT_FOUND",
+                    f"Provided external ID field does not exist or is not accessible: {ident}",
+                )
             raise ApiError(405, "METHOD_NOT_ALLOWED", "HTTP Method not allowed")
         record_id = to_18(ident)
         got = self.store.get(record_id)
@@ -383,12 +439,22 @@ class SalesforceEmulator:
             return json_response([exc.rest()], 400)
         return Response(status=204)
 
-    def by_external_id(self, request: Request, version: str, obj: ObjectDef, field_name: str,
-                       value: str, user_id: str) -> Response:
+    def by_external_id(
+        self,
+        request: Request,
+        version: str,
+        obj: ObjectDef,
+        field_name: str,
+        value: str,
+        user_id: str,
+    ) -> Response:
         f = obj.field(field_name)
         if f is None or not (f.external_id or f.id_lookup):
-            raise ApiError(404, "NOT_FOUND", "Provided external ID field does not exist or is not "
-                           f"accessible: {field_name}")
+            raise ApiError(
+                404,
+                "NOT_FOUND",
+                f"Provided external ID field does not exist or is not accessible: {field_name}",
+            )
         matches = self.store.find_ids(obj.name, f.name, value)
         urls = [f"/services/data/v{version}/sobjects/{obj.name}/{m}" for m in matches]
         method = request.method
@@ -417,12 +483,15 @@ class SalesforceEmulator:
                 record_id, created = self._writer(request, user_id).upsert(obj, f, value, values)
         except RecordError as exc:
             return json_response([exc.rest()], 400)
-        return json_response({"id": record_id, "success": True, "errors": [], "created": created},
-                             201 if created else 200)
+        return json_response(
+            {"id": record_id, "success": True, "errors": [], "created": created},
+            201 if created else 200,
+        )
 
     # -- SOQL over REST -------------------------------------------------------------------------
-    def rest_query(self, request: Request, version: str, include_deleted: bool,
-                   cursor: str | None) -> Response:
+    def rest_query(
+        self, request: Request, version: str, include_deleted: bool, cursor: str | None
+    ) -> Response:
         start = 0
         if cursor is not None:
             locator, _, offset = cursor.rpartition("-")
@@ -446,14 +515,14 @@ class SalesforceEmulator:
         body: dict[str, Any] = {"totalSize": total, "done": start + len(rows) >= total}
         if not body["done"]:
             with self.lock:
-                locator = cursor.rpartition("-")[0] if cursor else self.store.new_id(
-                    "QueryLocator")
+                locator = cursor.rpartition("-")[0] if cursor else self.store.new_id("QueryLocator")
                 self.cursors[locator] = (soql, include_deleted)
                 while len(self.cursors) > 1000:
                     self.cursors.popitem(last=False)
             endpoint = "queryAll" if include_deleted else "query"
             body["nextRecordsUrl"] = (
-                f"/services/data/v{version}/{endpoint}/{locator}-{start + len(rows)}")
+                f"/services/data/v{version}/{endpoint}/{locator}-{start + len(rows)}"
+            )
         body["records"] = query.render_json(rows, version)
         return json_response(body)
 
@@ -475,13 +544,15 @@ class SalesforceEmulator:
         else:
             body = self._body(request)
             if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-                raise ApiError(400, "JSON_PARSER_ERROR", "Expected {\"records\": [...]}")
+                raise ApiError(400, "JSON_PARSER_ERROR", 'Expected {"records": [...]}')
             records = body["records"]
             all_or_none = bool(body.get("allOrNone", False))
         if len(records) > _COLLECTION_LIMIT:
-            raise ApiError(400, "EXCEEDED_ID_LIMIT",
-                           "record limit reached. cannot submit more than 200 records into this "
-                           "call")
+            raise ApiError(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                "record limit reached. cannot submit more than 200 records into this call",
+            )
         upsert_obj = upsert_field = None
         if parts:
             if method != "PATCH" or len(parts) != 2:
@@ -489,8 +560,11 @@ class SalesforceEmulator:
             upsert_obj = self._object(parts[0])
             upsert_field = upsert_obj.field(parts[1])
             if upsert_field is None or not (upsert_field.external_id or upsert_field.name == "Id"):
-                raise ApiError(404, "NOT_FOUND", "Provided external ID field does not exist or "
-                               f"is not accessible: {parts[1]}")
+                raise ApiError(
+                    404,
+                    "NOT_FOUND",
+                    f"Provided external ID field does not exist or is not accessible: {parts[1]}",
+                )
         writer = self._writer(request, user_id)
         results: list[dict[str, Any]] = []
         with self.store.transaction() as conn:
@@ -506,23 +580,31 @@ class SalesforceEmulator:
                     else:
                         type_name = (item.get("attributes") or {}).get("type")
                         obj = upsert_obj or self._object(type_name or "")
-                        if upsert_obj is not None and type_name and get_object(
-                                type_name) is not upsert_obj:
+                        if (
+                            upsert_obj is not None
+                            and type_name
+                            and get_object(type_name) is not upsert_obj
+                        ):
                             raise RecordError("INVALID_TYPE", "Record type does not match")
                         values = self.values_from_json(
-                            obj, {k: v for k, v in item.items() if k != "Id"})
+                            obj, {k: v for k, v in item.items() if k != "Id"}
+                        )
                         if upsert_obj is not None and upsert_field is not None:
                             key = item.get(upsert_field.name)
                             if key in (None, ""):
-                                raise RecordError("MISSING_ARGUMENT",
-                                                  f"{upsert_field.name} not specified")
+                                raise RecordError(
+                                    "MISSING_ARGUMENT", f"{upsert_field.name} not specified"
+                                )
                             rid, created = writer.upsert(obj, upsert_field, key, values)
                             result["created"] = created
                         elif method == "POST":
                             rid = writer.insert(obj, values)
                         elif method == "PATCH":
-                            rid = to_18(item.get("Id") or "") if ID_RE.match(
-                                item.get("Id") or "") else ""
+                            rid = (
+                                to_18(item.get("Id") or "")
+                                if ID_RE.match(item.get("Id") or "")
+                                else ""
+                            )
                             if not rid:
                                 raise RecordError("MISSING_ARGUMENT", "Id not specified")
                             result["id"] = rid
@@ -534,8 +616,9 @@ class SalesforceEmulator:
                 except RecordError as exc:
                     result["errors"] = [exc.collection()]
                 except ApiError as exc:
-                    result["errors"] = [{"statusCode": exc.code, "message": exc.message,
-                                         "fields": []}]
+                    result["errors"] = [
+                        {"statusCode": exc.code, "message": exc.message, "fields": []}
+                    ]
                 if method == "POST" and not result["success"]:
                     result["id"] = None
                 results.append(result)
@@ -543,11 +626,18 @@ class SalesforceEmulator:
                 conn.execute("ROLLBACK TO collection")
                 for r in results:
                     if r["success"]:
-                        r.update(success=False, id=None, errors=[{
-                            "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-                            "message": "Record rolled back because not all records were valid "
-                                       "and the request was using AllOrNone header",
-                            "fields": []}])
+                        r.update(
+                            success=False,
+                            id=None,
+                            errors=[
+                                {
+                                    "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+                                    "message": "Record rolled back because not all records were valid "
+                                    "and the request was using AllOrNone header",
+                                    "fields": [],
+                                }
+                            ],
+                        )
                         r.pop("created", None)
             conn.execute("RELEASE collection")
         return json_response(results)
@@ -559,8 +649,9 @@ class SalesforceEmulator:
             raise ApiError(404, "NOT_FOUND", _NOT_FOUND)
         return found[1]
 
-    def jobs(self, request: Request, version: str, kind: str, parts: list[str],
-             user_id: str) -> Response:
+    def jobs(
+        self, request: Request, version: str, kind: str, parts: list[str], user_id: str
+    ) -> Response:
         method = request.method
         if not parts:
             if method == "POST":
@@ -569,12 +660,14 @@ class SalesforceEmulator:
                     raise ApiError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
                 creator = bulk.create_ingest_job if kind == "ingest" else bulk.create_query_job
                 try:
-                    info = creator(body, version, user_id, self.clock(),
-                                   self.store.new_id("BulkJob"))
+                    info = creator(
+                        body, version, user_id, self.clock(), self.store.new_id("BulkJob")
+                    )
                 except bulk.JobRequestError as exc:
                     raise ApiError(exc.status, exc.code, exc.message) from exc
-                info["_needed"] = (self.config.bulk_polls_to_complete
-                                   + self.config.faults.slow_job_polls)
+                info["_needed"] = (
+                    self.config.bulk_polls_to_complete + self.config.faults.slow_job_polls
+                )
                 self.store.save_job(info, kind)
                 if kind == "query":
                     self.store.incr_meta("bulk_query_jobs")
@@ -583,8 +676,13 @@ class SalesforceEmulator:
                         self.store.update_job(info)
                 return json_response(bulk.public_info(info))
             if method == "GET":
-                return json_response({"done": True, "records": [
-                    bulk.public_info(i) for i in self.store.jobs(kind)], "nextRecordsUrl": None})
+                return json_response(
+                    {
+                        "done": True,
+                        "records": [bulk.public_info(i) for i in self.store.jobs(kind)],
+                        "nextRecordsUrl": None,
+                    }
+                )
             raise ApiError(405, "METHOD_NOT_ALLOWED", "HTTP Method not allowed")
         job_id = parts[0]
         info = self._job(kind, job_id)
@@ -595,35 +693,47 @@ class SalesforceEmulator:
                 return self.set_state(request, kind, info)
             if method == "DELETE":
                 if info["state"] not in ("UploadComplete", *bulk.TERMINAL):
-                    raise ApiError(400, "API_ERROR",
-                                   f"Job {job_id} cannot be deleted in state {info['state']}")
+                    raise ApiError(
+                        400, "API_ERROR", f"Job {job_id} cannot be deleted in state {info['state']}"
+                    )
                 self.store.delete_job(job_id)
                 return Response(status=204)
             raise ApiError(405, "METHOD_NOT_ALLOWED", "HTTP Method not allowed")
         sub = parts[1]
         if kind == "ingest" and sub == "batches" and len(parts) == 2 and method == "PUT":
             return self.upload(request, info)
-        if kind == "ingest" and len(parts) == 2 and method == "GET" and sub in (
-                "successfulResults", "failedResults", "unprocessedrecords", "unprocessedRecords"):
+        if (
+            kind == "ingest"
+            and len(parts) == 2
+            and method == "GET"
+            and sub
+            in ("successfulResults", "failedResults", "unprocessedrecords", "unprocessedRecords")
+        ):
             info = self.poll(kind, job_id, advance=False)
             result_kind = {"s": "s", "f": "f", "u": "u"}[sub[0]]
             if result_kind in ("s", "f") and info["state"] not in bulk.TERMINAL:
-                raise ApiError(400, "INVALIDJOBSTATE",
-                               f"Results are not available while the job is {info['state']}")
-            return Response(bulk.ingest_result_csv(self.store, info, result_kind),
-                            content_type="text/csv")
+                raise ApiError(
+                    400,
+                    "INVALIDJOBSTATE",
+                    f"Results are not available while the job is {info['state']}",
+                )
+            return Response(
+                bulk.ingest_result_csv(self.store, info, result_kind), content_type="text/csv"
+            )
         if kind == "query" and sub == "results" and len(parts) == 2 and method == "GET":
             return self.query_results(request, version, info)
         raise ApiError(404, "NOT_FOUND", _NOT_FOUND)
 
     def upload(self, request: Request, info: dict[str, Any]) -> Response:
         if info["state"] != "Open" or info.get("_uploaded"):
-            raise ApiError(409, "INVALIDJOBSTATE",
-                           "Data can only be uploaded once, while the job is Open")
+            raise ApiError(
+                409, "INVALIDJOBSTATE", "Data can only be uploaded once, while the job is Open"
+            )
         data = request.get_data()
         if len(data) > bulk.MAX_UPLOAD_BYTES:
-            raise ApiError(400, "INVALIDBATCH", "InvalidBatch : Upload exceeds 150 MB after "
-                           "base64 encoding")
+            raise ApiError(
+                400, "INVALIDBATCH", "InvalidBatch : Upload exceeds 150 MB after base64 encoding"
+            )
         info["_uploaded"] = True
         self.store.update_job(info, data=data)
         return Response(status=201)
@@ -651,8 +761,11 @@ class SalesforceEmulator:
                 self._store_unprocessed(info)
             self.store.update_job(info)
             return json_response(bulk.public_info(info))
-        raise ApiError(400, "INVALIDJOBSTATE",
-                       f"Cannot change the state of job {info['id']} from {state} to {target}")
+        raise ApiError(
+            400,
+            "INVALIDJOBSTATE",
+            f"Cannot change the state of job {info['id']} from {state} to {target}",
+        )
 
     def _store_unprocessed(self, info: dict[str, Any]) -> None:
         data = self.store.job_data(info["id"])
@@ -668,18 +781,27 @@ class SalesforceEmulator:
         self.store.add_job_rows(info["id"], "u", (bulk.echo_row(r, delimiter) for r in rows))
 
     def _bulk_writer(self, info: dict[str, Any]) -> Writer:
-        return Writer(self.store, info["createdById"], self.clock,
-                      duplicate_rule=self.config.duplicate_rule_enabled,
-                      lock_row_rate=self.config.faults.lock_row_rate, rng=self.rng)
+        return Writer(
+            self.store,
+            info["createdById"],
+            self.clock,
+            duplicate_rule=self.config.duplicate_rule_enabled,
+            lock_row_rate=self.config.faults.lock_row_rate,
+            rng=self.rng,
+        )
 
     def _finish(self, kind: str, info: dict[str, Any]) -> None:
         if kind == "query":
             bulk.run_query_job(self.store, info)
         else:
-            proc = bulk.IngestProcessor(self.store, self._bulk_writer(info),
-                                        self.config.shuffle_results, self.rng)
-            proc.run(info, self.store.job_data(info["id"]),
-                     bulk.RETRIES_EXHAUSTED if info.get("_fail") else None)
+            proc = bulk.IngestProcessor(
+                self.store, self._bulk_writer(info), self.config.shuffle_results, self.rng
+            )
+            proc.run(
+                info,
+                self.store.job_data(info["id"]),
+                bulk.RETRIES_EXHAUSTED if info.get("_fail") else None,
+            )
             batches = max(1, math.ceil(info.get("numberRecordsProcessed", 0) / 10000))
             self.store.incr_meta("bulk_batches", batches)
         info["systemModstamp"] = format_datetime(self.clock())
@@ -704,13 +826,18 @@ class SalesforceEmulator:
     def query_results(self, request: Request, version: str, info: dict[str, Any]) -> Response:
         if info["state"] != "JobComplete":
             status = re.sub(r"(?<!^)(?=[A-Z])", "_", info["state"]).upper()
-            raise ApiError(412, "JOB_NOT_COMPLETE",
-                           "can only download query results of successfully completed bulk job "
-                           f"with status: JOB_COMPLETE. Current status: {status}")
+            raise ApiError(
+                412,
+                "JOB_NOT_COMPLETE",
+                "can only download query results of successfully completed bulk job "
+                f"with status: JOB_COMPLETE. Current status: {status}",
+            )
         if float(version) != float(info["apiVersion"]):
-            raise ApiError(409, "INVALIDVERSION",
-                           "Query results must be requested with the API version that created "
-                           "the job")
+            raise ApiError(
+                409,
+                "INVALIDVERSION",
+                "Query results must be requested with the API version that created the job",
+            )
         total = int(info["numberRecordsProcessed"])
         locator = request.args.get("locator")
         offset = bulk.decode_locator(locator) if locator and locator != "null" else 0
@@ -757,7 +884,8 @@ class SalesforceEmulator:
                 with self.store.transaction():
                     lead_id = to_18(parts[1]) if ID_RE.match(parts[1]) else parts[1]
                     result = Writer(self.store, INTEGRATION_USER_ID, self.clock).convert_lead(
-                        lead_id, body.get("accountId") if isinstance(body, dict) else None)
+                        lead_id, body.get("accountId") if isinstance(body, dict) else None
+                    )
             except RecordError as exc:
                 return json_response([exc.rest()], 400)
             return json_response(result)
@@ -766,13 +894,16 @@ class SalesforceEmulator:
             if obj is None:
                 raise ApiError(404, "NOT_FOUND", _NOT_FOUND)
             page = request.args.get("page", "1")
-            return Response(object_page(self.store, obj, int(page) if page.isdigit() else 1),
-                            content_type="text/html; charset=utf-8")
+            return Response(
+                object_page(self.store, obj, int(page) if page.isdigit() else 1),
+                content_type="text/html; charset=utf-8",
+            )
         raise ApiError(404, "NOT_FOUND", _NOT_FOUND)
 
 
-def create_app(store: SalesforceStore, config: SalesforceEmulatorConfig,
-               clock: Callable[[], float] = time.time) -> SalesforceEmulator:
+def create_app(
+    store: SalesforceStore, config: SalesforceEmulatorConfig, clock: Callable[[], float] = time.time
+) -> SalesforceEmulator:
     """Build the emulator's WSGI app; werkzeug's per-request access log is silenced."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     return SalesforceEmulator(store, config, clock)

@@ -46,16 +46,22 @@ def _basic_auth(header: str | None) -> tuple[str, str] | None:
     return client_id, secret
 
 
-def _check_client(config: SalesforceEmulatorConfig, client_id: str | None,
-                  secret: str | None) -> None:
+def _check_client(
+    config: SalesforceEmulatorConfig, client_id: str | None, secret: str | None
+) -> None:
     if client_id != config.client_id:
         raise OAuthError("invalid_client_id", "client identifier invalid")
     if secret != config.client_secret:
         raise OAuthError("invalid_client", "invalid client credentials")
 
 
-def authenticate(config: SalesforceEmulatorConfig, form: dict[str, str],
-                 authorization: str | None, own_url: str, now: float) -> str:
+def authenticate(
+    config: SalesforceEmulatorConfig,
+    form: dict[str, str],
+    authorization: str | None,
+    own_url: str,
+    now: float,
+) -> str:
     """Check a token request; the username it authenticates, or :class:`OAuthError`."""
     grant = form.get("grant_type")
     if grant == "client_credentials":
@@ -64,8 +70,10 @@ def authenticate(config: SalesforceEmulatorConfig, form: dict[str, str],
         return config.username
     if grant == "password":
         _check_client(config, form.get("client_id"), form.get("client_secret"))
-        if (form.get("username") != config.username
-                or form.get("password") != config.password + config.security_token):
+        if (
+            form.get("username") != config.username
+            or form.get("password") != config.password + config.security_token
+        ):
             raise OAuthError("invalid_grant", "authentication failure")
         return config.username
     if grant == JWT_GRANT:
@@ -73,14 +81,16 @@ def authenticate(config: SalesforceEmulatorConfig, form: dict[str, str],
     raise OAuthError("unsupported_grant_type", "grant type not supported")
 
 
-def _jwt_user(config: SalesforceEmulatorConfig, assertion: str, own_url: str,
-              now: float) -> str:
+def _jwt_user(config: SalesforceEmulatorConfig, assertion: str, own_url: str, now: float) -> str:
     if not config.jwt_public_key_pem:
         raise OAuthError("invalid_grant", "invalid assertion")
     audiences = [*LOGIN_AUDIENCES, own_url, own_url + "/"]
     try:
         claims: dict[str, Any] = jwt.decode(
-            assertion, config.jwt_public_key_pem, algorithms=["RS256"], audience=audiences,
+            assertion,
+            config.jwt_public_key_pem,
+            algorithms=["RS256"],
+            audience=audiences,
             options={"require": ["iss", "sub", "aud", "exp"], "verify_exp": False},
         )
     except jwt.InvalidAudienceError as exc:
@@ -104,23 +114,35 @@ def new_token(org_id: str) -> str:
     return f"{org_id[:15]}!AQ{secrets.token_urlsafe(72)}"
 
 
-def token_response(config: SalesforceEmulatorConfig, token: str, user_id: str, own_url: str,
-                   issued_at_ms: int) -> dict[str, str]:
+def token_response(
+    config: SalesforceEmulatorConfig, token: str, user_id: str, own_url: str, issued_at_ms: int
+) -> dict[str, str]:
     identity = f"https://login.salesforce.com/id/{config.org_id}/{user_id}"
-    signature = base64.b64encode(hmac.new(
-        config.client_secret.encode(), f"{identity}{issued_at_ms}".encode(), hashlib.sha256,
-    ).digest()).decode()
+    signature = base64.b64encode(
+        hmac.new(
+            config.client_secret.encode(),
+            f"{identity}{issued_at_ms}".encode(),
+            hashlib.sha256,
+        ).digest()
+    ).decode()
     return {
-        "access_token": token, "instance_url": own_url, "id": identity, "token_type": "Bearer",
-        "issued_at": str(issued_at_ms), "signature": signature, "scope": "api",
+        "access_token": token,
+        "instance_url": own_url,
+        "id": identity,
+        "token_type": "Bearer",
+        "issued_at": str(issued_at_ms),
+        "signature": signature,
+        "scope": "api",
     }
 
 
 _SOAP_FIELD = r"<(?:\w+:)?{name}>(.*?)</(?:\w+:)?{name}>"
-_SOAP_ENV = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
-             'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" {ns} '
-             'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>{body}'
-             '</soapenv:Body></soapenv:Envelope>')
+_SOAP_ENV = (
+    '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
+    'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" {ns} '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>{body}'
+    "</soapenv:Body></soapenv:Envelope>"
+)
 INVALID_LOGIN = "Invalid username, password, security token; or user locked out."
 
 
@@ -133,8 +155,9 @@ def soap_credentials(body: str) -> tuple[str, str]:
     return found[0], found[1]
 
 
-def soap_login_response(token: str, own_url: str, version: str, org_id: str, user_id: str,
-                        username: str) -> str:
+def soap_login_response(
+    token: str, own_url: str, version: str, org_id: str, user_id: str, username: str
+) -> str:
     """SOAP ``loginResponse``; simple-salesforce reads ``sessionId`` and ``serverUrl`` (7.1)."""
     result = (
         f"<loginResponse><result><metadataServerUrl>{own_url}/services/Soap/m/{version}/"
@@ -151,7 +174,7 @@ def soap_fault(code: str = "INVALID_LOGIN", message: str = INVALID_LOGIN) -> str
     """HTTP 500 fault body with ``sf:exceptionCode``/``sf:exceptionMessage`` (reference 5.1)."""
     fault = (
         f"<soapenv:Fault><faultcode>sf:{code}</faultcode><faultstring>{code}: {message}"
-        f"</faultstring><detail><sf:LoginFault xsi:type=\"sf:LoginFault\"><sf:exceptionCode>"
+        f'</faultstring><detail><sf:LoginFault xsi:type="sf:LoginFault"><sf:exceptionCode>'
         f"{code}</sf:exceptionCode><sf:exceptionMessage>{message}</sf:exceptionMessage>"
         f"</sf:LoginFault></detail></soapenv:Fault>"
     )

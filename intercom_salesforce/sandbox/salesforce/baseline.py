@@ -23,28 +23,54 @@ RECORD_TYPE_IDS = {
 def baseline_records(username: str = "integration@sandbox.example.com") -> dict[str, list[dict]]:
     """The seed rows, keyed by sObject name."""
     record_types = [
-        {"Id": rid, "Name": dev.replace("_", " "), "DeveloperName": dev, "SobjectType": obj,
-         "IsActive": True}
+        {
+            "Id": rid,
+            "Name": dev.replace("_", " "),
+            "DeveloperName": dev,
+            "SobjectType": obj,
+            "IsActive": True,
+        }
         for (obj, dev), rid in RECORD_TYPE_IDS.items()
     ]
     return {
-        "User": [{
-            "Id": INTEGRATION_USER_ID, "Username": username, "FirstName": "Integration",
-            "LastName": "User", "Email": "integration@sandbox.example.com", "Alias": "integ",
-            "IsActive": True,
-        }],
+        "User": [
+            {
+                "Id": INTEGRATION_USER_ID,
+                "Username": username,
+                "FirstName": "Integration",
+                "LastName": "User",
+                "Email": "integration@sandbox.example.com",
+                "Alias": "integ",
+                "IsActive": True,
+            }
+        ],
         "Group": [
-            {"Id": LEAD_QUEUE_ID, "Name": "Lead Intake", "DeveloperName": "Lead_Intake",
-             "Type": "Queue"},
-            {"Id": CONVERSATION_QUEUE_ID, "Name": "Conversation Triage",
-             "DeveloperName": "Conversation_Triage", "Type": "Queue"},
-            {"Id": PUBLIC_GROUP_ID, "Name": "All Sales", "DeveloperName": "All_Sales",
-             "Type": "Regular"},
+            {
+                "Id": LEAD_QUEUE_ID,
+                "Name": "Lead Intake",
+                "DeveloperName": "Lead_Intake",
+                "Type": "Queue",
+            },
+            {
+                "Id": CONVERSATION_QUEUE_ID,
+                "Name": "Conversation Triage",
+                "DeveloperName": "Conversation_Triage",
+                "Type": "Queue",
+            },
+            {
+                "Id": PUBLIC_GROUP_ID,
+                "Name": "All Sales",
+                "DeveloperName": "All_Sales",
+                "Type": "Regular",
+            },
         ],
         "QueueSobject": [
             {"Id": make_id("QueueSobject", 1), "QueueId": LEAD_QUEUE_ID, "SobjectType": "Lead"},
-            {"Id": make_id("QueueSobject", 2), "QueueId": CONVERSATION_QUEUE_ID,
-             "SobjectType": "Intercom_Conversation__c"},
+            {
+                "Id": make_id("QueueSobject", 2),
+                "QueueId": CONVERSATION_QUEUE_ID,
+                "SobjectType": "Intercom_Conversation__c",
+            },
         ],
         "RecordType": record_types,
     }

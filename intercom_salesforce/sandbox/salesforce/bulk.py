@@ -22,8 +22,14 @@ from .store import SalesforceStore, key_for
 from .validation import RecordError, convert, parse_id
 from .values import format_datetime
 
-DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^",
-              "BACKQUOTE": "`"}
+DELIMITERS = {
+    "COMMA": ",",
+    "TAB": "\t",
+    "PIPE": "|",
+    "SEMICOLON": ";",
+    "CARET": "^",
+    "BACKQUOTE": "`",
+}
 LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 INGEST_OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 QUERY_OPERATIONS = ("query", "queryAll")
@@ -51,16 +57,18 @@ def public_info(info: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def create_ingest_job(body: dict[str, Any], version: str, user_id: str, now: float,
-                      job_id: str) -> dict[str, Any]:
+def create_ingest_job(
+    body: dict[str, Any], version: str, user_id: str, now: float, job_id: str
+) -> dict[str, Any]:
     """Validate a create-job body (reference 1.2) and return the new JobInfo (state ``Open``)."""
     obj = get_object(str(body.get("object") or ""))
     operation = body.get("operation")
     if operation not in INGEST_OPERATIONS:
         raise JobRequestError("INVALIDJOB", f"InvalidJob : Invalid operation: {operation}")
     if obj is None:
-        raise JobRequestError("INVALIDJOB",
-                              f"InvalidJob : Unable to find object: {body.get('object')}")
+        raise JobRequestError(
+            "INVALIDJOB", f"InvalidJob : Unable to find object: {body.get('object')}"
+        )
     delimiter = body.get("columnDelimiter", "COMMA")
     line_ending = body.get("lineEnding", "LF")
     if delimiter not in DELIMITERS:
@@ -68,41 +76,59 @@ def create_ingest_job(body: dict[str, Any], version: str, user_id: str, now: flo
     if line_ending not in LINE_ENDINGS:
         raise JobRequestError("INVALIDJOB", f"InvalidJob : Invalid line ending: {line_ending}")
     if body.get("contentType", "CSV") != "CSV":
-        raise JobRequestError("INVALIDJOB",
-                              f"InvalidJob : Invalid content type: {body.get('contentType')}")
+        raise JobRequestError(
+            "INVALIDJOB", f"InvalidJob : Invalid content type: {body.get('contentType')}"
+        )
     ext = body.get("externalIdFieldName")
     if operation == "upsert":
         f = obj.field(ext or "")
         if not ext:
-            raise JobRequestError("INVALIDJOB",
-                                  "InvalidJob : External ID was blank for upsert operation")
+            raise JobRequestError(
+                "INVALIDJOB", "InvalidJob : External ID was blank for upsert operation"
+            )
         if f is None or not (f.external_id or f.name == "Id"):
             raise JobRequestError(
                 "INVALIDJOB",
-                f"InvalidJob : Field {ext} is not an External ID or Id field on {obj.name}")
+                f"InvalidJob : Field {ext} is not an External ID or Id field on {obj.name}",
+            )
         ext = f.name
     stamp = format_datetime(now)
     info: dict[str, Any] = {
-        "id": job_id, "operation": operation, "object": obj.name, "createdById": user_id,
-        "createdDate": stamp, "systemModstamp": stamp, "state": "Open",
+        "id": job_id,
+        "operation": operation,
+        "object": obj.name,
+        "createdById": user_id,
+        "createdDate": stamp,
+        "systemModstamp": stamp,
+        "state": "Open",
     }
     if operation == "upsert":
         info["externalIdFieldName"] = ext
     if body.get("assignmentRuleId"):
         info["assignmentRuleId"] = body["assignmentRuleId"]
-    info.update({
-        "concurrencyMode": "Parallel", "contentType": "CSV", "apiVersion": float(version),
-        "jobType": "V2Ingest",
-        "contentUrl": f"services/data/v{version}/jobs/ingest/{job_id}/batches",
-        "lineEnding": line_ending, "columnDelimiter": delimiter,
-        "numberRecordsProcessed": 0, "numberRecordsFailed": 0, "retries": 0,
-        "totalProcessingTime": 0, "apiActiveProcessingTime": 0, "apexProcessingTime": 0,
-    })
+    info.update(
+        {
+            "concurrencyMode": "Parallel",
+            "contentType": "CSV",
+            "apiVersion": float(version),
+            "jobType": "V2Ingest",
+            "contentUrl": f"services/data/v{version}/jobs/ingest/{job_id}/batches",
+            "lineEnding": line_ending,
+            "columnDelimiter": delimiter,
+            "numberRecordsProcessed": 0,
+            "numberRecordsFailed": 0,
+            "retries": 0,
+            "totalProcessingTime": 0,
+            "apiActiveProcessingTime": 0,
+            "apexProcessingTime": 0,
+        }
+    )
     return info
 
 
-def create_query_job(body: dict[str, Any], version: str, user_id: str, now: float,
-                     job_id: str) -> dict[str, Any]:
+def create_query_job(
+    body: dict[str, Any], version: str, user_id: str, now: float, job_id: str
+) -> dict[str, Any]:
     """Validate a query job (reference 2): the SOQL is parsed now, so bad queries are a 400."""
     operation = body.get("operation")
     if operation not in QUERY_OPERATIONS:
@@ -118,15 +144,27 @@ def create_query_job(body: dict[str, Any], version: str, user_id: str, now: floa
         raise JobRequestError(exc.code, exc.message) from exc
     if query.count_only or query.offset:
         # Bulk API 2.0 query does not support aggregates or OFFSET (reference 2).
-        raise JobRequestError("API_ERROR",
-                              "Aggregate queries and OFFSET are not supported by Bulk API 2.0")
+        raise JobRequestError(
+            "API_ERROR", "Aggregate queries and OFFSET are not supported by Bulk API 2.0"
+        )
     stamp = format_datetime(now)
     return {
-        "id": job_id, "operation": operation, "object": query.obj.name, "createdById": user_id,
-        "createdDate": stamp, "systemModstamp": stamp, "state": "UploadComplete",
-        "concurrencyMode": "Parallel", "contentType": "CSV", "apiVersion": float(version),
-        "jobType": "V2Query", "lineEnding": line_ending, "columnDelimiter": delimiter,
-        "numberRecordsProcessed": 0, "retries": 0, "totalProcessingTime": 0,
+        "id": job_id,
+        "operation": operation,
+        "object": query.obj.name,
+        "createdById": user_id,
+        "createdDate": stamp,
+        "systemModstamp": stamp,
+        "state": "UploadComplete",
+        "concurrencyMode": "Parallel",
+        "contentType": "CSV",
+        "apiVersion": float(version),
+        "jobType": "V2Query",
+        "lineEnding": line_ending,
+        "columnDelimiter": delimiter,
+        "numberRecordsProcessed": 0,
+        "retries": 0,
+        "totalProcessingTime": 0,
         "_query": text,
     }
 
@@ -181,11 +219,13 @@ def _resolve_header(obj: ObjectDef, header: list[str]) -> list[_Column]:
         if rel.polymorphic and type_prefix is None:
             raise _HeaderError(
                 f"InvalidBatch : Polymorphic foreign key {rel_name} requires an object type "
-                f"prefix, e.g. {rel.reference_to[0]}:{path} : {name}")
+                f"prefix, e.g. {rel.reference_to[0]}:{path} : {name}"
+            )
         if not rel.polymorphic and type_prefix is not None:
             raise _HeaderError(
                 "InvalidBatch : Type is not needed for non polymorphic foreign key references : "
-                f"{name}")
+                f"{name}"
+            )
         parent_name = type_prefix or rel.reference_to[0]
         parent = get_object(parent_name)
         if parent is None or parent.name not in rel.reference_to:
@@ -200,8 +240,9 @@ def _resolve_header(obj: ObjectDef, header: list[str]) -> list[_Column]:
 class IngestProcessor:
     """Runs one closed ingest job against the store."""
 
-    def __init__(self, store: SalesforceStore, writer: Writer, shuffle: bool,
-                 rng: random.Random) -> None:
+    def __init__(
+        self, store: SalesforceStore, writer: Writer, shuffle: bool, rng: random.Random
+    ) -> None:
         self.store = store
         self.writer = writer
         self.shuffle = shuffle
@@ -219,22 +260,33 @@ class IngestProcessor:
             if crlf != (info["lineEnding"] == "CRLF"):
                 raise _HeaderError(
                     "ClientInputError : LineEnding is invalid on user data. Current LineEnding "
-                    f"setting is {info['lineEnding']}")
+                    f"setting is {info['lineEnding']}"
+                )
         try:
-            rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-                    if r]
+            rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if r]
         except csv.Error as exc:
             raise _HeaderError(f"ClientInputError : Invalid CSV: {exc}") from exc
         if not rows:
             raise _HeaderError("InvalidBatch : Empty CSV file")
         return rows[0], rows[1:]
 
-    def fail(self, info: dict[str, Any], message: str, header: list[str] | None,
-             rows: list[list[str]], retries: int = 0) -> None:
+    def fail(
+        self,
+        info: dict[str, Any],
+        message: str,
+        header: list[str] | None,
+        rows: list[list[str]],
+        retries: int = 0,
+    ) -> None:
         """Job-level failure: nothing processed, every row reported as unprocessed."""
         delimiter = DELIMITERS[info["columnDelimiter"]]
-        info.update(state="Failed", errorMessage=message, numberRecordsProcessed=0,
-                    numberRecordsFailed=0, retries=retries)
+        info.update(
+            state="Failed",
+            errorMessage=message,
+            numberRecordsProcessed=0,
+            numberRecordsFailed=0,
+            retries=retries,
+        )
         if header is not None:
             info["_header"] = header
             self.store.add_job_rows(info["id"], "u", (echo_row(r, delimiter) for r in rows))
@@ -260,9 +312,17 @@ class IngestProcessor:
         op = info["operation"]
         ext_name = info.get("externalIdFieldName")
         ext_field = obj.field(ext_name) if ext_name else None
-        ext_index = next((i for i, c in enumerate(columns) if c.field is not None
-                          and c.parent is None and ext_field is not None
-                          and c.field.name == ext_field.name), None)
+        ext_index = next(
+            (
+                i
+                for i, c in enumerate(columns)
+                if c.field is not None
+                and c.parent is None
+                and ext_field is not None
+                and c.field.name == ext_field.name
+            ),
+            None,
+        )
         dup_keys: set[str] = set()
         if op == "upsert" and ext_field is not None and ext_index is not None:
             seen: dict[str, int] = {}
@@ -279,27 +339,47 @@ class IngestProcessor:
                 row = (raw + [""] * len(columns))[: len(columns)]
                 known_id = ""
                 try:
-                    record_id, created = self._one(obj, op, columns, row, ext_field, ext_index,
-                                                   dup_keys)
-                    ok_lines.append(_quoted(record_id) + delimiter + _quoted(str(created).lower())
-                                    + (delimiter + echo_row(raw, delimiter) if raw else ""))
+                    record_id, created = self._one(
+                        obj, op, columns, row, ext_field, ext_index, dup_keys
+                    )
+                    ok_lines.append(
+                        _quoted(record_id)
+                        + delimiter
+                        + _quoted(str(created).lower())
+                        + (delimiter + echo_row(raw, delimiter) if raw else "")
+                    )
                 except RecordError as exc:
                     known_id = exc.record_id
                     failed += 1
-                    fail_lines.append(_quoted(known_id) + delimiter + _quoted(exc.bulk_text())
-                                      + (delimiter + echo_row(raw, delimiter) if raw else ""))
+                    fail_lines.append(
+                        _quoted(known_id)
+                        + delimiter
+                        + _quoted(exc.bulk_text())
+                        + (delimiter + echo_row(raw, delimiter) if raw else "")
+                    )
         if self.shuffle:
             self.rng.shuffle(ok_lines)
             self.rng.shuffle(fail_lines)
         self.store.add_job_rows(info["id"], "s", ok_lines)
         self.store.add_job_rows(info["id"], "f", fail_lines)
-        info.update(state="JobComplete", numberRecordsProcessed=len(rows),
-                    numberRecordsFailed=failed, totalProcessingTime=len(rows) // 10 + 1,
-                    apiActiveProcessingTime=len(rows) // 10 + 1)
+        info.update(
+            state="JobComplete",
+            numberRecordsProcessed=len(rows),
+            numberRecordsFailed=failed,
+            totalProcessingTime=len(rows) // 10 + 1,
+            apiActiveProcessingTime=len(rows) // 10 + 1,
+        )
 
-    def _one(self, obj: ObjectDef, op: str, columns: list[_Column], row: list[str],
-             ext_field: FieldDef | None, ext_index: int | None,
-             dup_keys: set[str]) -> tuple[str, bool]:
+    def _one(
+        self,
+        obj: ObjectDef,
+        op: str,
+        columns: list[_Column],
+        row: list[str],
+        ext_field: FieldDef | None,
+        ext_index: int | None,
+        dup_keys: set[str],
+    ) -> tuple[str, bool]:
         values: dict[str, Any] = {}
         record_id: str | None = None
         for col, cell in zip(columns, row, strict=True):
@@ -320,14 +400,16 @@ class IngestProcessor:
                     raise RecordError(
                         "INVALID_FIELD",
                         f"Foreign key external ID: {cell} not found for field "
-                        f"{col.parent_field.name} in entity {col.parent.name}")
+                        f"{col.parent_field.name} in entity {col.parent.name}",
+                    )
                 values[f.name] = matches[0]
                 continue
             values[f.name] = convert(f, cell)
         if op == "insert":
             return self.writer.insert(obj, values), True
         if op in ("update", "delete", "hardDelete") or (
-                op == "upsert" and ext_field is not None and ext_field.name == "Id"):
+            op == "upsert" and ext_field is not None and ext_field.name == "Id"
+        ):
             if record_id is None:
                 if op == "upsert":
                     return self.writer.insert(obj, values), True
@@ -346,8 +428,9 @@ class IngestProcessor:
         if key in ("", "#N/A"):
             raise RecordError("MISSING_ARGUMENT", f"{ext_field.name} not specified")
         if (key_for(ext_field, key) or "") in dup_keys:
-            raise RecordError("DUPLICATE_VALUE", f"Duplicate external id specified: {key}",
-                              [ext_field.name])
+            raise RecordError(
+                "DUPLICATE_VALUE", f"Duplicate external id specified: {key}", [ext_field.name]
+            )
         return self.writer.upsert(obj, ext_field, values.get(ext_field.name, key), values)
 
 
@@ -379,15 +462,18 @@ def run_query_job(store: SalesforceStore, info: dict[str, Any]) -> None:
     while True:
         sql, params = query.page_sql(start, page, include_deleted)
         rows = store.execute(sql, params)
-        lines = [delimiter.join("" if v is None else _quoted(v) for v in cells)
-                 for cells in query.render_csv_values(rows)]
+        lines = [
+            delimiter.join("" if v is None else _quoted(v) for v in cells)
+            for cells in query.render_csv_values(rows)
+        ]
         store.add_job_rows(info["id"], "q", lines, start=start)
         total += len(lines)
         start += page
         if len(rows) < page:
             break
-    info.update(state="JobComplete", numberRecordsProcessed=total,
-                totalProcessingTime=total // 100 + 1)
+    info.update(
+        state="JobComplete", numberRecordsProcessed=total, totalProcessingTime=total // 100 + 1
+    )
 
 
 def encode_locator(offset: int) -> str:

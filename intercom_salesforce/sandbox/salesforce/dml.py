@@ -55,22 +55,33 @@ class Writer:
             if (insert and not f.createable) or (not insert and not f.updateable):
                 raise not_writable(obj, f, insert)
 
-    def _check_fields(self, obj: ObjectDef, doc: dict[str, Any], changed: list[FieldDef],
-                      own_id: str | None, current: dict[str, Any] | None = None) -> None:
+    def _check_fields(
+        self,
+        obj: ObjectDef,
+        doc: dict[str, Any],
+        changed: list[FieldDef],
+        own_id: str | None,
+        current: dict[str, Any] | None = None,
+    ) -> None:
         for f in changed:
             check_value(f, doc.get(f.name))
         for f in changed:
             value = doc.get(f.name)
             if value is not None and f.type == "reference":
                 check_reference(self.store, obj, f, value)
-        if obj.name == "Task" and doc.get("WhatId") and object_for_id(doc.get("WhoId") or "") == (
-                "Lead"):
+        if (
+            obj.name == "Task"
+            and doc.get("WhatId")
+            and object_for_id(doc.get("WhoId") or "") == ("Lead")
+        ):
             # A Task about a Lead cannot also be related to another record (reference 9).
             what = obj.field("WhatId")
             assert what is not None
-            raise RecordError("FIELD_INTEGRITY_EXCEPTION",
-                              f"{what.label}: id value of incorrect type: {doc['WhatId']}",
-                              ["WhatId"])
+            raise RecordError(
+                "FIELD_INTEGRITY_EXCEPTION",
+                f"{what.label}: id value of incorrect type: {doc['WhatId']}",
+                ["WhatId"],
+            )
         for f in changed:
             value = doc.get(f.name)
             if f.unique and value is not None and value != (current or {}).get(f.name):
@@ -79,7 +90,8 @@ class Writer:
                     raise RecordError(
                         "DUPLICATE_VALUE",
                         f"duplicate value found: {f.name} duplicates value on record with id: "
-                        f"{others[0]}")
+                        f"{others[0]}",
+                    )
 
     def _check_duplicates(self, obj: ObjectDef, doc: dict[str, Any]) -> None:
         """Standard Lead/Contact duplicate rules: alert on create, matched cross-object on Email.
@@ -96,11 +108,13 @@ class Writer:
 
     def _maybe_lock(self, doc: dict[str, Any]) -> None:
         if self.lock_row_rate and self.rng.random() < self.lock_row_rate:
-            parent = doc.get("AccountId") or doc.get("WhatId") or doc.get("OwnerId") or doc.get(
-                "Id")
+            parent = (
+                doc.get("AccountId") or doc.get("WhatId") or doc.get("OwnerId") or doc.get("Id")
+            )
             raise RecordError(
                 "UNABLE_TO_LOCK_ROW",
-                f"unable to obtain exclusive access to this record or 1 records: {parent}")
+                f"unable to obtain exclusive access to this record or 1 records: {parent}",
+            )
 
     def _derive(self, obj: ObjectDef, doc: dict[str, Any]) -> None:
         derive_fields(obj.name, doc)
@@ -140,14 +154,20 @@ class Writer:
             raise RecordError("ENTITY_IS_DELETED", "entity is deleted")
         return got[1]
 
-    def update(self, obj: ObjectDef, record_id: str, values: dict[str, Any],
-               skip_writable: tuple[str, ...] = ()) -> None:
+    def update(
+        self,
+        obj: ObjectDef,
+        record_id: str,
+        values: dict[str, Any],
+        skip_writable: tuple[str, ...] = (),
+    ) -> None:
         current = self.existing(obj, record_id)
         if obj.name == "Lead" and current.get("IsConverted"):
             # Converted leads are read-only (reference 6.7).
             raise RecordError("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
-        self._check_writable(obj, {k: v for k, v in values.items() if k not in skip_writable},
-                             insert=False)
+        self._check_writable(
+            obj, {k: v for k, v in values.items() if k not in skip_writable}, insert=False
+        )
         doc = dict(current)
         doc.update(values)
         changed = [obj.fields[k] for k in values if k in obj.fields]
@@ -163,8 +183,9 @@ class Writer:
         self._derive(obj, doc)
         self.store.update(obj.name, doc)
 
-    def upsert(self, obj: ObjectDef, ext_field: FieldDef, key: Any,
-               values: dict[str, Any]) -> tuple[str, bool]:
+    def upsert(
+        self, obj: ObjectDef, ext_field: FieldDef, key: Any, values: dict[str, Any]
+    ) -> tuple[str, bool]:
         """Returns (id, created): 0 matches insert, 1 updates, more -> DUPLICATE_EXTERNAL_ID."""
         if ext_field.name == "Id":
             self.update(obj, key, {k: v for k, v in values.items() if k != "Id"})
@@ -176,7 +197,9 @@ class Writer:
             raise RecordError(
                 "DUPLICATE_EXTERNAL_ID",
                 f"{ext_field.label}: more than one record found for external id field: "
-                f"[{', '.join(matches)}]", [ext_field.name])
+                f"[{', '.join(matches)}]",
+                [ext_field.name],
+            )
         try:
             self.update(obj, matches[0], values)
         except RecordError as exc:
@@ -211,17 +234,33 @@ class Writer:
             self.store.insert("Account", account)
         contact_id = self.store.new_id("Contact")
         contact = {"Id": contact_id, "AccountId": account_id}
-        for name in ("FirstName", "LastName", "Email", "Phone", "Title", "Intercom_Contact_Id__c",
-                     "Intercom_User_Id__c", "Intercom_Role__c", "Intercom_Last_Seen__c",
-                     "Intercom_Plan__c", "Intercom_Region__c"):
+        for name in (
+            "FirstName",
+            "LastName",
+            "Email",
+            "Phone",
+            "Title",
+            "Intercom_Contact_Id__c",
+            "Intercom_User_Id__c",
+            "Intercom_Role__c",
+            "Intercom_Last_Seen__c",
+            "Intercom_Plan__c",
+            "Intercom_Region__c",
+        ):
             if lead.get(name) is not None:
                 contact[name] = lead[name]
         fill_system_fields("Contact", contact, now, self.user_id)
         # "Map Lead Fields" copies the Intercom ids to the contact (reference 6.7).
         lead_doc = dict(lead)
-        lead_doc.update(IsConverted=True, ConvertedContactId=contact_id,
-                        ConvertedAccountId=account_id, ConvertedDate=format_date(self.clock()),
-                        Status="Closed - Converted", LastModifiedDate=now, SystemModstamp=now)
+        lead_doc.update(
+            IsConverted=True,
+            ConvertedContactId=contact_id,
+            ConvertedAccountId=account_id,
+            ConvertedDate=format_date(self.clock()),
+            Status="Closed - Converted",
+            LastModifiedDate=now,
+            SystemModstamp=now,
+        )
         self.store.update("Lead", lead_doc)
         self.store.insert("Contact", contact)
         return {"leadId": lead_id, "contactId": contact_id, "accountId": account_id}

@@ -17,8 +17,10 @@ _STYLE = (
 
 
 def _page(title: str, body: str) -> str:
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
-            f"</title>{_STYLE}</head><body><h1>{html.escape(title)}</h1>{body}</body></html>")
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
+        f"</title>{_STYLE}</head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
 
 
 def overview_page(store: SalesforceStore) -> str:
@@ -27,8 +29,9 @@ def overview_page(store: SalesforceStore) -> str:
         f"<tr><td><a href='/_sandbox/{name}'>{name}</a></td><td>{count}</td></tr>"
         for name, count in store.counts().items()
     )
-    return _page("Salesforce sandbox",
-                 f"<table><tr><th>Object</th><th>Records</th></tr>{rows}</table>")
+    return _page(
+        "Salesforce sandbox", f"<table><tr><th>Object</th><th>Records</th></tr>{rows}</table>"
+    )
 
 
 def object_page(store: SalesforceStore, obj: ObjectDef, page: int) -> str:

@@ -37,14 +37,53 @@ _TOKEN_RE = re.compile(
     """,
     re.VERBOSE,
 )
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'": "'",
-            "\\": "\\", "_": "\\_", "%": "\\%"}
-_KEYWORDS = {"select", "from", "where", "order", "by", "limit", "offset", "and", "or", "not",
-             "in", "like", "asc", "desc", "nulls", "first", "last", "null", "true", "false",
-             "group", "having", "count", "typeof", "includes", "excludes"}
+_ESCAPES = {
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "b": "\b",
+    "f": "\f",
+    '"': '"',
+    "'": "'",
+    "\\": "\\",
+    "_": "\\_",
+    "%": "\\%",
+}
+_KEYWORDS = {
+    "select",
+    "from",
+    "where",
+    "order",
+    "by",
+    "limit",
+    "offset",
+    "and",
+    "or",
+    "not",
+    "in",
+    "like",
+    "asc",
+    "desc",
+    "nulls",
+    "first",
+    "last",
+    "null",
+    "true",
+    "false",
+    "group",
+    "having",
+    "count",
+    "typeof",
+    "includes",
+    "excludes",
+}
 _DAY_LITERALS = {"YESTERDAY": -1, "TODAY": 0, "TOMORROW": 1}
-_SYSTEM_COLUMNS = {"Id": "id", "IsDeleted": "is_deleted", "SystemModstamp": "system_modstamp",
-                   "LastModifiedDate": "last_modified_date"}
+_SYSTEM_COLUMNS = {
+    "Id": "id",
+    "IsDeleted": "is_deleted",
+    "SystemModstamp": "system_modstamp",
+    "LastModifiedDate": "last_modified_date",
+}
 
 
 class SoqlError(Exception):
@@ -115,8 +154,9 @@ class Query:
             params += [self.limit if self.limit is not None else -1, self.offset]
         return f"SELECT COUNT(*) FROM ({inner})", params
 
-    def page_sql(self, start: int, size: int, include_deleted: bool = False
-                 ) -> tuple[str, list[Any]]:
+    def page_sql(
+        self, start: int, size: int, include_deleted: bool = False
+    ) -> tuple[str, list[Any]]:
         """Rows ``start``..``start+size`` of the result, after the query's own OFFSET."""
         frm, params = self._from(include_deleted)
         cols = ["t0.id", "t0.object", "t0.doc"]
@@ -134,7 +174,7 @@ class Query:
         base["Id"] = row[0]
         parents: dict[str, dict[str, Any] | None] = {}
         for i, key in enumerate(self.rels):
-            pid, pobj, pdoc = row[3 + 3 * i: 6 + 3 * i]
+            pid, pobj, pdoc = row[3 + 3 * i : 6 + 3 * i]
             if pid is None:
                 parents[key] = None
             else:
@@ -203,10 +243,11 @@ class _Parser:
         line_no = self.text.count("\n", 0, pos) + 1
         line_start = self.text.rfind("\n", 0, pos) + 1
         line_end = self.text.find("\n", pos)
-        line = self.text[line_start: line_end if line_end >= 0 else len(self.text)]
+        line = self.text[line_start : line_end if line_end >= 0 else len(self.text)]
         col = pos - line_start + 1
         return SoqlError(
-            code, f"\n{line}\n{' ' * (col - 1)}^\nERROR at Row:{line_no}:Column:{col}\n{message}")
+            code, f"\n{line}\n{' ' * (col - 1)}^\nERROR at Row:{line_no}:Column:{col}\n{message}"
+        )
 
     def _tokenize(self, text: str) -> list[Token]:
         tokens: list[Token] = []
@@ -262,8 +303,9 @@ class _Parser:
                 if self.tok.kind != "ident" or self.tok.text.lower() in ("from",):
                     raise self.unexpected()
                 if self.tokens[self.i + 1].text == "(":
-                    raise self.error("MALFORMED_QUERY",
-                                     f"Aggregate function {self.tok.text} is not supported")
+                    raise self.error(
+                        "MALFORMED_QUERY", f"Aggregate function {self.tok.text} is not supported"
+                    )
                 select_tokens.append(self.take("ident"))
                 if self.tok.text == ",":
                     self.i += 1
@@ -278,7 +320,8 @@ class _Parser:
                 f"sObject type '{from_tok.text}' is not supported. If you are attempting to use a "
                 "custom object, be sure to append the '__c' after the entity name. Please "
                 "reference your WSDL or the describe call for the appropriate names.",
-                from_tok.pos)
+                from_tok.pos,
+            )
         self.obj = obj
         columns: list[Column] = []
         seen: set[str] = set()
@@ -328,8 +371,17 @@ class _Parser:
             offset = self.int_literal()
         if self.tok.kind != "eof":
             raise self.unexpected()
-        return Query(obj, columns, count_only, where_sql, self.params, ", ".join(order_parts),
-                     limit, offset, self.rels)
+        return Query(
+            obj,
+            columns,
+            count_only,
+            where_sql,
+            self.params,
+            ", ".join(order_parts),
+            limit,
+            offset,
+            self.rels,
+        )
 
     def int_literal(self) -> int:
         t = self.take("number")
@@ -346,8 +398,9 @@ class _Parser:
                 raise self.no_column(t, parts[0], self.obj.name)
             return Column(t.text, f)
         if len(parts) > 2:
-            raise self.error("MALFORMED_QUERY",
-                             "Only one level of parent relationship is supported", t.pos)
+            raise self.error(
+                "MALFORMED_QUERY", "Only one level of parent relationship is supported", t.pos
+            )
         rel = self.obj.relationship(parts[0])
         if rel is None:
             raise self.error(
@@ -355,7 +408,9 @@ class _Parser:
                 f"Didn't understand relationship '{parts[0]}' in field path. If you are "
                 "attempting to use a custom relationship, be sure to append the '__r' after the "
                 "custom relationship name. Please reference your WSDL or the describe call for "
-                "the appropriate names.", t.pos)
+                "the appropriate names.",
+                t.pos,
+            )
         parents = tuple(o for o in (get_object(n) for n in rel.reference_to) if o is not None)
         f = next((p.field(parts[1]) for p in parents if p.field(parts[1]) is not None), None)
         if f is None:
@@ -370,7 +425,9 @@ class _Parser:
             "INVALID_FIELD",
             f"No such column '{name}' on entity '{entity}'. If you are attempting to use a custom "
             "field, be sure to append the '__c' after the custom field name. Please reference "
-            "your WSDL or the describe call for the appropriate names.", t.pos)
+            "your WSDL or the describe call for the appropriate names.",
+            t.pos,
+        )
 
     def expr(self, col: Column) -> str:
         rel_key = (col.rel.relationship_name or "").lower() if col.rel else ""
@@ -427,8 +484,7 @@ class _Parser:
         if t.kind == "number":
             if f.type not in ("int", "double", "currency", "percent"):
                 raise self.type_error(f, f.type, t)
-            return "value", float(t.text) if "." in t.text or "e" in t.text.lower() else int(
-                t.text)
+            return "value", float(t.text) if "." in t.text or "e" in t.text.lower() else int(t.text)
         if t.kind in ("datetime", "date"):
             try:
                 if f.type == "datetime":
@@ -447,9 +503,11 @@ class _Parser:
         if f.is_text or f.type in ("id", "reference"):
             hint = " and should be enclosed in quotes"
             type_name = "string" if f.is_text else "id"
-        return self.error("INVALID_FIELD",
-                          f"value of filter criterion for field '{f.name}' must be of type "
-                          f"{type_name}{hint}", t.pos)
+        return self.error(
+            "INVALID_FIELD",
+            f"value of filter criterion for field '{f.name}' must be of type {type_name}{hint}",
+            t.pos,
+        )
 
     def date_range(self, col: Column) -> tuple[str, str] | None:
         """``TODAY``, ``YESTERDAY``, ``TOMORROW``, ``LAST_N_DAYS:n``, ``NEXT_N_DAYS:n`` as a
@@ -465,25 +523,32 @@ class _Parser:
         if t.kind == "daterange":
             name, _, n = word.partition(":")
             # LAST_N_DAYS:n runs from n days ago through today; NEXT_N_DAYS:n starts tomorrow.
-            start, end = ((today - timedelta(days=int(n)), today + timedelta(days=1))
-                          if name == "LAST_N_DAYS" else
-                          (today + timedelta(days=1), today + timedelta(days=int(n) + 1)))
+            start, end = (
+                (today - timedelta(days=int(n)), today + timedelta(days=1))
+                if name == "LAST_N_DAYS"
+                else (today + timedelta(days=1), today + timedelta(days=int(n) + 1))
+            )
         else:
             offset = _DAY_LITERALS[word]
             start = today + timedelta(days=offset)
             end = start + timedelta(days=1)
         if col.field.type == "date":
             return start.isoformat(), end.isoformat()
-        return (parse_datetime(f"{start.isoformat()}T00:00:00Z"),
-                parse_datetime(f"{end.isoformat()}T00:00:00Z"))
+        return (
+            parse_datetime(f"{start.isoformat()}T00:00:00Z"),
+            parse_datetime(f"{end.isoformat()}T00:00:00Z"),
+        )
 
     def range_condition(self, expr: str, op: str, start: str, end: str) -> str:
         if op == "=":
             return f"({expr} >= {self._bind(start)} AND {expr} < {self._bind(end)})"
         if op == "!=":
-            return f"({expr} IS NULL OR {expr} < {self._bind(start)} OR {expr} >= {self._bind(end)})"
-        bound, cmp = {"<": (start, "<"), "<=": (end, "<"), ">": (end, ">="),
-                      ">=": (start, ">=")}[op]
+            return (
+                f"({expr} IS NULL OR {expr} < {self._bind(start)} OR {expr} >= {self._bind(end)})"
+            )
+        bound, cmp = {"<": (start, "<"), "<=": (end, "<"), ">": (end, ">="), ">=": (start, ">=")}[
+            op
+        ]
         return f"{expr} {cmp} {self._bind(bound)}"
 
     def _bind(self, value: Any) -> str:
@@ -491,8 +556,9 @@ class _Parser:
         return "?"
 
     def _keyed(self, col: Column) -> bool:
-        return col.rel is None and col.field.indexed and col.field.name != "Id" and (
-            col.field.is_text)
+        return (
+            col.rel is None and col.field.indexed and col.field.name != "Id" and (col.field.is_text)
+        )
 
     def parse_comparison(self) -> str:
         col_tok = self.take("ident")
@@ -522,8 +588,10 @@ class _Parser:
                 obj_mark = self._bind(self.obj.name)
                 field_mark = self._bind(col.field.name)
                 key_marks = ",".join(self._bind(key_for(col.field, v)) for v in values)
-                return (f"t0.id IN (SELECT id FROM ext_keys WHERE object = {obj_mark} AND "
-                        f"field = {field_mark} AND key IN ({key_marks}))")
+                return (
+                    f"t0.id IN (SELECT id FROM ext_keys WHERE object = {obj_mark} AND "
+                    f"field = {field_mark} AND key IN ({key_marks}))"
+                )
             target = f"lower({expr})" if ci else expr
             marks = ",".join(f"lower({self._bind(v)})" if ci else self._bind(v) for v in values)
             if negate:
@@ -533,8 +601,9 @@ class _Parser:
             self.i += 1
             t = self.take("string")
             if not col.field.is_text and col.field.type not in ("id", "reference"):
-                raise self.error("INVALID_FIELD",
-                                 f"invalid operator on {col.field.type} field", t.pos)
+                raise self.error(
+                    "INVALID_FIELD", f"invalid operator on {col.field.type} field", t.pos
+                )
             pattern = _unquote(t.text, keep_like_escapes=True)
             return f"{expr} LIKE {self._bind(pattern)} ESCAPE '\\'"
         if self.tok.kind != "op":
@@ -554,9 +623,11 @@ class _Parser:
             raise self.error("MALFORMED_QUERY", "invalid operator for null value")
         if op == "=" and self._keyed(col):
             assert self.obj is not None
-            return (f"t0.id IN (SELECT id FROM ext_keys WHERE object = {self._bind(self.obj.name)}"
-                    f" AND field = {self._bind(col.field.name)} AND key = "
-                    f"{self._bind(key_for(col.field, value))})")
+            return (
+                f"t0.id IN (SELECT id FROM ext_keys WHERE object = {self._bind(self.obj.name)}"
+                f" AND field = {self._bind(col.field.name)} AND key = "
+                f"{self._bind(key_for(col.field, value))})"
+            )
         if ci:
             cond = f"lower({expr}) {op} lower({self._bind(value)})"
         else:

@@ -159,15 +159,22 @@ class SalesforceStore:
         return out
 
     def _row(self, object_name: str, doc: dict[str, Any]) -> tuple:
-        return (doc["Id"], object_name, json.dumps(doc, separators=(",", ":")),
-                1 if doc.get("IsDeleted") else 0, doc.get("SystemModstamp"),
-                doc.get("LastModifiedDate"))
+        return (
+            doc["Id"],
+            object_name,
+            json.dumps(doc, separators=(",", ":")),
+            1 if doc.get("IsDeleted") else 0,
+            doc.get("SystemModstamp"),
+            doc.get("LastModifiedDate"),
+        )
 
     def insert(self, object_name: str, doc: dict[str, Any]) -> None:
         with self.transaction() as c:
             c.execute(
                 "INSERT INTO records(id, object, doc, is_deleted, system_modstamp,"
-                " last_modified_date) VALUES (?,?,?,?,?,?)", self._row(object_name, doc))
+                " last_modified_date) VALUES (?,?,?,?,?,?)",
+                self._row(object_name, doc),
+            )
             c.executemany("INSERT INTO ext_keys VALUES (?,?,?,?)", self._keys(object_name, doc))
 
     def update(self, object_name: str, doc: dict[str, Any]) -> None:
@@ -176,11 +183,12 @@ class SalesforceStore:
             row = self._row(object_name, doc)
             c.execute(
                 "UPDATE records SET doc=?, is_deleted=?, system_modstamp=?, last_modified_date=?"
-                " WHERE id=?", (row[2], row[3], row[4], row[5], row[0]))
+                " WHERE id=?",
+                (row[2], row[3], row[4], row[5], row[0]),
+            )
             c.execute("DELETE FROM ext_keys WHERE id=?", (doc["Id"],))
             if not doc.get("IsDeleted"):
-                c.executemany("INSERT INTO ext_keys VALUES (?,?,?,?)",
-                              self._keys(object_name, doc))
+                c.executemany("INSERT INTO ext_keys VALUES (?,?,?,?)", self._keys(object_name, doc))
 
     def hard_delete(self, record_id: str) -> None:
         with self.transaction() as c:
@@ -200,14 +208,16 @@ class SalesforceStore:
             return []
         if f.name == "Id":
             got = self.get(str(value))
-            return [got[1]["Id"]] if got and got[0] == obj.name and not got[1].get(
-                "IsDeleted") else []
+            return (
+                [got[1]["Id"]] if got and got[0] == obj.name and not got[1].get("IsDeleted") else []
+            )
         key = key_for(f, value)
         if key is None:
             return []
         rows = self.execute(
             "SELECT id FROM ext_keys WHERE object=? AND field=? AND key=? ORDER BY id",
-            (obj.name, f.name, key))
+            (obj.name, f.name, key),
+        )
         return [r[0] for r in rows]
 
     def find_ids_multi(self, objects: tuple[str, ...], field_name: str, value: Any) -> list[str]:
@@ -219,7 +229,8 @@ class SalesforceStore:
         marks = ",".join("?" * len(objects))
         rows = self.execute(
             f"SELECT id FROM ext_keys WHERE object IN ({marks}) AND field=? AND key=? ORDER BY id",
-            (*objects, field_name, key))
+            (*objects, field_name, key),
+        )
         return [r[0] for r in rows]
 
     def new_id(self, object_name: str) -> str:
@@ -247,18 +258,21 @@ class SalesforceStore:
         obj = get_object(sobject)
         name = obj.name if obj else sobject
         return self.execute(
-            "SELECT COUNT(*) FROM records WHERE object=? AND is_deleted=0", (name,))[0][0]
+            "SELECT COUNT(*) FROM records WHERE object=? AND is_deleted=0", (name,)
+        )[0][0]
 
     def counts(self) -> dict[str, int]:
         rows = self.execute(
-            "SELECT object, COUNT(*) FROM records WHERE is_deleted=0 GROUP BY object")
+            "SELECT object, COUNT(*) FROM records WHERE is_deleted=0 GROUP BY object"
+        )
         found = dict(rows)
         return {name: found.get(name, 0) for name in OBJECTS}
 
     def list_records(self, sobject: str, limit: int, offset: int) -> list[dict[str, Any]]:
         rows = self.execute(
             "SELECT doc FROM records WHERE object=? AND is_deleted=0 ORDER BY rid LIMIT ? OFFSET ?",
-            (sobject, limit, offset))
+            (sobject, limit, offset),
+        )
         return [json.loads(r[0]) for r in rows]
 
     def records_of(self, sobject: str, where: str = "", params: tuple = ()) -> list[dict]:
@@ -284,8 +298,9 @@ class SalesforceStore:
             total = 0
             iterator = iter(records)
             # Replacing seeded rows needs their old keys removed; a first load can skip that.
-            replacing = bool(self.execute("SELECT 1 FROM records WHERE object=? LIMIT 1",
-                                          (obj.name,)))
+            replacing = bool(
+                self.execute("SELECT 1 FROM records WHERE object=? LIMIT 1", (obj.name,))
+            )
             with self.transaction() as c:
                 while True:
                     chunk = list(itertools.islice(iterator, _CHUNK))
@@ -305,7 +320,9 @@ class SalesforceStore:
                         c.executemany("DELETE FROM ext_keys WHERE id=?", ids)
                     c.executemany(
                         "INSERT OR REPLACE INTO records(id, object, doc, is_deleted,"
-                        " system_modstamp, last_modified_date) VALUES (?,?,?,?,?,?)", rows)
+                        " system_modstamp, last_modified_date) VALUES (?,?,?,?,?,?)",
+                        rows,
+                    )
                     c.executemany("INSERT INTO ext_keys VALUES (?,?,?,?)", keys)
                     total += len(chunk)
             loaded[obj.name] = loaded.get(obj.name, 0) + total
@@ -327,8 +344,10 @@ class SalesforceStore:
     # -- jobs -----------------------------------------------------------------------------------
     def save_job(self, info: dict[str, Any], kind: str, data: bytes | None = None) -> None:
         with self.transaction() as c:
-            c.execute("INSERT INTO jobs(id, kind, info, data) VALUES (?,?,?,?)",
-                      (info["id"], kind, json.dumps(info), data))
+            c.execute(
+                "INSERT INTO jobs(id, kind, info, data) VALUES (?,?,?,?)",
+                (info["id"], kind, json.dumps(info), data),
+            )
 
     def update_job(self, info: dict[str, Any], **columns: Any) -> None:
         sets = ["info=?"]
@@ -348,8 +367,10 @@ class SalesforceStore:
         return rows[0][0] if rows else None
 
     def jobs(self, kind: str) -> list[dict[str, Any]]:
-        return [json.loads(r[0]) for r in
-                self.execute("SELECT info FROM jobs WHERE kind=? ORDER BY seq", (kind,))]
+        return [
+            json.loads(r[0])
+            for r in self.execute("SELECT info FROM jobs WHERE kind=? ORDER BY seq", (kind,))
+        ]
 
     def delete_job(self, job_id: str) -> None:
         with self.transaction() as c:
@@ -370,17 +391,23 @@ class SalesforceStore:
         return n - start
 
     def job_rows(self, job_id: str, kind: str, offset: int = 0, limit: int = -1) -> list[str]:
-        return [r[0] for r in self.execute(
-            "SELECT line FROM job_rows WHERE job_id=? AND kind=? ORDER BY seq LIMIT ? OFFSET ?",
-            (job_id, kind, limit, offset))]
+        return [
+            r[0]
+            for r in self.execute(
+                "SELECT line FROM job_rows WHERE job_id=? AND kind=? ORDER BY seq LIMIT ? OFFSET ?",
+                (job_id, kind, limit, offset),
+            )
+        ]
 
     def job_row_count(self, job_id: str, kind: str) -> int:
-        return self.execute("SELECT COUNT(*) FROM job_rows WHERE job_id=? AND kind=?",
-                            (job_id, kind))[0][0]
+        return self.execute(
+            "SELECT COUNT(*) FROM job_rows WHERE job_id=? AND kind=?", (job_id, kind)
+        )[0][0]
 
 
-def fill_system_fields(object_name: str, doc: dict[str, Any], now: str,
-                       user_id: str | None = None) -> None:
+def fill_system_fields(
+    object_name: str, doc: dict[str, Any], now: str, user_id: str | None = None
+) -> None:
     """Defaults Salesforce sets on create: audit fields, IsDeleted, names, picklist defaults."""
     obj = OBJECTS[object_name]
     uid = user_id or INTEGRATION_USER_ID

@@ -44,10 +44,14 @@ class RecordError(Exception):
 
 def invalid_type(f: FieldDef, text: str) -> RecordError:
     if f.type in ("id", "reference"):
-        return RecordError("MALFORMED_ID", f"{f.label}: id value of incorrect type: {text}",
-                           [f.name])
-    return RecordError("INVALID_TYPE_ON_FIELD_IN_RECORD",
-                       f"{f.label}: value not of required type: {text}", [f.name])
+        return RecordError(
+            "MALFORMED_ID", f"{f.label}: id value of incorrect type: {text}", [f.name]
+        )
+    return RecordError(
+        "INVALID_TYPE_ON_FIELD_IN_RECORD",
+        f"{f.label}: value not of required type: {text}",
+        [f.name],
+    )
 
 
 def convert(f: FieldDef, text: str) -> Any:
@@ -60,8 +64,9 @@ def convert(f: FieldDef, text: str) -> Any:
 
 def not_writable(obj: ObjectDef, f: FieldDef, insert: bool) -> RecordError:
     if f.name == "Id" and insert:
-        return RecordError("INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call",
-                           ["Id"])
+        return RecordError(
+            "INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", ["Id"]
+        )
     return RecordError(
         "INVALID_FIELD_FOR_INSERT_UPDATE",
         f"Unable to create/update fields: {f.name}. Please check the security settings of this "
@@ -71,16 +76,29 @@ def not_writable(obj: ObjectDef, f: FieldDef, insert: bool) -> RecordError:
 
 
 def check_required(obj: ObjectDef, doc: dict[str, Any]) -> None:
-    missing = [f.name for f in obj.fields.values()
-               if f.required_on_insert and doc.get(f.name) in (None, "")]
+    missing = [
+        f.name
+        for f in obj.fields.values()
+        if f.required_on_insert and doc.get(f.name) in (None, "")
+    ]
     # Defaulted-but-required fields (Lead.Status, Task.Priority) cannot be nulled either.
-    missing += [f.name for f in obj.fields.values()
-                if f.createable and not f.nillable and f.defaulted_on_create
-                and f.type != "boolean" and f.name in doc and doc[f.name] is None
-                and f.name not in missing]
+    missing += [
+        f.name
+        for f in obj.fields.values()
+        if f.createable
+        and not f.nillable
+        and f.defaulted_on_create
+        and f.type != "boolean"
+        and f.name in doc
+        and doc[f.name] is None
+        and f.name not in missing
+    ]
     if missing:
-        raise RecordError("REQUIRED_FIELD_MISSING",
-                          f"Required fields are missing: [{', '.join(missing)}]", missing)
+        raise RecordError(
+            "REQUIRED_FIELD_MISSING",
+            f"Required fields are missing: [{', '.join(missing)}]",
+            missing,
+        )
 
 
 def check_value(f: FieldDef, value: Any) -> None:
@@ -90,10 +108,13 @@ def check_value(f: FieldDef, value: Any) -> None:
     if f.is_text and f.length and isinstance(value, str) and len(value) > f.length:
         raise RecordError(
             "STRING_TOO_LONG",
-            f"{f.label}: data value too large: {value} (max length={f.length})", [f.name])
+            f"{f.label}: data value too large: {value} (max length={f.length})",
+            [f.name],
+        )
     if f.type == "email" and not EMAIL_RE.match(str(value)):
-        raise RecordError("INVALID_EMAIL_ADDRESS", f"{f.label}: invalid email address: {value}",
-                          [f.name])
+        raise RecordError(
+            "INVALID_EMAIL_ADDRESS", f"{f.label}: invalid email address: {value}", [f.name]
+        )
     if f.restricted_picklist:
         # Inactive values are rejected like unknown ones (reference 4.2).
         parts = str(value).split(";") if f.type == "multipicklist" else [str(value)]
@@ -102,7 +123,9 @@ def check_value(f: FieldDef, value: Any) -> None:
             if part not in active:
                 raise RecordError(
                     "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                    f"{f.label}: bad value for restricted picklist field: {part}", [f.name])
+                    f"{f.label}: bad value for restricted picklist field: {part}",
+                    [f.name],
+                )
 
 
 def check_reference(store: SalesforceStore, obj: ObjectDef, f: FieldDef, value: str) -> None:
@@ -110,16 +133,23 @@ def check_reference(store: SalesforceStore, obj: ObjectDef, f: FieldDef, value: 
     target = object_for_id(value)
     if f.name == "RecordTypeId":
         got = store.get(value)
-        if (target != "RecordType" or got is None or got[1].get("SobjectType") != obj.name
-                or not got[1].get("IsActive", True)):
-            raise RecordError("INVALID_CROSS_REFERENCE_KEY",
-                              f"{f.label}: this ID value isn't valid for the user: {value}",
-                              [f.name])
+        if (
+            target != "RecordType"
+            or got is None
+            or got[1].get("SobjectType") != obj.name
+            or not got[1].get("IsActive", True)
+        ):
+            raise RecordError(
+                "INVALID_CROSS_REFERENCE_KEY",
+                f"{f.label}: this ID value isn't valid for the user: {value}",
+                [f.name],
+            )
         return
     if target not in f.reference_to:
         # e.g. a queue id on an object only Users may own (reference 6.4, Task "Assigned To").
-        raise RecordError("FIELD_INTEGRITY_EXCEPTION",
-                          f"{f.label}: id value of incorrect type: {value}", [f.name])
+        raise RecordError(
+            "FIELD_INTEGRITY_EXCEPTION", f"{f.label}: id value of incorrect type: {value}", [f.name]
+        )
     got = store.get(value)
     if got is None:
         raise RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [f.name])
@@ -127,22 +157,31 @@ def check_reference(store: SalesforceStore, obj: ObjectDef, f: FieldDef, value: 
         raise RecordError("ENTITY_IS_DELETED", "entity is deleted", [f.name])
     if f.name == "OwnerId" and target == "Group":
         # Only queues that list this object in QueueSobject may own its records (reference 6.6).
-        queue_ok = got[1].get("Type") == "Queue" and bool(store.records_of(
-            "QueueSobject",
-            "json_extract(doc,'$.QueueId') = ? AND json_extract(doc,'$.SobjectType') = ?",
-            (value, obj.name)))
+        queue_ok = got[1].get("Type") == "Queue" and bool(
+            store.records_of(
+                "QueueSobject",
+                "json_extract(doc,'$.QueueId') = ? AND json_extract(doc,'$.SobjectType') = ?",
+                (value, obj.name),
+            )
+        )
         if not queue_ok:
-            raise RecordError("FIELD_INTEGRITY_EXCEPTION",
-                              f"{f.label}: id value of incorrect type: {value}", [f.name])
+            raise RecordError(
+                "FIELD_INTEGRITY_EXCEPTION",
+                f"{f.label}: id value of incorrect type: {value}",
+                [f.name],
+            )
     if target == "Lead" and got[1].get("IsConverted"):
-        raise RecordError("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead",
-                          [f.name])
+        raise RecordError(
+            "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", [f.name]
+        )
 
 
 def parse_id(obj: ObjectDef, text: str, label: str | None = None) -> str:
     """A record id from the ``Id`` column; wrong syntax or key prefix -> MALFORMED_ID."""
     if not ID_RE.match(text or "") or object_for_id(text) != obj.name:
-        raise RecordError("MALFORMED_ID",
-                          f"{label or obj.label + ' ID'}: id value of incorrect type: {text}",
-                          ["Id"])
+        raise RecordError(
+            "MALFORMED_ID",
+            f"{label or obj.label + ' ID'}: id value of incorrect type: {text}",
+            ["Id"],
+        )
     return to_18(text)
