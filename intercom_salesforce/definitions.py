@@ -13,6 +13,7 @@ from intercom_salesforce.assets.mirror.salesforce_people import (
 )
 from intercom_salesforce.assets.partitions import daily_partitions
 from intercom_salesforce.assets.push.leads import salesforce_lead_upserts
+from intercom_salesforce.assets.quality.checks import QUALITY_CHECKS
 from intercom_salesforce.automation.schedules import hourly_current_partition_schedule
 from intercom_salesforce.settings import build_resources
 
@@ -53,6 +54,7 @@ ALL_ASSETS = [
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
+    asset_checks=QUALITY_CHECKS,
     jobs=[sync_people_job, extract_intercom_job, refresh_reference_job],
     schedules=[sync_people_schedule],
     resources=build_resources(),

@@ -4,8 +4,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import dagster as dg
-
 from intercom_salesforce import settings
 from intercom_salesforce.definitions import defs
 
@@ -24,11 +22,7 @@ def test_graph_checks_jobs_schedules():
     check_keys = defs.resolve_asset_graph().asset_check_keys
     assert any(k.name == "contacts_pass_gx_suite" for k in check_keys)
     spec = next(
-        s
-        for a in defs.assets
-        if isinstance(a, dg.AssetsDefinition)
-        for s in a.check_specs
-        if s.name == "contacts_pass_gx_suite"
+        s for c in defs.asset_checks for s in c.check_specs if s.name == "contacts_pass_gx_suite"
     )
     assert spec.blocking
     assert defs.resolve_job_def("sync_people_job").partitions_def is not None

@@ -9,6 +9,7 @@ import duckdb
 from simple_salesforce import Salesforce
 
 from intercom_salesforce.assets.partitions import daily_partitions
+from intercom_salesforce.assets.quality.checks import QUALITY_CHECKS
 from intercom_salesforce.definitions import SYNC_ASSETS
 from intercom_salesforce.sandbox.tls import trusting_session
 
@@ -17,7 +18,7 @@ def run_range(
     sandbox, tmp: Path, first: str, last: str, instance=None
 ) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        SYNC_ASSETS,
+        [*SYNC_ASSETS, *QUALITY_CHECKS],
         resources=sandbox.resources(tmp),
         instance=instance or dg.DagsterInstance.ephemeral(),
         tags={

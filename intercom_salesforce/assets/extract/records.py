@@ -27,10 +27,6 @@ from intercom_salesforce.assets.partitions import (
     search_window_filter,
     window_days,
 )
-from intercom_salesforce.assets.quality.contacts_suite import (
-    CONTACTS_SUITE_CHECK,
-    validate_contacts_window,
-)
 from intercom_salesforce.resources.intercom import IntercomClient, IntercomResource
 from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.settings import workspace_timezone
@@ -202,17 +198,7 @@ def extract_search_window(
     return metadata, (first_day, last_day, window)
 
 
-@dg.asset(
-    **PARTITIONED,
-    check_specs=[
-        dg.AssetCheckSpec(
-            CONTACTS_SUITE_CHECK,
-            asset="intercom_contacts",
-            blocking=True,
-            description="Great Expectations suite for staged contacts",
-        )
-    ],
-)
+@dg.asset(**PARTITIONED)
 def intercom_contacts(
     context: dg.AssetExecutionContext, intercom: IntercomResource, warehouse: DuckDBResource
 ):
@@ -227,14 +213,11 @@ def intercom_contacts(
         extra_calls["n"] += complete_sub_lists(client, contact)
 
     window = context.partition_time_window
-    metadata, (first_day, last_day, _) = extract_search_window(
+    metadata, _ = extract_search_window(
         context, CONTACTS, intercom, warehouse, search_window_filter(window), complete
     )
     metadata["sub_list_calls"] = extra_calls["n"]
-    with warehouse.get_connection() as conn:
-        check = validate_contacts_window(conn, first_day, last_day, window)
-    yield dg.MaterializeResult(metadata=metadata)
-    yield check
+    return dg.MaterializeResult(metadata=metadata)
 
 
 @dg.asset(**PARTITIONED)
