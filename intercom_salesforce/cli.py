@@ -222,6 +222,9 @@ def print_summary(run_id: str, first: str, last: str, checks_passed: bool) -> No
                 [run_id],
             ).fetchall()
         )
+        review = con.execute(
+            "SELECT count(*) FROM quality.review_queue WHERE status = 'open'"
+        ).fetchall()[0][0]
         jobs = [
             r[0]
             for r in con.execute(
@@ -248,6 +251,80 @@ def print_summary(run_id: str, first: str, last: str, checks_passed: bool) -> No
         f"unprocessed {outcomes.get('unprocessed', 0)}"
     )
     print(f"  Bulk jobs:                {', '.join(jobs) or 'none (nothing changed)'}")
+    print(f"  waiting in review:        {review}  (intercom-salesforce review list)")
+
+
+def _warehouse(read_only: bool = False):
+    import duckdb
+
+    from intercom_salesforce.warehouse import ensure_warehouse
+
+    path = settings.paths().warehouse
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        raise SystemExit(f"The warehouse {path} is busy (a run is writing to it); try again: {exc}")
+    if not read_only:
+        ensure_warehouse(con)
+    return con
+
+
+def cmd_review_list(args: argparse.Namespace) -> int:
+    con = _warehouse()
+    where, params = ["status = ?"], [args.status]
+    if args.entity:
+        where.append("entity = ?")
+        params.append(args.entity)
+    if args.rule:
+        where.append("rule = ?")
+        params.append(args.rule)
+    rows = con.execute(
+        "SELECT item_id, entity, record_id, rule, coalesce(value, ''), partition_date, "
+        "date_diff('day', first_seen_at, now()) FROM quality.review_queue WHERE "
+        + " AND ".join(where)
+        + " ORDER BY rule, item_id LIMIT ?",
+        [*params, args.limit],
+    ).fetchall()
+    print(f"{'item':>6}  {'entity':<22} {'record':<26} {'rule':<22} {'age(d)':>6}  value")
+    for item, entity, record, rule, value, _day, age in rows:
+        print(f"{item:>6}  {entity:<22} {record:<26} {rule:<22} {age:>6}  {value[:40]}")
+    total = con.execute(
+        "SELECT count(*) FROM quality.review_queue WHERE " + " AND ".join(where), params
+    ).fetchall()[0][0]
+    print(f"{total} item(s) {args.status}" + (f", {len(rows)} shown" if total > len(rows) else ""))
+    return 0
+
+
+def cmd_review_show(args: argparse.Namespace) -> int:
+    con = _warehouse()
+    cur = con.execute("SELECT * FROM quality.review_queue WHERE item_id = ?", [args.item])
+    row = cur.fetchone()
+    if row is None:
+        print(f"no review item {args.item}")
+        return 1
+    for name, value in zip([d[0] for d in cur.description], row, strict=True):
+        print(f"{name:>15}: {value}")
+    return 0
+
+
+def cmd_review_set(args: argparse.Namespace) -> int:
+    from intercom_salesforce.assets.quality.review_queue import set_status
+
+    con = _warehouse()
+    done = set_status(con, args.item, args.status, args.note)
+    if done is None:
+        print(f"no review item {args.item}")
+        return 1
+    effect = {
+        "fixed": "it is pushed on the next run",
+        "dismissed": "it is never pushed",
+        "open": "it waits again",
+    }[args.status]
+    print(
+        f"item {done['item_id']} ({done['entity']} {done['record_id']}, {done['rule']}) "
+        f"is {done['status']}: {effect}"
+    )
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -274,6 +351,29 @@ def main(argv: list[str] | None = None) -> int:
     s_serve.add_argument("--intercom-port", type=int, default=settings.DEFAULT_INTERCOM_PORT)
     s_serve.add_argument("--salesforce-port", type=int, default=settings.DEFAULT_SALESFORCE_PORT)
     s_serve.set_defaults(func=cmd_serve)
+
+    review = sub.add_parser("review", help="the review queue: list, show, fix, dismiss")
+    rsub = review.add_subparsers(dest="review_command", required=True)
+    r_list = rsub.add_parser("list", help="items waiting for a person")
+    r_list.add_argument(
+        "--status", default="open", choices=["open", "fixed", "dismissed", "resolved"]
+    )
+    r_list.add_argument("--entity")
+    r_list.add_argument("--rule")
+    r_list.add_argument("--limit", type=int, default=50)
+    r_list.set_defaults(func=cmd_review_list)
+    r_show = rsub.add_parser("show", help="one item, whole")
+    r_show.add_argument("item", type=int)
+    r_show.set_defaults(func=cmd_review_show)
+    for name, status, text in [
+        ("fix", "fixed", "mark fixed: pushed on the next run"),
+        ("dismiss", "dismissed", "dismiss: never pushed"),
+        ("reopen", "open", "back to the queue"),
+    ]:
+        r = rsub.add_parser(name, help=text)
+        r.add_argument("item", type=int)
+        r.add_argument("--note")
+        r.set_defaults(func=cmd_review_set, status=status)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -7,13 +7,15 @@ import dagster as dg
 from intercom_salesforce.assets.extract.records import RECORD_ASSETS, intercom_contacts
 from intercom_salesforce.assets.extract.reference import REFERENCE_ASSETS
 from intercom_salesforce.assets.match.people import person_matches
-from intercom_salesforce.assets.mirror.salesforce_people import (
+from intercom_salesforce.assets.mirror.salesforce_objects import (
+    MIRROR_ASSETS,
     salesforce_contacts_mirror,
     salesforce_leads_mirror,
 )
 from intercom_salesforce.assets.partitions import daily_partitions
 from intercom_salesforce.assets.push.leads import salesforce_lead_upserts
 from intercom_salesforce.assets.quality.checks import QUALITY_CHECKS
+from intercom_salesforce.assets.quality.review_summary import review_queue_summary
 from intercom_salesforce.automation.schedules import hourly_current_partition_schedule
 from intercom_salesforce.settings import build_resources
 
@@ -23,6 +25,7 @@ SYNC_ASSETS = [
     salesforce_leads_mirror,
     person_matches,
     salesforce_lead_upserts,
+    review_queue_summary,
 ]
 
 sync_people_job = dg.define_asset_job(
@@ -48,6 +51,7 @@ refresh_reference_job = dg.define_asset_job(
 
 ALL_ASSETS = [
     *SYNC_ASSETS,
+    *[a for a in MIRROR_ASSETS if a not in SYNC_ASSETS],
     *[a for a in RECORD_ASSETS if a is not intercom_contacts],
     *REFERENCE_ASSETS,
 ]

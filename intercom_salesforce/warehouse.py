@@ -18,6 +18,7 @@ PERSON_MATCHES = "match.person_matches"
 SYNC_STATE = "sync.sync_state"
 BULK_JOBS = "sync.bulk_jobs"
 SYNC_RESULTS = "sync.sync_results"
+REVIEW_QUEUE = "quality.review_queue"
 
 # Dagster pool shared by every asset that writes the warehouse: DuckDB allows one writer process.
 WAREHOUSE_POOL = "duckdb_warehouse"
@@ -35,3 +36,4 @@ def ensure_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
     for spec in ALL:
         conn.execute(spec.create_sql())
     conn.execute(read_sql("create_views.sql"))
+    conn.execute(read_sql("create_quality.sql"))

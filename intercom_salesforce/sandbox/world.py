@@ -13,6 +13,7 @@ Seeded cases, by contact index (``i % 20`` unless stated), that later tests rely
 * ``i % 100 == 3``  two Salesforce Contacts sharing this email (ambiguous: goes to review, never written)
 * ``i % 25 == 24`` no email in Intercom
 * ``i % 7 == 5``   email upper-cased in Intercom; ``i % 11 == 6`` email with surrounding spaces
+* ``i % 97 == 41`` custom attribute ``plan`` = ``legacy-gold``, which no picklist value maps
 * everything else has no Salesforce record yet (becomes a new Lead)
 """
 
@@ -394,7 +395,9 @@ class World:
         if n_tags > 10:
             tags = [self.tag_id(t) for t in range(n_tags)]
         email = p["intercom_email"]
-        plan = r.choice(PLANS)
+        plan = r.choice(PLANS[:4])
+        if i % 97 == 41:
+            plan = "legacy-gold"  # a plan no picklist maps: goes to review, never to Salesforce
         custom = {
             "plan": plan,
             "region": r.choice(REGIONS),

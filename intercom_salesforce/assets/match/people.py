@@ -6,9 +6,43 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from intercom_salesforce.assets.partitions import daily_partitions, window_days
+from intercom_salesforce.assets.quality.review_queue import resolve_passing, upsert_items
 from intercom_salesforce.warehouse import PERSON_MATCHES, WAREHOUSE_POOL, ensure_warehouse, read_sql
 
 SQL = Path(__file__).parent / "sql"
+AMBIGUOUS_RULE = "ambiguous_match"
+
+
+def queue_ambiguous(conn, first_day: str, last_day: str, run_id: str) -> int:
+    """The dedupe safeguard: several candidates means no write, and a person chooses."""
+    conn.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _failures AS
+            SELECT intercom_contact_id AS record_id, partition_date,
+                   email_normalized AS value, candidates
+            FROM {PERSON_MATCHES}
+            WHERE partition_date BETWEEN ? AND ? AND rule = 'ambiguous'""",
+        [first_day, last_day],
+    )
+    failing = {r[0] for r in conn.execute("SELECT record_id FROM _failures").fetchall()}
+    queued = upsert_items(
+        conn,
+        "intercom_contacts",
+        AMBIGUOUS_RULE,
+        "email",
+        "Several Salesforce records match this person: nothing is written until a person "
+        "chooses the surviving record",
+        run_id,
+        candidates_column="candidates",
+    )
+    resolve_passing(
+        conn,
+        "intercom_contacts",
+        [AMBIGUOUS_RULE],
+        f"SELECT intercom_contact_id FROM {PERSON_MATCHES} WHERE partition_date BETWEEN ? AND ?",
+        [first_day, last_day],
+        {AMBIGUOUS_RULE: failing},
+    )
+    return queued
 
 
 @dg.asset(
@@ -33,6 +67,7 @@ def person_matches(context: dg.AssetExecutionContext, warehouse: DuckDBResource)
             f"INSERT INTO {PERSON_MATCHES} " + read_sql("match_people.sql", SQL),
             [first_day, last_day, context.run.run_id],
         )
+        queued = queue_ambiguous(conn, first_day, last_day, context.run.run_id)
         conn.execute("COMMIT")
         by_rule = dict(
             conn.execute(
@@ -53,6 +88,7 @@ def person_matches(context: dg.AssetExecutionContext, warehouse: DuckDBResource)
             "dagster/row_count": total,
             **{f"rule_{k}": v for k, v in by_rule.items()},
             "matched": by_rule.get("external_id", 0) + by_rule.get("email", 0),
+            "sent_to_review": queued,
             "sample": dg.MetadataValue.md(
                 "| intercom id | rule | object | sf id | candidates |\n|---|---|---|---|---|\n"
                 + "\n".join("| " + " | ".join(str(v) for v in row) + " |" for row in sample)

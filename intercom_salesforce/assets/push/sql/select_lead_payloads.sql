@@ -1,5 +1,6 @@
 -- Lead payloads for people in the window who have no Salesforce record yet (rule 'none') or whose
--- record is a Lead carrying our external id. Column order here is the CSV's column order.
+-- record is a Lead carrying our external id, and who are not waiting in (or dismissed from) the
+-- review queue. Column order here is the CSV's column order.
 -- $1 first day, $2 last day, $3 Company default, $4 LeadSource, $5 push people without email.
 SELECT
     c.id AS "Intercom_Contact_Id__c",
@@ -13,10 +14,13 @@ SELECT
     $3 AS "Company",
     $4 AS "LeadSource",
     c.role AS "Intercom_Role__c",
-    strftime(c.last_seen_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') AS "Intercom_Last_Seen__c"
+    sync.sf_datetime(c.last_seen_at) AS "Intercom_Last_Seen__c"
 FROM match.person_matches m
 JOIN staging.intercom_contacts_current c ON c.id = m.intercom_contact_id
 WHERE m.partition_date BETWEEN $1 AND $2
   AND (m.rule = 'none'
        OR (m.rule = 'external_id' AND m.sf_object = 'Lead')
        OR (m.rule = 'no_email' AND $5))
+  AND NOT EXISTS (SELECT 1 FROM quality.review_queue q
+                  WHERE q.entity = 'intercom_contacts' AND q.record_id = c.id
+                    AND q.status IN ('open', 'dismissed'))
