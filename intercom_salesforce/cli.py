@@ -263,7 +263,9 @@ def _warehouse(read_only: bool = False):
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
-        raise SystemExit(f"The warehouse {path} is busy (a run is writing to it); try again: {exc}")
+        raise SystemExit(
+            f"The warehouse {path} is busy (a run is writing to it); try again: {exc}"
+        ) from exc
     if not read_only:
         ensure_warehouse(con)
     return con
