@@ -32,6 +32,7 @@ from tenacity import (
 
 TERMINAL_STATES = {"JobComplete", "Failed", "Aborted"}
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # 150 MB after base64 ~= 100 MB raw (reference 1.4)
+CALLS_PER_JOB = 8  # API requests one small ingest job costs, each counted (reference 3)
 
 
 class SalesforceAuthError(RuntimeError):
@@ -187,17 +188,24 @@ class SalesforceClient:
         return attempt()
 
     # -- limits ----------------------------------------------------------------------------------
-    def check_api_budget(self, planned_calls: int = 0) -> None:
-        """Refuse to start work that would take the org past ``max_daily_api_share``."""
-        limits = self.call(lambda sf: sf.limits())
-        daily = limits.get("DailyApiRequests", {})
-        limit, remaining = daily.get("Max"), daily.get("Remaining")
-        if limit is None or remaining is None:
-            return
-        self.usage.used, self.usage.limit = limit - remaining, limit
-        if (limit - remaining + planned_calls) > limit * self.r.max_daily_api_share:
+    def check_api_budget(self, planned_calls: int = 0, *, fresh: bool = True) -> None:
+        """Refuse to start work that would take the org past ``max_daily_api_share``.
+
+        ``fresh`` asks ``/limits``; otherwise the usage the last response reported in
+        ``Sforce-Limit-Info`` is enough when there is one, which saves a call before every job.
+        """
+        if fresh or self.usage.used is None or self.usage.limit is None:
+            limits = self.call(lambda sf: sf.limits())
+            daily = limits.get("DailyApiRequests", {})
+            limit, remaining = daily.get("Max"), daily.get("Remaining")
+            if limit is None or remaining is None:
+                return
+            self.usage.used, self.usage.limit = limit - remaining, limit
+        used, limit = self.usage.used, self.usage.limit
+        assert used is not None and limit is not None
+        if used + planned_calls > limit * self.r.max_daily_api_share:
             raise SalesforceLimitError(
-                f"refusing to push: {limit - remaining} of {limit} daily API requests used and "
+                f"refusing to push: {used} of {limit} daily API requests used and "
                 f"{planned_calls} more planned would pass the configured share "
                 f"{self.r.max_daily_api_share:.0%}"
             )
@@ -221,6 +229,8 @@ class SalesforceClient:
         size = csv_path.stat().st_size
         if size > MAX_UPLOAD_BYTES:
             raise ValueError(f"{csv_path} is {size} bytes; split uploads under 100 MB")
+        # whoever calls, no job is created past the share: create, upload, close, polls, 3 results
+        self.check_api_budget(planned_calls=CALLS_PER_JOB, fresh=False)
 
         def client(sf: Salesforce) -> Any:
             # a fresh handler per call: simple-salesforce bakes the session id into it
@@ -288,14 +298,25 @@ class SalesforceClient:
             delay = min(self.r.poll_max_seconds, delay * 1.6)
 
     # -- Bulk API 2.0 query ------------------------------------------------------------------------
-    def query_to_files(self, sobject: str, soql: str, dest_dir: Path) -> list[Path]:
-        """Run a Bulk API 2.0 query and stream each result page to its own CSV file."""
+    def query_to_files(
+        self,
+        sobject: str,
+        soql: str,
+        dest_dir: Path,
+        *,
+        operation: Literal["query", "queryAll"] = "query",
+    ) -> list[Path]:
+        """Run a Bulk API 2.0 query and stream each result page to its own CSV file.
+
+        ``queryAll`` also returns deleted (recycle bin) and merged records, so an incremental
+        reader can see what disappeared since its last run.
+        """
         dest_dir.mkdir(parents=True, exist_ok=True)
 
         def client(sf: Salesforce) -> Any:
             return getattr(sf.bulk2, sobject)._client
 
-        job = self.call(lambda sf: client(sf).create_job("query", soql))
+        job = self.call(lambda sf: client(sf).create_job(operation, soql))
         self.usage.jobs.append(job["id"])
         info = self.wait_for_job(job["id"], is_query=True)
         if info["state"] != "JobComplete":

@@ -45,8 +45,10 @@ CREATE TABLE IF NOT EXISTS match.person_matches (
     email_normalized    VARCHAR,
     sf_object           VARCHAR,
     sf_id               VARCHAR,
-    rule                VARCHAR NOT NULL,   -- external_id | email | none | ambiguous | no_email
+    rule                VARCHAR NOT NULL,   -- external_id | user_id | email | none | ambiguous | no_email
     candidates          VARCHAR[],
+    account_id          VARCHAR,            -- the Account a Contact belongs under
+    account_rule        VARCHAR,            -- company | email_domain | none
     matched_at          TIMESTAMPTZ NOT NULL,
     run_id              VARCHAR
 );
@@ -75,15 +77,22 @@ CREATE TABLE IF NOT EXISTS staging.intercom_conversation_coverage (
     fetched_at      TIMESTAMPTZ
 );
 
--- What was last pushed per record, so unchanged records are never sent again.
+-- What was last pushed: per record (its Salesforce id) and per record and field (the value), so
+-- only changed fields are sent and unchanged records not at all.
 CREATE TABLE IF NOT EXISTS sync.sync_state (
     sobject       VARCHAR NOT NULL,
     external_id   VARCHAR NOT NULL,
     sf_id         VARCHAR,
-    payload_hash  VARCHAR NOT NULL,
-    payload       JSON,
     pushed_at     TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (sobject, external_id)
+);
+CREATE TABLE IF NOT EXISTS sync.field_state (
+    sobject       VARCHAR NOT NULL,
+    external_id   VARCHAR NOT NULL,
+    field         VARCHAR NOT NULL,
+    value         VARCHAR,             -- as sent in the CSV (NULL once cleared with #N/A)
+    pushed_at     TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (sobject, external_id, field)
 );
 
 -- Every Bulk job we create, written before its data is uploaded.
@@ -117,3 +126,65 @@ CREATE TABLE IF NOT EXISTS sync.sync_results (
     recorded_at  TIMESTAMPTZ NOT NULL,
     run_id       VARCHAR
 );
+
+-- The rest of the org's keys for matching and ownership, mirrored like Contacts and Leads
+-- (one MirrorSpec each in assets/mirror/salesforce_objects.py; columns in the SOQL's order).
+CREATE TABLE IF NOT EXISTS mirror.salesforce_users (
+    "Id" VARCHAR PRIMARY KEY,
+    "Email" VARCHAR,
+    "IsActive" BOOLEAN,
+    "Name" VARCHAR,
+    "SystemModstamp" TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS mirror.salesforce_queues (
+    "Id" VARCHAR PRIMARY KEY,
+    "Name" VARCHAR,
+    "DeveloperName" VARCHAR,
+    "Email" VARCHAR,
+    "SystemModstamp" TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS mirror.salesforce_queue_sobjects (
+    "Id" VARCHAR PRIMARY KEY,
+    "QueueId" VARCHAR,
+    "SobjectType" VARCHAR,
+    "SystemModstamp" TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS mirror.salesforce_record_types (
+    "Id" VARCHAR PRIMARY KEY,
+    "Name" VARCHAR,
+    "DeveloperName" VARCHAR,
+    "SobjectType" VARCHAR,
+    "IsActive" BOOLEAN,
+    "SystemModstamp" TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS mirror.salesforce_accounts (
+    "Id" VARCHAR PRIMARY KEY,
+    "Name" VARCHAR,
+    "Website" VARCHAR,
+    "OwnerId" VARCHAR,
+    "Intercom_Company_Id__c" VARCHAR,
+    "SystemModstamp" TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS mirror.salesforce_opportunities (
+    "Id" VARCHAR PRIMARY KEY,
+    "AccountId" VARCHAR,
+    "StageName" VARCHAR,
+    "IsWon" BOOLEAN,
+    "OwnerId" VARCHAR,
+    "SystemModstamp" TIMESTAMPTZ
+);
+
+-- How values are written into Bulk API CSV cells (reference 1.7). A NULL result is an empty cell,
+-- which Salesforce reads as "leave the field alone"; sf_clear turns it into #N/A, which clears it.
+-- Datetimes are UTC with a zone designator, milliseconds only when there are any.
+CREATE OR REPLACE MACRO sync.sf_datetime(ts) AS
+    replace(strftime(timezone('UTC', ts::TIMESTAMPTZ), '%Y-%m-%dT%H:%M:%S.%gZ'), '.000Z', 'Z');
+CREATE OR REPLACE MACRO sync.sf_date(d) AS strftime(d::DATE, '%Y-%m-%d');
+CREATE OR REPLACE MACRO sync.sf_boolean(b) AS
+    CASE WHEN b::BOOLEAN THEN 'true' WHEN NOT b::BOOLEAN THEN 'false' END;
+-- Multi-select picklists: distinct non-blank values, sorted (so a payload's hash is stable), joined
+-- by ';'. A value containing ';' would be read as two values; picklist values cannot contain one.
+CREATE OR REPLACE MACRO sync.sf_multiselect(vals) AS
+    nullif(array_to_string(list_sort(list_distinct(
+        list_filter(vals::VARCHAR[], lambda v: v IS NOT NULL AND trim(v) <> ''))), ';'), '');
+CREATE OR REPLACE MACRO sync.sf_clear(v) AS coalesce(v::VARCHAR, '#N/A');

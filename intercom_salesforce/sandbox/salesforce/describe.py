@@ -529,6 +529,12 @@ def _build() -> dict[str, ObjectDef]:
                 ),
                 FieldDef("CloseDate", "Close Date", "date", nillable=False),
                 FieldDef("Amount", "Amount", "currency", precision=18, scale=2),
+                _ro(
+                    FieldDef(
+                        "IsClosed", "Closed", "boolean", nillable=False, defaulted_on_create=True
+                    )
+                ),
+                _ro(FieldDef("IsWon", "Won", "boolean", nillable=False, defaulted_on_create=True)),
             ],
         )
     )

@@ -425,11 +425,16 @@ def fill_system_fields(
 
 
 def derive_fields(object_name: str, doc: dict[str, Any]) -> None:
-    """Calculated fields: person Name, Task.IsClosed, custom-object Name defaulting to the Id."""
+    """Calculated fields: person Name, Task.IsClosed, Opportunity.IsClosed/IsWon, custom-object Name
+    defaulting to the Id."""
     if object_name in ("Contact", "Lead", "User"):
         doc["Name"] = " ".join(p for p in (doc.get("FirstName"), doc.get("LastName")) if p)
     elif object_name == "Task":
         doc["IsClosed"] = doc.get("Status") == "Completed"
+    elif object_name == "Opportunity":
+        # Salesforce derives both from the stage's OpportunityStage settings (closed / won)
+        doc["IsClosed"] = doc.get("StageName") in ("Closed Won", "Closed Lost")
+        doc["IsWon"] = doc.get("StageName") == "Closed Won"
     elif object_name == "Intercom_Conversation__c" and not doc.get("Name"):
         # Salesforce names a custom-object record after its Id when no Name is given.
         doc["Name"] = doc["Id"]
