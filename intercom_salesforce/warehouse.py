@@ -15,6 +15,7 @@ MIRROR_CONTACTS = "mirror.salesforce_contacts"
 MIRROR_LEADS = "mirror.salesforce_leads"
 MIRROR_HWM = "mirror.high_water_marks"
 PERSON_MATCHES = "match.person_matches"
+COMPANY_MATCHES = "match.company_matches"
 SYNC_STATE = "sync.sync_state"
 BULK_JOBS = "sync.bulk_jobs"
 SYNC_RESULTS = "sync.sync_results"
@@ -37,3 +38,4 @@ def ensure_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(spec.create_sql())
     conn.execute(read_sql("create_views.sql"))
     conn.execute(read_sql("create_quality.sql"))
+    conn.execute(read_sql("create_match.sql"))

@@ -21,6 +21,10 @@ class SyncSettings(dg.ConfigurableResource):
         description="Salesforce field holding Intercom's external_id (your user id).",
     )
     lead_source: str = "Intercom"
+    match_account_by_email_domain: bool = Field(
+        default=True,
+        description="A person with no company takes the Account whose website domain is their "
+        "email domain (never a free-mail domain).")
     default_company: str = Field(
         default="[not provided]",
         description="Lead.Company is required; used when the person has no company name.",

@@ -5,8 +5,10 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from intercom_salesforce.assets.match.companies import load_free_mail
 from intercom_salesforce.assets.partitions import daily_partitions, window_days
 from intercom_salesforce.assets.quality.review_queue import resolve_passing, upsert_items
+from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.warehouse import PERSON_MATCHES, WAREHOUSE_POOL, ensure_warehouse, read_sql
 
 SQL = Path(__file__).parent / "sql"
@@ -51,9 +53,17 @@ def queue_ambiguous(conn, first_day: str, last_day: str, run_id: str) -> int:
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WAREHOUSE_POOL,
-    deps=["intercom_contacts", "salesforce_contacts_mirror", "salesforce_leads_mirror"],
+    deps=[
+        "intercom_contacts",
+        "salesforce_contacts_mirror",
+        "salesforce_leads_mirror",
+        "salesforce_accounts_mirror",
+        "company_matches",
+    ],
 )
-def person_matches(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
+def person_matches(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, sync_settings: SyncSettings
+):
     """Per Intercom person in the window: the Salesforce id, the rule that matched, candidates."""
     first_day, last_day = window_days(context.partition_time_window)
     with warehouse.get_connection() as conn:
@@ -63,9 +73,11 @@ def person_matches(context: dg.AssetExecutionContext, warehouse: DuckDBResource)
             f"DELETE FROM {PERSON_MATCHES} WHERE partition_date BETWEEN ? AND ?",
             [first_day, last_day],
         )
+        load_free_mail(conn)
         conn.execute(
-            f"INSERT INTO {PERSON_MATCHES} " + read_sql("match_people.sql", SQL),
-            [first_day, last_day, context.run.run_id],
+            f"INSERT INTO {PERSON_MATCHES} BY NAME " + read_sql("match_people.sql", SQL),
+            [first_day, last_day, context.run.run_id,
+             sync_settings.match_account_by_email_domain],
         )
         queued = queue_ambiguous(conn, first_day, last_day, context.run.run_id)
         conn.execute("COMMIT")

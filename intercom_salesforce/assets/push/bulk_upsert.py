@@ -1,13 +1,23 @@
-"""Push a table of pending payloads to Salesforce with Bulk API 2.0 upserts, set-based throughout.
+"""Push pending payloads to Salesforce with Bulk API 2.0 upserts, set-based throughout.
 
-The caller fills a temp table ``_pending`` (one row per record; payload columns in CSV order, plus
-``ext`` and ``payload_hash``). From here on nothing loops over rows in Python: DuckDB drops what
-``sync_state`` says was already pushed, ``COPY`` writes the CSV files (split under the upload
-limit), and the three result files are read back by DuckDB into ``sync_results``.
+The caller fills a temp table ``_pending``: one row per record, an ``ext`` column (the external id
+value) and one VARCHAR column per Salesforce field, formatted as the CSV wants them. From here on
+nothing loops over rows in Python:
+
+1. DuckDB unpivots the payloads and compares every field with ``sync.field_state`` (what was last
+   pushed). Only changed fields carry a value; an unchanged field is an empty cell (Bulk API 2.0
+   leaves it alone), a field that became empty is ``#N/A`` (Bulk API 2.0 clears it). Records with
+   no changed field are not sent at all.
+2. ``COPY`` writes the CSV files (split under the upload limit), the resource uploads them.
+3. DuckDB reads the three result files into ``sync.sync_results``; successes move the field state
+   forward; transient failures (``UNABLE_TO_LOCK_ROW``, unprocessed rows of a failed job) are sent
+   again, with backoff, up to ``max_attempts``; permanent failures go to the review queue with
+   Salesforce's message, and are retried after a person marks them fixed.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,9 +25,15 @@ from pathlib import Path
 import duckdb
 
 from intercom_salesforce.resources.salesforce import IngestResult, SalesforceClient
-from intercom_salesforce.warehouse import BULK_JOBS, SYNC_RESULTS, SYNC_STATE, read_sql
+from intercom_salesforce.warehouse import BULK_JOBS, REVIEW_QUEUE, SYNC_RESULTS, read_sql
 
 SQL = Path(__file__).parent / "sql"
+FIELD_STATE = "sync.field_state"
+RECORD_STATE = "sync.sync_state"
+CLEAR = "#N/A"
+# Salesforce errors worth sending again in the same run (reference 4.2)
+TRANSIENT_CODES = ("UNABLE_TO_LOCK_ROW", "UNKNOWN_EXCEPTION", "SERVER_UNAVAILABLE",
+                   "REQUEST_RUNNING_TOO_LONG", "QUERY_TIMEOUT")
 
 
 @dataclass
@@ -25,10 +41,13 @@ class PushOutcome:
     considered: int = 0
     unchanged: int = 0
     sent: int = 0
+    fields_sent: int = 0
     created: int = 0
     updated: int = 0
     failed: int = 0
     unprocessed: int = 0
+    retried: int = 0
+    sent_to_review: int = 0
     bytes_uploaded: int = 0
     job_ids: list[str] = field(default_factory=list)
     failed_jobs: list[str] = field(default_factory=list)
@@ -39,122 +58,161 @@ class PushOutcome:
             "considered": self.considered,
             "unchanged": self.unchanged,
             "sent": self.sent,
+            "fields_sent": self.fields_sent,
             "created": self.created,
             "updated": self.updated,
             "failed": self.failed,
             "unprocessed": self.unprocessed,
+            "retried": self.retried,
+            "sent_to_review": self.sent_to_review,
             "bytes_uploaded": self.bytes_uploaded,
             "bulk_job_ids": ", ".join(self.job_ids) or "none",
         }
 
 
-def prepare_changed(conn: duckdb.DuckDBPyConnection, sobject: str, outcome: PushOutcome) -> int:
-    """Keep in ``_pending`` only the records whose payload differs from what was last pushed."""
-    outcome.considered = conn.execute("SELECT count(*) FROM _pending").fetchone()[0]
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def prepare_changes(conn: duckdb.DuckDBPyConnection, sobject: str, key_field: str,
+                    columns: list[str], outcome: PushOutcome) -> int:
+    """Build ``_changes`` (ext, field, value) and the wide ``_send`` table of changed cells."""
+    outcome.considered = conn.execute("SELECT count(*) FROM _pending").fetchall()[0][0]
+    fields = [c for c in columns if c != key_field]
+    casts = ", ".join(f"{_q(c)}::VARCHAR AS {_q(c)}" for c in fields)
     conn.execute(
-        f"""DELETE FROM _pending WHERE EXISTS (
-              SELECT 1 FROM {SYNC_STATE} s
-              WHERE s.sobject = ? AND s.external_id = _pending.ext
-                AND s.payload_hash = _pending.payload_hash)""",
+        f"CREATE OR REPLACE TEMP TABLE _pending_text AS SELECT ext, {casts} FROM _pending"
+    ).fetchall()
+    conn.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _cells AS
+            SELECT ext, field, value FROM _pending_text
+            UNPIVOT INCLUDE NULLS (value FOR field IN ({", ".join(_q(c) for c in fields)}))"""
+    ).fetchall()
+    conn.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _changes AS
+            SELECT c.ext, c.field, c.value
+            FROM _cells c
+            LEFT JOIN {FIELD_STATE} s
+              ON s.sobject = ? AND s.external_id = c.ext AND s.field = c.field
+            WHERE (s.field IS NULL AND c.value IS NOT NULL)
+               OR (s.field IS NOT NULL AND c.value IS DISTINCT FROM s.value)""",
         [sobject],
-    )
-    remaining = conn.execute("SELECT count(*) FROM _pending").fetchone()[0]
-    outcome.unchanged = outcome.considered - remaining
-    return remaining
+    ).fetchall()
+    field_list = ", ".join(f"'{c}'" for c in fields)
+    conn.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _send AS
+            SELECT ext AS {_q(key_field)}, * EXCLUDE (ext), ext FROM (
+                PIVOT (SELECT ext, field, coalesce(value, '{CLEAR}') AS v FROM _changes)
+                ON field IN ({field_list}) USING first(v) GROUP BY ext)"""
+    ).fetchall()
+    sent = conn.execute("SELECT count(*) FROM _send").fetchall()[0][0]
+    outcome.sent = sent
+    outcome.unchanged = outcome.considered - sent
+    outcome.fields_sent = conn.execute("SELECT count(*) FROM _changes").fetchall()[0][0]
+    return sent
 
 
-def write_csv_files(
-    conn: duckdb.DuckDBPyConnection, columns: list[str], out_dir: Path, max_bytes: int
-) -> list[Path]:
-    """``COPY`` the pending payloads to CSV files, each under ``max_bytes``.
+def write_csv_files(conn: duckdb.DuckDBPyConnection, table: str, columns: list[str],
+                    out_dir: Path, max_bytes: int) -> list[Path]:
+    """``COPY`` ``table`` to CSV files in ``columns`` order, each under ``max_bytes``.
 
     Rows are assigned to files by a running sum of their JSON length (an over-estimate of their
-    CSV length); empty cells mean "leave unchanged", per Bulk API 2.0.
+    CSV length). NULL is an empty cell: "leave the field unchanged" in Bulk API 2.0.
     """
-    cols = ", ".join(f'"{c}"' for c in columns)
+    cols = ", ".join(_q(c) for c in columns)
     conn.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _pending_files AS
+        f"""CREATE OR REPLACE TEMP TABLE _files AS
             SELECT {cols},
-                   (sum(length(payload::VARCHAR) + 16) OVER (ORDER BY ext ROWS UNBOUNDED PRECEDING)
-                    // ?)::INTEGER AS file_no
-            FROM _pending""",
+                   (sum(length(to_json(t)::VARCHAR) + 16)
+                        OVER (ORDER BY t.ext ROWS UNBOUNDED PRECEDING) // ?)::INTEGER AS file_no
+            FROM {table} t""",
         [max_bytes],
-    )
+    ).fetchall()
     out_dir.mkdir(parents=True, exist_ok=True)
     conn.execute(
-        f"COPY (SELECT {cols}, file_no FROM _pending_files ORDER BY file_no, 1) TO '{out_dir}' "
+        f"COPY (SELECT {cols}, file_no FROM _files ORDER BY file_no, 1) TO '{out_dir}' "
         "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NULL '', "
         "PARTITION_BY (file_no), OVERWRITE_OR_IGNORE true)"
-    )
+    ).fetchall()
     return sorted(out_dir.glob("file_no=*/*.csv"))
 
 
-def _load_result(
-    conn: duckdb.DuckDBPyConnection, view: str, path: Path, ext_field: str, required: list[str]
-) -> None:
-    """Expose one result CSV as a view with an ``ext`` column; empty files become empty views."""
-    has_rows = (
-        path.exists()
-        and path.stat().st_size > 0
-        and len(path.read_bytes()[:65536].splitlines()) > 1
-    )
+def _load_result(conn: duckdb.DuckDBPyConnection, view: str, path: Path, key_field: str,
+                 required: list[str]) -> None:
+    """Expose one result CSV as a table with an ``ext`` column; empty files become empty tables."""
+    has_rows = (path.exists() and path.stat().st_size > 0
+                and len(path.read_bytes()[:65536].splitlines()) > 1)
     if has_rows:
         conn.execute(
-            f'CREATE OR REPLACE TEMP TABLE {view} AS SELECT *, "{ext_field}" AS ext '
+            f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT *, {_q(key_field)} AS ext "
             f"FROM read_csv('{path}', header=true, all_varchar=true)"
-        )
-    else:
-        cols = [f'NULL::VARCHAR AS "{c}"' for c in required] + ["NULL::VARCHAR AS ext"]
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT {', '.join(cols)} WHERE false")
-
-
-def record_results(
-    conn: duckdb.DuckDBPyConnection,
-    result: IngestResult,
-    ext_field: str,
-    run_id: str,
-    outcome: PushOutcome,
-) -> None:
-    _load_result(conn, "_ok", result.successful_csv, ext_field, ["sf__Id", "sf__Created"])
-    _load_result(conn, "_failed", result.failed_csv, ext_field, ["sf__Id", "sf__Error"])
-    _load_result(conn, "_unprocessed", result.unprocessed_csv, ext_field, [])
-    conn.execute(
-        read_sql("record_ingest_results.sql", SQL), [result.job_id, result.sobject, run_id]
-    )
-    conn.execute(
-        f"""INSERT OR REPLACE INTO {SYNC_STATE}
-            SELECT ?, ok.ext, ok."sf__Id", p.payload_hash, p.payload, now()
-            FROM _ok ok JOIN _pending p ON p.ext = ok.ext""",
-        [result.sobject],
-    )
-    counts = dict(
-        conn.execute(
-            f"SELECT outcome, count(*) FROM {SYNC_RESULTS} WHERE job_id = ? GROUP BY 1",
-            [result.job_id],
         ).fetchall()
-    )
-    outcome.created += counts.get("created", 0)
-    outcome.updated += counts.get("updated", 0)
-    outcome.failed += counts.get("failed", 0)
-    outcome.unprocessed += counts.get("unprocessed", 0)
-    for code, n in conn.execute(
-        f"SELECT error_code, count(*) FROM {SYNC_RESULTS} WHERE job_id = ? "
-        "AND outcome = 'failed' GROUP BY 1",
-        [result.job_id],
-    ).fetchall():
-        outcome.errors_by_code[code] = outcome.errors_by_code.get(code, 0) + n
+    else:
+        cols = [f"NULL::VARCHAR AS {_q(c)}" for c in required] + ["NULL::VARCHAR AS ext"]
+        conn.execute(
+            f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT {', '.join(cols)} WHERE false"
+        ).fetchall()
+
+
+def record_results(conn: duckdb.DuckDBPyConnection, result: IngestResult, key_field: str,
+                   run_id: str) -> dict[str, int]:
+    """Per-record outcomes into ``sync_results``; successes move the record and field state."""
+    _load_result(conn, "_ok", result.successful_csv, key_field, ["sf__Id", "sf__Created"])
+    _load_result(conn, "_failed", result.failed_csv, key_field, ["sf__Id", "sf__Error"])
+    _load_result(conn, "_unprocessed", result.unprocessed_csv, key_field, [])
+    conn.execute(read_sql("record_ingest_results.sql", SQL),
+                 [result.job_id, result.sobject, run_id]).fetchall()
+    now = datetime.now(UTC)
+    conn.execute(
+        f"""INSERT OR REPLACE INTO {RECORD_STATE}
+            SELECT ?, ext, "sf__Id", ? FROM _ok""", [result.sobject, now]
+    ).fetchall()
+    conn.execute(
+        f"""INSERT OR REPLACE INTO {FIELD_STATE}
+            SELECT ?, ch.ext, ch.field, ch.value, ? FROM _changes ch
+            WHERE ch.ext IN (SELECT ext FROM _ok)""", [result.sobject, now]
+    ).fetchall()
     conn.execute(
         f"""UPDATE {BULK_JOBS} SET state = ?, records_processed = ?, records_failed = ?,
                error_message = ?, finished_at = ? WHERE job_id = ?""",
-        [
-            result.state,
-            result.records_processed,
-            result.records_failed,
-            result.error_message,
-            datetime.now(UTC),
-            result.job_id,
-        ],
-    )
+        [result.state, result.records_processed, result.records_failed, result.error_message,
+         now, result.job_id],
+    ).fetchall()
+    return dict(conn.execute(
+        f"SELECT outcome, count(*) FROM {SYNC_RESULTS} WHERE job_id = ? GROUP BY 1",
+        [result.job_id]).fetchall())
+
+
+def _transient_exts(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    codes = ", ".join(f"'{c}'" for c in TRANSIENT_CODES)
+    return [r[0] for r in conn.execute(
+        f"""SELECT ext FROM _failed WHERE split_part("sf__Error", ':', 1) IN ({codes})
+            UNION SELECT ext FROM _unprocessed""").fetchall()]
+
+
+def review_rejections(conn: duckdb.DuckDBPyConnection, entity: str, sobject: str,
+                      run_id: str, job_ids: list[str]) -> int:
+    """Permanent per-record rejections wait in the review queue with Salesforce's message."""
+    from intercom_salesforce.assets.quality.review_queue import upsert_items
+
+    if not job_ids:
+        return 0
+    marks = ", ".join("?" for _ in job_ids)
+    codes = ", ".join(f"'{c}'" for c in TRANSIENT_CODES)
+    conn.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _failures AS
+            SELECT external_id AS record_id, NULL::DATE AS partition_date,
+                   arg_max(error, recorded_at) AS value
+            FROM {SYNC_RESULTS}
+            WHERE job_id IN ({marks}) AND outcome = 'failed'
+              AND coalesce(error_code, '') NOT IN ({codes})
+              AND external_id NOT IN (SELECT external_id FROM {SYNC_RESULTS}
+                                      WHERE job_id IN ({marks}) AND outcome IN ('created', 'updated'))
+            GROUP BY external_id""",
+        [*job_ids, *job_ids],
+    ).fetchall()
+    return upsert_items(conn, entity, "salesforce_rejected", sobject,
+                        f"Salesforce rejected the {sobject}: see the value for its error", run_id)
 
 
 def upsert_pending(
@@ -167,47 +225,71 @@ def upsert_pending(
     work_dir: Path,
     max_bytes: int,
     run_id: str,
+    review_entity: str,
+    max_attempts: int = 3,
+    retry_base_seconds: float = 1.0,
 ) -> PushOutcome:
-    """Diff, write, upload and record. ``_pending`` must exist (see module docstring)."""
+    """Diff, write, upload, record, retry the transient, queue the rejected."""
     outcome = PushOutcome()
-    if prepare_changed(conn, sobject, outcome) == 0:
+    if prepare_changes(conn, sobject, ext_field, columns, outcome) == 0:
         return outcome
-    files = write_csv_files(conn, columns, work_dir / f"{sobject}-upload", max_bytes)
-    outcome.sent = conn.execute("SELECT count(*) FROM _pending").fetchone()[0]
-    sf.check_api_budget(planned_calls=len(files) * 8)
-    for path in files:
-        rows = conn.execute(
-            f"SELECT count(*) FROM read_csv('{path}', header=true, all_varchar=true)"
-        ).fetchone()[0]
+    sf.check_api_budget(planned_calls=8 + outcome.sent // 10_000 * 8)
+    conn.execute("CREATE OR REPLACE TEMP TABLE _batch AS SELECT * FROM _send").fetchall()
+    for attempt in range(1, max_attempts + 1):
+        files = write_csv_files(conn, "_batch", columns, work_dir / f"{sobject}-{attempt}",
+                                max_bytes)
+        retry: list[str] = []
+        for path in files:
+            rows = conn.execute(
+                f"SELECT count(*) FROM read_csv('{path}', header=true, all_varchar=true)"
+            ).fetchall()[0][0]
 
-        def ledger(job_id: str, path: Path = path, rows: int = rows) -> None:
-            conn.execute(
-                f"INSERT INTO {BULK_JOBS} (job_id, sobject, operation, external_id_field, "
-                "csv_path, rows_uploaded, bytes_uploaded, state, created_at, run_id) "
-                "VALUES (?, ?, 'upsert', ?, ?, ?, ?, 'Open', ?, ?)",
-                [
-                    job_id,
-                    sobject,
-                    ext_field,
-                    str(path),
-                    rows,
-                    path.stat().st_size,
-                    datetime.now(UTC),
-                    run_id,
-                ],
-            )
+            def ledger(job_id: str, path: Path = path, rows: int = rows) -> None:
+                conn.execute(
+                    f"INSERT INTO {BULK_JOBS} (job_id, sobject, operation, external_id_field, "
+                    "csv_path, rows_uploaded, bytes_uploaded, state, created_at, run_id) "
+                    "VALUES (?, ?, 'upsert', ?, ?, ?, ?, 'Open', ?, ?)",
+                    [job_id, sobject, ext_field, str(path), rows, path.stat().st_size,
+                     datetime.now(UTC), run_id],
+                ).fetchall()
 
-        result = sf.ingest(
-            sobject,
-            "upsert",
-            path,
-            work_dir / f"{sobject}-results",
-            external_id_field=ext_field,
-            on_job_created=ledger,
-        )
-        outcome.job_ids.append(result.job_id)
-        outcome.bytes_uploaded += result.bytes_uploaded
-        if result.state != "JobComplete":
-            outcome.failed_jobs.append(f"{result.job_id}: {result.state} {result.error_message}")
-        record_results(conn, result, ext_field, run_id, outcome)
+            result = sf.ingest(sobject, "upsert", path, work_dir / f"{sobject}-results",
+                               external_id_field=ext_field, on_job_created=ledger)
+            outcome.job_ids.append(result.job_id)
+            outcome.bytes_uploaded += result.bytes_uploaded
+            counts = record_results(conn, result, ext_field, run_id)
+            outcome.created += counts.get("created", 0)
+            outcome.updated += counts.get("updated", 0)
+            transient = _transient_exts(conn)
+            if result.state != "JobComplete" and (attempt == max_attempts or not transient):
+                outcome.failed_jobs.append(f"{result.job_id}: {result.state} "
+                                           f"{result.error_message}")
+            retry.extend(transient)
+        if not retry or attempt == max_attempts:
+            break
+        outcome.retried += len(retry)
+        conn.execute("CREATE OR REPLACE TEMP TABLE _retry (ext VARCHAR)").fetchall()
+        conn.executemany("INSERT INTO _retry VALUES (?)", [[e] for e in retry])
+        conn.execute("CREATE OR REPLACE TEMP TABLE _batch AS SELECT * FROM _send "
+                     "WHERE ext IN (SELECT ext FROM _retry)").fetchall()
+        time.sleep(retry_base_seconds * 2 ** (attempt - 1))
+    marks = ", ".join("?" for _ in outcome.job_ids)
+    final = dict(conn.execute(
+        f"""SELECT outcome, count(*) FROM (
+                SELECT external_id, arg_max(outcome, recorded_at) AS outcome
+                FROM {SYNC_RESULTS} WHERE job_id IN ({marks}) GROUP BY 1) GROUP BY 1""",
+        outcome.job_ids).fetchall())
+    outcome.failed = final.get("failed", 0)
+    outcome.unprocessed = final.get("unprocessed", 0)
+    for code, n in conn.execute(
+        f"""SELECT error_code, count(*) FROM {SYNC_RESULTS}
+            WHERE job_id IN ({marks}) AND outcome = 'failed' GROUP BY 1""",
+        outcome.job_ids,
+    ).fetchall():
+        outcome.errors_by_code[code] = n
+    outcome.sent_to_review = review_rejections(conn, review_entity, sobject, run_id,
+                                               outcome.job_ids)
     return outcome
+
+
+__all__ = ["CLEAR", "REVIEW_QUEUE", "PushOutcome", "upsert_pending", "write_csv_files"]

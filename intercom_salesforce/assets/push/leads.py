@@ -54,9 +54,7 @@ def salesforce_lead_upserts(
         payloads = read_sql("select_lead_payloads.sql", SQL)
         conn.execute(
             f"""CREATE OR REPLACE TEMP TABLE _pending AS
-                SELECT p.*, p."{ext}" AS ext, to_json(p) AS payload,
-                       md5(to_json(p)::VARCHAR) AS payload_hash
-                FROM ({payloads}) p""",
+                SELECT p.*, p."{ext}" AS ext FROM ({payloads}) p""",
             [
                 first_day,
                 last_day,
@@ -64,7 +62,7 @@ def salesforce_lead_upserts(
                 sync_settings.lead_source,
                 sync_settings.create_leads_without_email,
             ],
-        )
+        ).fetchall()
         outcome = upsert_pending(
             conn,
             sf,
@@ -74,6 +72,7 @@ def salesforce_lead_upserts(
             work_dir=sync_settings.run_dir(run_id, "leads"),
             max_bytes=sync_settings.max_upload_bytes,
             run_id=run_id,
+            review_entity="intercom_contacts",
         )
         sample = conn.execute(
             f"SELECT outcome, external_id, sf_id, coalesce(error, '') FROM {SYNC_RESULTS} "

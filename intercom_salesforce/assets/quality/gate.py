@@ -67,6 +67,58 @@ def validate(df: pd.DataFrame, suite: Suite, start: int, end: int) -> Any:
     )
 
 
+DRIFT_FRAME = """
+    SELECT column_name, source_path, expected_type, records, missing, wrong_type, sample,
+           (records > 0 AND missing = records) AS key_never_arrived
+    FROM staging.payload_observations
+    WHERE entity = $1 AND run_id = coalesce(
+        (SELECT max(run_id) FROM staging.payload_observations WHERE entity = $1 AND run_id = $2),
+        (SELECT arg_max(run_id, observed_at) FROM staging.payload_observations WHERE entity = $1))
+"""
+
+
+def drift_outcomes(conn: duckdb.DuckDBPyConnection, entity: str, run_id: str) -> list[RuleOutcome]:
+    """Schema drift seen while staging: a key that never arrived, or a value of the wrong type.
+
+    Validated by GX over the observations with the column name as the unexpected index, so the
+    failed check names the drifted columns.
+    """
+    from intercom_salesforce.assets.extract.drift import CREATE_SQL
+
+    conn.execute(CREATE_SQL)
+    df = conn.execute(DRIFT_FRAME, [entity, run_id]).df()
+    if df.empty:
+        return []
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch = (context.data_sources.add_pandas("observations").add_dataframe_asset(entity)
+             .add_batch_definition_whole_dataframe("run").get_batch(
+                 batch_parameters={"dataframe": df}))
+    suite = context.suites.add(gx.ExpectationSuite(name=f"{entity}_payload_schema"))
+    suite.add_expectation(gx.expectations.ExpectColumnValuesToBeInSet(
+        column="key_never_arrived", value_set=[False]))
+    suite.add_expectation(gx.expectations.ExpectColumnValuesToBeBetween(
+        column="wrong_type", max_value=0))
+    result = batch.validate(suite, result_format={
+        "result_format": "COMPLETE", "unexpected_index_column_names": ["column_name"]})
+    outcomes = []
+    for r, name in zip(result.results, ["schema_missing_column", "schema_wrong_type"],
+                       strict=True):
+        failing = [f["column_name"] for f in (r.result or {}).get("unexpected_index_list") or []]
+        details = None
+        if failing:
+            rows = df[df["column_name"].isin(failing)]
+            details = {row.column_name: {"source": row.source_path,
+                                         "expected": row.expected_type,
+                                         "missing": int(row.missing),
+                                         "wrong_type": int(row.wrong_type),
+                                         "sample": row.sample}
+                       for row in rows.itertuples()}
+        outcomes.append(RuleOutcome(name, "structural", bool(r.success), len(failing),
+                                    blocks=not r.success, sample=failing, details=details))
+    return outcomes
+
+
 def run_gate(
     conn: duckdb.DuckDBPyConnection,
     suite: Suite,
@@ -119,6 +171,8 @@ def run_gate(
         resolved = resolve_passing(
             conn, suite.entity, list(rules), "SELECT record_id FROM _checked", [], failing_by_rule
         )
+    outcomes.extend(drift_outcomes(conn, suite.entity, run_id))
+    drifted = sorted({c for o in outcomes if o.name.startswith("schema_") for c in o.sample})
     passed = not any(o.blocks for o in outcomes)
     failed_names = [o.name for o in outcomes if not o.success]
     per_rule = {
@@ -142,6 +196,7 @@ def run_gate(
         metadata={
             "rows_checked": rows,
             "blocking_rules": ", ".join(blocking) or "none",
+            "schema_drift_columns": ", ".join(drifted) or "none",
             "failed_rules": ", ".join(failed_names) or "none",
             "rows_sent_to_review": queued,
             "review_items_resolved": resolved,

@@ -1,15 +1,20 @@
 -- Match the window's Intercom people to Salesforce Contacts and Leads.
--- Rules in order: our external id on Contact/Lead, then normalized email (trimmed, lower-cased)
--- preferring Contacts over Leads. A converted Lead resolves to its ConvertedContactId. Several
--- distinct candidates under the deciding rule make the match ambiguous: nothing is written for it.
--- $1 first partition day, $2 last partition day, $3 run id.
+-- Rules in order: our external id on Contact/Lead (Intercom_Contact_Id__c), Intercom's external_id
+-- in Intercom_User_Id__c, then normalized email (trimmed, lower-cased); under each rule Contacts are
+-- preferred over Leads. A converted Lead resolves to its ConvertedContactId. Several distinct
+-- candidates under the deciding rule make the match ambiguous: nothing is written for it.
+-- The Account: the match of the person's first company, else (when $4) the Account whose website
+-- domain is the person's email domain, never a free-mail one (temp table _free_mail).
+-- $1 first partition day, $2 last partition day, $3 run id, $4 match accounts by email domain.
 WITH people AS (
-    SELECT id, partition_date, nullif(lower(trim(email)), '') AS email_norm
+    SELECT id, partition_date, external_id, nullif(lower(trim(email)), '') AS email_norm,
+           from_json(companies, '["VARCHAR"]')[1] AS first_company
     FROM staging.intercom_contacts_current
     WHERE partition_date BETWEEN $1 AND $2
 ),
 lead_target AS (   -- where a Lead points: itself, or the Contact it was converted into
     SELECT "Id", lower(trim("Email")) AS email_norm, "Intercom_Contact_Id__c" AS ext,
+           "Intercom_User_Id__c" AS user_id,
            CASE WHEN "IsConverted" AND "ConvertedContactId" IS NOT NULL
                 THEN 'Contact:' || "ConvertedContactId" ELSE 'Lead:' || "Id" END AS target
     FROM mirror.salesforce_leads
@@ -20,6 +25,17 @@ by_external_id AS (
     JOIN (SELECT "Intercom_Contact_Id__c" AS ext, 'Contact:' || "Id" AS target
           FROM mirror.salesforce_contacts
           UNION ALL SELECT ext, target FROM lead_target) t ON t.ext = p.id
+    GROUP BY p.id
+),
+by_user_id AS (
+    SELECT p.id,
+           coalesce(list(DISTINCT 'Contact:' || c."Id" ORDER BY 'Contact:' || c."Id")
+                        FILTER (WHERE c."Id" IS NOT NULL),
+                    list(DISTINCT l.target ORDER BY l.target)) AS candidates
+    FROM people p
+    LEFT JOIN mirror.salesforce_contacts c ON c."Intercom_User_Id__c" = p.external_id
+    LEFT JOIN lead_target l ON l.user_id = p.external_id
+    WHERE p.external_id IS NOT NULL AND (c."Id" IS NOT NULL OR l."Id" IS NOT NULL)
     GROUP BY p.id
 ),
 by_contact_email AS (
@@ -33,22 +49,42 @@ by_lead_email AS (
     GROUP BY p.id
 ),
 decided AS (
-    SELECT p.id, p.partition_date, p.email_norm,
+    SELECT p.id, p.partition_date,
            CASE WHEN x.candidates IS NOT NULL THEN 'external_id'
+                WHEN u.candidates IS NOT NULL THEN 'user_id'
                 WHEN p.email_norm IS NULL THEN 'no_email'
                 WHEN c.candidates IS NOT NULL OR l.candidates IS NOT NULL THEN 'email'
                 ELSE 'none' END AS rule,
-           coalesce(x.candidates, c.candidates, l.candidates) AS candidates
+           coalesce(x.candidates, u.candidates, c.candidates, l.candidates) AS candidates,
+           p.first_company, p.email_norm
     FROM people p
     LEFT JOIN by_external_id x USING (id)
+    LEFT JOIN by_user_id u USING (id)
     LEFT JOIN by_contact_email c USING (id)
     LEFT JOIN by_lead_email l USING (id)
+),
+company_account AS (   -- the newest match of each company
+    SELECT intercom_company_id, arg_max(sf_account_id, partition_date) AS account_id
+    FROM match.company_matches GROUP BY 1
+),
+domain_account AS (     -- accounts by website domain, unambiguous ones only
+    SELECT normalize_domain("Website") AS domain, min("Id") AS account_id
+    FROM mirror.salesforce_accounts
+    WHERE normalize_domain("Website") IS NOT NULL
+    GROUP BY 1 HAVING count(*) = 1
 )
-SELECT id AS intercom_contact_id, partition_date, email_norm AS email_normalized,
-       CASE WHEN len(candidates) = 1 THEN split_part(candidates[1], ':', 1) END AS sf_object,
-       CASE WHEN len(candidates) = 1 THEN split_part(candidates[1], ':', 2) END AS sf_id,
-       CASE WHEN len(candidates) > 1 THEN 'ambiguous' ELSE rule END AS rule,
-       candidates,
+SELECT d.id AS intercom_contact_id, d.partition_date, d.email_norm AS email_normalized,
+       CASE WHEN len(d.candidates) = 1 THEN split_part(d.candidates[1], ':', 1) END AS sf_object,
+       CASE WHEN len(d.candidates) = 1 THEN split_part(d.candidates[1], ':', 2) END AS sf_id,
+       CASE WHEN len(d.candidates) > 1 THEN 'ambiguous' ELSE d.rule END AS rule,
+       d.candidates,
        now() AS matched_at,
-       $3 AS run_id
-FROM decided
+       $3 AS run_id,
+       coalesce(ca.account_id, da.account_id) AS account_id,
+       CASE WHEN ca.account_id IS NOT NULL THEN 'company'
+            WHEN da.account_id IS NOT NULL THEN 'email_domain' ELSE 'none' END AS account_rule
+FROM decided d
+LEFT JOIN company_account ca ON ca.intercom_company_id = d.first_company
+LEFT JOIN domain_account da
+       ON $4 AND da.domain = split_part(d.email_norm, '@', 2)
+      AND da.domain NOT IN (SELECT domain FROM _free_mail)

@@ -1,0 +1,18 @@
+-- Identity resolution tables and the domain macro (see assets/match/).
+CREATE OR REPLACE MACRO normalize_domain(url) AS
+    nullif(regexp_replace(regexp_replace(regexp_replace(lower(trim(url)),
+        '^[a-z][a-z0-9+.-]*://', ''),   -- scheme
+        '[/?#:].*$', ''),               -- port, path, query
+        '^www[0-9]*\.', ''), '');      -- www.
+
+CREATE TABLE IF NOT EXISTS match.company_matches (
+    intercom_company_id VARCHAR NOT NULL,
+    company_id          VARCHAR,            -- Intercom's company_id (the Account external id)
+    partition_date      DATE NOT NULL,
+    domain              VARCHAR,
+    sf_account_id       VARCHAR,
+    rule                VARCHAR NOT NULL,   -- external_id | domain | none | ambiguous | free_mail | no_domain
+    candidates          VARCHAR[],
+    matched_at          TIMESTAMPTZ NOT NULL,
+    run_id              VARCHAR
+);

@@ -1,0 +1,84 @@
+"""Only changed fields are sent: empty cell = unchanged, #N/A = cleared, unchanged records dropped."""
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from intercom_salesforce.assets.push.bulk_upsert import PushOutcome, prepare_changes
+from intercom_salesforce.warehouse import ensure_warehouse
+
+COLUMNS = ["Ext__c", "LastName", "Email", "Phone"]
+
+
+def pending(con, rows):
+    con.execute('CREATE OR REPLACE TEMP TABLE _pending ("Ext__c" VARCHAR, "LastName" VARCHAR, '
+                '"Email" VARCHAR, "Phone" VARCHAR)')
+    con.executemany("INSERT INTO _pending VALUES (?, ?, ?, ?)", rows)
+    con.execute("ALTER TABLE _pending ADD COLUMN ext VARCHAR")
+    con.execute('UPDATE _pending SET ext = "Ext__c"')
+
+
+def remember(con):
+    """What a successful push would record."""
+    con.execute("INSERT OR REPLACE INTO sync.field_state "
+                "SELECT 'Lead', ext, field, value, now() FROM _changes")
+
+
+@pytest.fixture()
+def con():
+    c = duckdb.connect()
+    ensure_warehouse(c)
+    return c
+
+
+def sent(con) -> dict[str, dict]:
+    cur = con.execute("SELECT * EXCLUDE (ext) FROM _send ORDER BY 1")
+    names = [d[0] for d in cur.description]
+    return {r[0]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
+
+
+def test_new_then_one_changed_field_then_cleared(con):
+    pending(con, [("a", "Smith", "a@x.io", "1"), ("b", "Jones", "b@x.io", None)])
+    out = PushOutcome()
+    assert prepare_changes(con, "Lead", "Ext__c", COLUMNS, out) == 2
+    assert sent(con)["b"] == {"Ext__c": "b", "LastName": "Jones", "Email": "b@x.io",
+                              "Phone": None}  # a null on a new record is simply not set
+    remember(con)
+
+    pending(con, [("a", "Smith", "a@x.io", "2"), ("b", "Jones", "b@x.io", None)])
+    out = PushOutcome()
+    assert prepare_changes(con, "Lead", "Ext__c", COLUMNS, out) == 1
+    assert out.unchanged == 1 and out.fields_sent == 1
+    assert sent(con) == {"a": {"Ext__c": "a", "LastName": None, "Email": None, "Phone": "2"}}
+    remember(con)
+
+    pending(con, [("a", "Smith", "a@x.io", None), ("b", "Jones", "b@x.io", None)])
+    prepare_changes(con, "Lead", "Ext__c", COLUMNS, PushOutcome())
+    assert sent(con) == {"a": {"Ext__c": "a", "LastName": None, "Email": None, "Phone": "#N/A"}}
+
+
+value = st.one_of(st.none(), st.text(max_size=8))
+
+
+@settings(max_examples=60, deadline=None)
+@given(before=st.lists(st.tuples(value, value, value), min_size=1, max_size=8),
+       after=st.lists(st.tuples(value, value, value), min_size=1, max_size=8))
+def test_sending_the_changes_reproduces_the_new_state(before, after):
+    """Applying what is sent (empty = keep, #N/A = clear) to the old state gives the new one."""
+    con = duckdb.connect()
+    ensure_warehouse(con)
+    n = min(len(before), len(after))
+    pending(con, [(f"k{i}", *before[i]) for i in range(n)])
+    prepare_changes(con, "Lead", "Ext__c", COLUMNS, PushOutcome())
+    remember(con)
+    old = {f"k{i}": dict(zip(COLUMNS[1:], before[i], strict=True)) for i in range(n)}
+    pending(con, [(f"k{i}", *after[i]) for i in range(n)])
+    prepare_changes(con, "Lead", "Ext__c", COLUMNS, PushOutcome())
+    for key, row in sent(con).items():
+        for f in COLUMNS[1:]:
+            if row[f] == "#N/A":
+                old[key][f] = None
+            elif row[f] is not None:
+                old[key][f] = row[f]
+    assert old == {f"k{i}": dict(zip(COLUMNS[1:], after[i], strict=True)) for i in range(n)}
