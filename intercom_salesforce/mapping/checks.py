@@ -1,0 +1,118 @@
+"""Checks across models that the schema alone cannot make: paths against the staging columns,
+expressions, the external id, routing and lifecycle targets.
+
+They run at load, before anything talks to Salesforce, so a broken file never starts a run.
+"""
+
+from __future__ import annotations
+
+from .expr import compile_expr, parse_path
+from .functions import column_ref
+from .model import Mapping
+from .sources import SOURCES
+
+
+def _field_problems(mapping: Mapping, name: str) -> list[str]:
+    obj = mapping.objects[name]
+    source = SOURCES[obj.source]
+    out: list[str] = []
+    for field, fm in obj.fields.items():
+        base = ("objects", name, "fields", field)
+        try:
+            if fm.kind == "from":
+                column_ref(source, parse_path(fm.from_ or ""))
+            elif fm.kind == "expr":
+                compile_expr(fm.expr or "", source)
+        except ValueError as exc:
+            key = "from" if fm.kind == "from" else "expr"
+            out.append(mapping.problem(base + (key,), str(exc)))
+    if obj.external_id not in obj.fields:
+        out.append(
+            mapping.problem(
+                ("objects", name, "external_id"),
+                f"the external id {obj.external_id!r} must also be mapped under 'fields'",
+            )
+        )
+    return out
+
+
+def _routing_problems(mapping: Mapping) -> list[str]:
+    out: list[str] = []
+    defaults: dict[str, int] = {}
+    for i, rule in enumerate(mapping.routing):
+        path: tuple[str | int, ...] = ("routing", i)
+        targets = rule.objects if rule.objects is not None else list(mapping.objects)
+        for obj_name in rule.objects or []:
+            if obj_name not in mapping.objects:
+                out.append(mapping.problem(path + ("objects",), f"{obj_name!r} is not mapped"))
+        conditions = rule.when.conditions() if rule.when else {}
+        for obj_name in targets:
+            obj = mapping.objects.get(obj_name)
+            if obj is None:
+                continue
+            source = SOURCES[obj.source]
+            if "team" in conditions and obj.source != "contacts":
+                out.append(
+                    mapping.problem(
+                        path + ("when", "team"),
+                        f"team is the contact owner's team; {obj_name} is read from {obj.source}",
+                    )
+                )
+            for dim in ("brand", "region", "business_unit"):
+                if dim in conditions:
+                    try:
+                        column_ref(source, parse_path(getattr(mapping.scope_attributes, dim)))
+                    except ValueError as exc:
+                        out.append(mapping.problem(("scope_attributes", dim), str(exc)))
+            if rule.default:
+                if obj_name in defaults:
+                    out.append(
+                        mapping.problem(
+                            path + ("default",),
+                            f"a second default rule for {obj_name} (the first is "
+                            f"routing[{defaults[obj_name]}])",
+                        )
+                    )
+                defaults.setdefault(obj_name, i)
+                for field in rule.set:
+                    if field in obj.fields:
+                        out.append(
+                            mapping.problem(
+                                path + ("set", field),
+                                f"{obj_name}.{field} is both mapped under 'fields' and set by "
+                                "a default rule; keep one",
+                            )
+                        )
+        if not rule.set:
+            out.append(mapping.problem(path + ("set",), "a rule must set at least one field"))
+    return out
+
+
+def _lifecycle_problems(mapping: Mapping) -> list[str]:
+    out: list[str] = []
+    targets: list[tuple[tuple[str | int, ...], str]] = [
+        (("lifecycle", "role_change", "lead_to_user", t), t)
+        for t in mapping.lifecycle.role_change.lead_to_user or {}
+    ]
+    for event, settings in mapping.lifecycle.events.items():
+        targets += [(("lifecycle", "events", event, t), t) for t in settings]
+    for path, target in targets:
+        obj_name = target.split(".", 1)[0]
+        obj = mapping.objects.get(obj_name)
+        if obj is None:
+            out.append(mapping.problem(path, f"{obj_name!r} is not mapped"))
+        elif obj.source != "contacts":
+            out.append(
+                mapping.problem(path, f"lifecycle applies to people; {obj_name} reads companies")
+            )
+    return out
+
+
+def semantic_problems(mapping: Mapping) -> list[str]:
+    """Every cross-field problem of ``mapping``, each naming file, line and field path."""
+    out: list[str] = []
+    for name in mapping.objects:
+        out += _field_problems(mapping, name)
+    out += _routing_problems(mapping)
+    out += _lifecycle_problems(mapping)
+    return out

@@ -1,0 +1,354 @@
+"""A mapping compiled to one DuckDB SELECT per Salesforce object: set-based, no Python per row.
+
+The inner query reads the staging row once and computes each field's mapped value, the value-map
+misses and the routing and lifecycle conditions; the outer query picks each field's final value
+(lifecycle, then routing rules, then the field mapping, then the default rule) and keeps values a
+picklist does not accept away from Salesforce, flagging them for review instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import MappingError
+from .expr import compile_expr, parse_path
+from .functions import (
+    ROW,
+    Typed,
+    column_ref,
+    email_domain,
+    email_local,
+    format_date,
+    format_datetime,
+    literal,
+    lower,
+    null_if_blank,
+    quote,
+    split_name_first,
+    split_name_last,
+    text,
+    title,
+    trim,
+    truncate,
+    upper,
+)
+from .model import (
+    DatetimeTransform,
+    DateTransform,
+    FieldMapping,
+    Mapping,
+    MapTransform,
+    ScopeRule,
+    TruncateTransform,
+)
+from .sources import SOURCES, Source
+
+EVENTS_TABLE = "staging.intercom_data_events"
+TAGS_TABLE = "staging.intercom_tags"
+ADMINS_TABLE = "staging.intercom_admins"
+TEAMS_TABLE = "staging.intercom_teams"
+HELPER_COLUMNS = ("_intercom_id", "_intercom_updated_at")
+_UNARY = {
+    "trim": trim,
+    "lower": lower,
+    "upper": upper,
+    "title": title,
+    "null_if_blank": null_if_blank,
+    "split_name_first": split_name_first,
+    "split_name_last": split_name_last,
+    "email_local": email_local,
+    "email_domain": email_domain,
+}
+
+
+def describe_fields(describe: dict[str, dict] | None, object_name: str) -> dict[str, dict]:
+    """Describe's field entries of ``object_name`` by name ({} without describe)."""
+    if not describe or object_name not in describe:
+        return {}
+    return {f["name"]: f for f in describe[object_name].get("fields", [])}
+
+
+def _source_value(fm: FieldMapping, source: Source) -> Typed:
+    if fm.kind == "from":
+        return column_ref(source, parse_path(fm.from_ or ""))
+    if fm.kind == "expr":
+        return compile_expr(fm.expr or "", source)
+    return literal(fm.value)
+
+
+def _value_map(x: Typed, t: MapTransform) -> tuple[Typed, str | None]:
+    """CASE over the map; the second item is the SQL that is true for a value with no mapping."""
+    probe = f"lower({text(x)})" if t.ignore_case else text(x)
+    keys = [k.lower() if t.ignore_case else k for k in t.map]
+    whens = " ".join(
+        f"WHEN {probe} = {quote(k)} THEN {literal(v).sql}"
+        for k, v in zip(keys, t.map.values(), strict=True)
+    )
+    fallback = literal(t.default).sql if t.has_default else "NULL"
+    # NULL stays NULL: a default stands in for unmapped values, not for missing ones
+    sql = f"CASE WHEN {probe} IS NULL THEN NULL {whens} ELSE {fallback} END"
+    miss = None
+    if not t.has_default:
+        listed = ", ".join(quote(k) for k in keys)
+        miss = (
+            f"({probe} IS NOT NULL AND {probe} NOT IN ({listed}))"
+            if keys
+            else f"({probe} IS NOT NULL)"
+        )
+    return Typed(sql, "VARCHAR"), miss
+
+
+def field_sql(
+    fm: FieldMapping, source: Source, length: int | None, where: str
+) -> tuple[Typed, list[str]]:
+    """The mapped value of one field and the conditions sending it to review.
+
+    ``length`` is describe's length, used by a bare ``truncate``; ``where`` names the field in
+    errors.
+    """
+    value = _source_value(fm, source)
+    misses: list[str] = []
+    for t in fm.transforms:
+        if isinstance(t, str) and t != "truncate":
+            value = _UNARY[t](value)
+        elif t == "truncate" or isinstance(t, TruncateTransform):
+            n = t.truncate if isinstance(t, TruncateTransform) else None
+            n = n or length
+            if not n:
+                raise MappingError(f"{where}: truncate needs a length: give one or a describe")
+            value = truncate(value, n)
+        elif isinstance(t, MapTransform):
+            value, miss = _value_map(value, t)
+            if miss:
+                misses.append(miss)
+        elif isinstance(t, DateTransform):
+            value = format_date(value, t.date)
+        elif isinstance(t, DatetimeTransform):
+            value = format_datetime(value, t.datetime)
+    return value, misses
+
+
+def _in(sql: str, values: list[str]) -> str:
+    return f"{sql} IN ({', '.join(quote(v) for v in values)})"
+
+
+def _list_of(values: list[str]) -> str:
+    return "[" + ", ".join(quote(v) for v in values) + "]::VARCHAR[]"
+
+
+def rule_condition(mapping: Mapping, rule: ScopeRule, source: Source) -> str:
+    """SQL true when ``rule`` matches the staging row (every given dimension matches)."""
+    if rule.when is None:
+        return "TRUE"
+    parts: list[str] = []
+    for dim, values in rule.when.conditions().items():
+        if dim in ("brand", "region", "business_unit"):
+            ref = column_ref(source, parse_path(getattr(mapping.scope_attributes, dim)))
+            parts.append(f"coalesce({_in(text(ref), values)}, FALSE)")
+        elif dim == "tag":
+            ids = f'coalesce(from_json({ROW}."{source.tag_column}", \'["VARCHAR"]\'), [])'
+            named = (
+                f"coalesce((SELECT list(t.id) FROM {TAGS_TABLE} t "
+                f"WHERE {_in('t.name', values)}), [])"
+            )
+            parts.append(f"list_has_any({ids}, list_concat({named}, {_list_of(values)}))")
+        else:  # team: the contact owner's teams, by name or id
+            teams = (
+                f"coalesce((SELECT flatten(list(from_json(a.team_ids, '[\"VARCHAR\"]'))) "
+                f"FROM {ADMINS_TABLE} a WHERE a.id = CAST({ROW}.owner_id AS VARCHAR)), [])"
+            )
+            named = (
+                f"coalesce((SELECT list(t.id) FROM {TEAMS_TABLE} t "
+                f"WHERE {_in('t.name', values)}), [])"
+            )
+            parts.append(f"list_has_any({teams}, list_concat({named}, {_list_of(values)}))")
+    return "(" + " AND ".join(parts) + ")"
+
+
+def _event_condition(event: str) -> str:
+    return (
+        f"EXISTS (SELECT 1 FROM {EVENTS_TABLE} e "
+        f"WHERE e.intercom_user_id = {ROW}.id AND e.event_name = {quote(event)})"
+    )
+
+
+def _lead_to_user_condition(source: Source) -> str:
+    return (
+        f"({ROW}.role = 'user' AND EXISTS (SELECT 1 FROM {source.history} h "
+        f"WHERE h.id = {ROW}.id AND h.role = 'lead'))"
+    )
+
+
+def _reference_value(
+    field: str, name: str, object_name: str, ids: dict[str, dict[str, str]], where: str
+) -> str:
+    """The Id a routing name stands for, as a SQL literal."""
+    if name in ids.get(field, {}):
+        return quote(ids[field][name])
+    raise MappingError(
+        f"{where}: no Salesforce Id for {field} {name!r} on {object_name}; record types come "
+        "from describe, owners and queues must be resolved first (see routing_references)"
+    )
+
+
+def _record_type_ids(describe: dict[str, Any]) -> dict[str, str]:
+    return {
+        rt["developerName"]: rt["recordTypeId"]
+        for rt in describe.get("recordTypeInfos", [])
+        if rt.get("active") and rt.get("available")
+    }
+
+
+def output_fields(mapping: Mapping, object_name: str) -> list[str]:
+    """The Salesforce columns ``compile_select`` yields, in order (the CSV's columns)."""
+    out = list(mapping.objects[object_name].fields)
+    for _, rule in mapping.rules_for(object_name):
+        out += [f for f in rule.set if f not in out]
+    for setting in mapping.lifecycle_for(object_name):
+        if setting.field not in out:
+            out.append(setting.field)
+    return out
+
+
+def review_fields(
+    mapping: Mapping, object_name: str, describe: dict[str, dict] | None = None
+) -> list[str]:
+    """Fields with an ``_unmapped_<Field>`` column: value maps without default, and picklists."""
+    obj = mapping.objects[object_name]
+    fields = describe_fields(describe, object_name)
+    out = []
+    for name in output_fields(mapping, object_name):
+        fm = obj.fields.get(name)
+        vm = fm.value_map if fm else None
+        picklist = fields.get(name, {}).get("type") == "picklist"
+        if (vm is not None and not vm.has_default) or (picklist and fm is not None):
+            out.append(name)
+    return out
+
+
+class _Overrides:
+    """Values that replace a field's mapped value when a condition holds, in precedence order
+    (lifecycle, then routing rules), plus the default rule's values."""
+
+    def __init__(self) -> None:
+        self.columns: list[str] = []  # condition columns of the inner query
+        self.whens: dict[str, list[tuple[str, str]]] = {}  # field -> [(condition, value SQL)]
+        self.defaults: dict[str, str] = {}  # field -> value SQL
+
+    def add(self, field: str, column: str, condition: str, value: str) -> None:
+        self.columns.append(f"{condition} AS {column}")
+        self.whens.setdefault(field, []).append((f"m.{column}", value))
+
+
+def _overrides(
+    mapping: Mapping, object_name: str, source: Source, ids: dict[str, dict[str, str]]
+) -> _Overrides:
+    out = _Overrides()
+    for n, setting in enumerate(mapping.lifecycle_for(object_name)):
+        cond = _event_condition(setting.event) if setting.event else _lead_to_user_condition(source)
+        out.add(setting.field, f"_lifecycle_{n}", cond, quote(setting.value))
+    for i, rule in mapping.rules_for(object_name):
+        cond = rule_condition(mapping, rule, source)
+        for field, name in rule.set.items():
+            if field in ("RecordTypeId", "OwnerId"):
+                where = mapping.where(("routing", i, "set", field))
+                sql = _reference_value(field, name, object_name, ids, where)
+            else:
+                sql = quote(name)
+            if rule.default:
+                out.defaults.setdefault(field, sql)
+            else:
+                out.whens.setdefault(field, []).append((f"m._rule_{i}", sql))
+        if not rule.default:
+            out.columns.append(f"{cond} AS _rule_{i}")
+    return out
+
+
+def compile_select(
+    mapping: Mapping,
+    object_name: str,
+    describe: dict[str, dict] | None = None,
+    references: dict[str, dict[str, str]] | None = None,
+) -> str:
+    """A DuckDB SELECT over the object's staging view: ``_intercom_id``, ``_intercom_updated_at``,
+    one column per Salesforce field (``output_fields``), ``_unmapped_<Field>`` per review field
+    and ``_needs_review``.
+
+    ``describe`` ({object: describe JSON}) supplies truncate lengths, record type Ids and the
+    picklist values a field accepts; ``references`` ({"OwnerId": {email or queue: Id}, ...})
+    the Ids routing names stand for. NULL in a field column means "leave unchanged".
+    """
+    if object_name not in mapping.objects:
+        raise MappingError(f"{mapping.where(('objects',))}: {object_name!r} is not mapped")
+    obj = mapping.objects[object_name]
+    source = SOURCES[obj.source]
+    fields = describe_fields(describe, object_name)
+    ids = {k: dict(v) for k, v in (references or {}).items()}
+    if describe and object_name in describe:
+        record_types = _record_type_ids(describe[object_name])
+        ids["RecordTypeId"] = {**record_types, **ids.get("RecordTypeId", {})}
+
+    inner = [f"{ROW}.id AS _intercom_id", f"{ROW}.updated_at AS _intercom_updated_at"]
+    with_miss: set[str] = set()
+    for name, fm in obj.fields.items():
+        length = fields.get(name, {}).get("length") or None
+        where = mapping.where(("objects", object_name, "fields", name))
+        value, misses = field_sql(fm, source, length, where)
+        inner.append(f'{value.sql} AS "{name}"')
+        if misses:
+            inner.append(f'coalesce({" OR ".join(misses)}, FALSE) AS "_miss_{name}"')
+            with_miss.add(name)
+    over = _overrides(mapping, object_name, source, ids)
+    inner += over.columns
+
+    outer = ["m._intercom_id", "m._intercom_updated_at"]
+    flags: list[str] = []
+    to_review = review_fields(mapping, object_name, describe)
+    for name in output_fields(mapping, object_name):
+        meta = fields.get(name, {})
+        mapped = f'm."{name}"' if name in obj.fields else over.defaults.get(name, "NULL")
+        # a mapped picklist value Salesforce would refuse is kept back (and flagged below)
+        guard = meta.get("type") == "picklist" and name in obj.fields
+        active = _active_values(meta)
+        valid = _in(mapped, active) if active else "FALSE"
+        if guard:
+            mapped = f"CASE WHEN {valid} THEN {mapped} END"
+        whens = over.whens.get(name, [])
+        if whens:
+            case = " ".join(f"WHEN {c} THEN {v}" for c, v in whens)
+            outer.append(f'CASE {case} ELSE {mapped} END AS "{name}"')
+        else:
+            outer.append(f'{mapped} AS "{name}"')
+        if name in to_review:
+            cond = [f'm."_miss_{name}"'] if name in with_miss else []
+            if guard:
+                cond.append(f'(m."{name}" IS NOT NULL AND NOT {valid})')
+            flag = " OR ".join(cond) or "FALSE"
+            if whens:
+                flag = f"NOT coalesce({' OR '.join(c for c, _ in whens)}, FALSE) AND ({flag})"
+            flags.append(f'coalesce({flag}, FALSE) AS "_unmapped_{name}"')
+    outer += flags
+    names = [f'"_unmapped_{n}"' for n in to_review]
+    needs_review = " OR ".join(names) if names else "FALSE"
+    return (
+        "SELECT *, " + needs_review + " AS _needs_review FROM (\n"
+        "SELECT " + ",\n       ".join(outer) + "\nFROM (\n"
+        "SELECT " + ",\n       ".join(inner) + f"\nFROM {source.view} {ROW}\n) m\n) r"
+    )
+
+
+def _active_values(meta: dict[str, Any]) -> list[str]:
+    return [p["value"] for p in meta.get("picklistValues", []) if p.get("active")]
+
+
+def routing_references(mapping: Mapping, object_name: str) -> dict[str, set[str]]:
+    """Names routing needs Ids for: {"RecordTypeId": {dev names}, "OwnerId": {emails, queues}}.
+
+    Owners containing ``@`` are users (by email), the others queues (by DeveloperName).
+    """
+    out: dict[str, set[str]] = {}
+    for _, rule in mapping.rules_for(object_name):
+        for field, name in rule.set.items():
+            if field in ("RecordTypeId", "OwnerId"):
+                out.setdefault(field, set()).add(name)
+    return out
