@@ -218,7 +218,8 @@ def print_summary(run_id: str, first: str, last: str, checks_passed: bool) -> No
         )
         outcomes = dict(
             con.execute(
-                "SELECT outcome, count(*) FROM sync.sync_results WHERE run_id = ? GROUP BY 1",
+                "SELECT outcome, count(*) FROM sync.sync_results WHERE run_id = ? AND sobject = 'Lead' "
+                "GROUP BY 1",
                 [run_id],
             ).fetchall()
         )

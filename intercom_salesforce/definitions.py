@@ -4,27 +4,36 @@ from __future__ import annotations
 
 import dagster as dg
 
-from intercom_salesforce.assets.extract.records import RECORD_ASSETS, intercom_contacts
-from intercom_salesforce.assets.extract.reference import REFERENCE_ASSETS
-from intercom_salesforce.assets.match.people import person_matches
-from intercom_salesforce.assets.mirror.salesforce_objects import (
-    MIRROR_ASSETS,
-    salesforce_contacts_mirror,
-    salesforce_leads_mirror,
+from intercom_salesforce.assets.extract.records import (
+    RECORD_ASSETS,
+    intercom_companies,
+    intercom_contacts,
+    intercom_data_events,
 )
+from intercom_salesforce.assets.extract.reference import REFERENCE_ASSETS
+from intercom_salesforce.assets.match.companies import company_matches
+from intercom_salesforce.assets.match.people import person_matches
+from intercom_salesforce.assets.mirror.salesforce_objects import MIRROR_ASSETS
 from intercom_salesforce.assets.partitions import daily_partitions
-from intercom_salesforce.assets.push.leads import salesforce_lead_upserts
+from intercom_salesforce.assets.push.people import (
+    salesforce_contact_updates,
+    salesforce_lead_upserts,
+)
 from intercom_salesforce.assets.quality.checks import QUALITY_CHECKS
 from intercom_salesforce.assets.quality.review_summary import review_queue_summary
 from intercom_salesforce.automation.schedules import hourly_current_partition_schedule
 from intercom_salesforce.settings import build_resources
 
+# The people sync, end to end: what make demo, the schedule and UI backfills run.
 SYNC_ASSETS = [
     intercom_contacts,
-    salesforce_contacts_mirror,
-    salesforce_leads_mirror,
+    intercom_companies,
+    intercom_data_events,
+    *MIRROR_ASSETS,
+    company_matches,
     person_matches,
     salesforce_lead_upserts,
+    salesforce_contact_updates,
     review_queue_summary,
 ]
 
@@ -32,7 +41,8 @@ sync_people_job = dg.define_asset_job(
     "sync_people_job",
     selection=dg.AssetSelection.assets(*SYNC_ASSETS),
     partitions_def=daily_partitions,
-    description="Intercom contacts -> checks -> match -> Salesforce Leads, over partitions.",
+    description="Intercom people and companies -> checks -> match -> map -> Salesforce, "
+    "over partitions.",
 )
 
 sync_people_schedule = hourly_current_partition_schedule(sync_people_job)
@@ -51,8 +61,7 @@ refresh_reference_job = dg.define_asset_job(
 
 ALL_ASSETS = [
     *SYNC_ASSETS,
-    *[a for a in MIRROR_ASSETS if a not in SYNC_ASSETS],
-    *[a for a in RECORD_ASSETS if a is not intercom_contacts],
+    *[a for a in RECORD_ASSETS if a not in SYNC_ASSETS],
     *REFERENCE_ASSETS,
 ]
 

@@ -31,6 +31,7 @@ SANDBOX_SF_CLIENT_ID = "sandbox-client-id"
 SANDBOX_SF_CLIENT_SECRET = "sandbox-client-secret"
 DEFAULT_INTERCOM_PORT = 8711
 DEFAULT_SALESFORCE_PORT = 8712
+SANDBOX_MAPPING = Path(__file__).resolve().parents[1] / "mappings" / "sandbox.yaml"
 
 
 def project_root() -> Path:
@@ -157,7 +158,11 @@ def build_resources(env: Mapping[str, str] = os.environ) -> dict[str, object]:
         "intercom": build_intercom(env),
         "salesforce": build_salesforce(env),
         "warehouse": DuckDBResource(database=str(p.warehouse)),
-        "sync_settings": SyncSettings(work_dir=str(p.work)),
+        "sync_settings": SyncSettings(
+            work_dir=str(p.work),
+            # the deployment's mapping; the sandbox's ships with the project
+            mapping_file=env.get("SYNC_MAPPING_FILE", str(SANDBOX_MAPPING)),
+        ),
     }
 
 

@@ -12,6 +12,12 @@ class SyncSettings(dg.ConfigurableResource):
     """Knobs a deployment sets once; the declarative field mapping will extend these."""
 
     work_dir: str = Field(description="Folder for CSVs uploaded to and downloaded from Salesforce.")
+    mapping_file: str = Field(
+        default_factory=lambda: str(
+            Path(__file__).resolve().parents[2] / "mappings" / "sandbox.yaml"
+        ),
+        description="The deployment's field mapping (YAML; see docs/mapping.md).",
+    )
     person_external_id_field: str = Field(
         default="Intercom_Contact_Id__c",
         description="External id field on Lead and Contact holding the Intercom contact id.",
@@ -24,7 +30,8 @@ class SyncSettings(dg.ConfigurableResource):
     match_account_by_email_domain: bool = Field(
         default=True,
         description="A person with no company takes the Account whose website domain is their "
-        "email domain (never a free-mail domain).")
+        "email domain (never a free-mail domain).",
+    )
     default_company: str = Field(
         default="[not provided]",
         description="Lead.Company is required; used when the person has no company name.",

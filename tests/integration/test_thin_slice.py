@@ -94,22 +94,34 @@ def test_thin_slice_creates_leads_once(sandbox, tmp_path):
     assert created and created == unmatched - in_review
     assert jobs and all(state == "JobComplete" for _, state in jobs)
 
-    # Salesforce holds exactly those Leads, read back through simple-salesforce and SOQL
+    # Salesforce holds exactly those new Leads, read back through simple-salesforce and SOQL
     leads = soql(
         sandbox, "SELECT Id, Email, Intercom_Contact_Id__c FROM Lead WHERE LeadSource = 'Intercom'"
     )
-    # created: the unmatched; updated: Leads already carrying our external id (seeded case)
-    assert {r["Intercom_Contact_Id__c"] for r in leads} == created | updated
-    assert updated and not (created & updated)
+    assert {r["Intercom_Contact_Id__c"] for r in leads} == created
     assert all(r["Email"] == r["Email"].strip().lower() for r in leads if r["Email"])
-    # the dedupe safeguard: people with several candidates were not written
-    written = {
-        r["Intercom_Contact_Id__c"]
+    # matched records were updated by Id and now carry our external id, so later runs find them
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    matched = dict(
+        con.execute(
+            "SELECT intercom_contact_id, sf_id FROM match.person_matches "
+            "WHERE rule IN ('email', 'user_id') AND intercom_contact_id NOT IN "
+            "(SELECT record_id FROM quality.review_queue WHERE status = 'open')"
+        ).fetchall()
+    )
+    con.close()
+    stamped = {
+        r["Id"]: r["Intercom_Contact_Id__c"]
+        for obj in ("Lead", "Contact")
         for r in soql(
-            sandbox, "SELECT Intercom_Contact_Id__c FROM Lead WHERE Intercom_Contact_Id__c != null"
+            sandbox,
+            f"SELECT Id, Intercom_Contact_Id__c FROM {obj} WHERE Intercom_Contact_Id__c != null",
         )
     }
-    assert not (ambiguous & written)
+    assert matched and all(stamped.get(sf_id) == ic for ic, sf_id in matched.items())
+    assert updated >= set(matched)
+    # the dedupe safeguard: people with several candidates were not written
+    assert not (ambiguous & set(stamped.values()))
 
     # metadata carries counts and the Bulk job ids: the audit log
     mats = result.asset_materializations_for_node("salesforce_lead_upserts")
@@ -123,9 +135,9 @@ def test_thin_slice_creates_leads_once(sandbox, tmp_path):
     assert again.success
     md2 = again.asset_materializations_for_node("salesforce_lead_upserts")[-1].metadata
     assert md2["created"].value == 0 and md2["sent"].value == 0
-    assert len(soql(sandbox, "SELECT Id FROM Lead WHERE LeadSource = 'Intercom'")) == len(
-        created | updated
-    )
+    assert len(soql(sandbox, "SELECT Id FROM Lead WHERE LeadSource = 'Intercom'")) == len(created)
+    md3 = again.asset_materializations_for_node("salesforce_contact_updates")[-1].metadata
+    assert md3["sent"].value == 0
 
 
 def test_a_bad_batch_blocks_the_push(sandbox, tmp_path):

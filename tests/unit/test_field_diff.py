@@ -12,17 +12,22 @@ COLUMNS = ["Ext__c", "LastName", "Email", "Phone"]
 
 
 def pending(con, rows):
-    con.execute('CREATE OR REPLACE TEMP TABLE _pending ("Ext__c" VARCHAR, "LastName" VARCHAR, '
-                '"Email" VARCHAR, "Phone" VARCHAR)')
+    con.execute(
+        'CREATE OR REPLACE TEMP TABLE _pending ("Ext__c" VARCHAR, "LastName" VARCHAR, '
+        '"Email" VARCHAR, "Phone" VARCHAR)'
+    )
     con.executemany("INSERT INTO _pending VALUES (?, ?, ?, ?)", rows)
     con.execute("ALTER TABLE _pending ADD COLUMN ext VARCHAR")
-    con.execute('UPDATE _pending SET ext = "Ext__c"')
+    con.execute("ALTER TABLE _pending ADD COLUMN _key VARCHAR")
+    con.execute('UPDATE _pending SET ext = "Ext__c", _key = "Ext__c"')
 
 
 def remember(con):
     """What a successful push would record."""
-    con.execute("INSERT OR REPLACE INTO sync.field_state "
-                "SELECT 'Lead', ext, field, value, now() FROM _changes")
+    con.execute(
+        "INSERT OR REPLACE INTO sync.field_state "
+        "SELECT 'Lead', ext, field, value, now() FROM _changes"
+    )
 
 
 @pytest.fixture()
@@ -42,8 +47,12 @@ def test_new_then_one_changed_field_then_cleared(con):
     pending(con, [("a", "Smith", "a@x.io", "1"), ("b", "Jones", "b@x.io", None)])
     out = PushOutcome()
     assert prepare_changes(con, "Lead", "Ext__c", COLUMNS, out) == 2
-    assert sent(con)["b"] == {"Ext__c": "b", "LastName": "Jones", "Email": "b@x.io",
-                              "Phone": None}  # a null on a new record is simply not set
+    assert sent(con)["b"] == {
+        "Ext__c": "b",
+        "LastName": "Jones",
+        "Email": "b@x.io",
+        "Phone": None,
+    }  # a null on a new record is simply not set
     remember(con)
 
     pending(con, [("a", "Smith", "a@x.io", "2"), ("b", "Jones", "b@x.io", None)])
@@ -62,8 +71,10 @@ value = st.one_of(st.none(), st.text(max_size=8))
 
 
 @settings(max_examples=60, deadline=None)
-@given(before=st.lists(st.tuples(value, value, value), min_size=1, max_size=8),
-       after=st.lists(st.tuples(value, value, value), min_size=1, max_size=8))
+@given(
+    before=st.lists(st.tuples(value, value, value), min_size=1, max_size=8),
+    after=st.lists(st.tuples(value, value, value), min_size=1, max_size=8),
+)
 def test_sending_the_changes_reproduces_the_new_state(before, after):
     """Applying what is sent (empty = keep, #N/A = clear) to the old state gives the new one."""
     con = duckdb.connect()

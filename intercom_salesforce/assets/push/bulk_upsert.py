@@ -1,7 +1,9 @@
 """Push pending payloads to Salesforce with Bulk API 2.0 upserts, set-based throughout.
 
-The caller fills a temp table ``_pending``: one row per record, an ``ext`` column (the external id
-value) and one VARCHAR column per Salesforce field, formatted as the CSV wants them. From here on
+The caller fills a temp table ``_pending``: one row per record, ``ext`` (the Intercom id: the key
+of our sync state), ``_key`` (the value of the upsert key column: our external id, or the
+Salesforce ``Id`` of a matched record) and one column per Salesforce field, formatted as the CSV
+wants them. From here on
 nothing loops over rows in Python:
 
 1. DuckDB unpivots the payloads and compares every field with ``sync.field_state`` (what was last
@@ -32,8 +34,13 @@ FIELD_STATE = "sync.field_state"
 RECORD_STATE = "sync.sync_state"
 CLEAR = "#N/A"
 # Salesforce errors worth sending again in the same run (reference 4.2)
-TRANSIENT_CODES = ("UNABLE_TO_LOCK_ROW", "UNKNOWN_EXCEPTION", "SERVER_UNAVAILABLE",
-                   "REQUEST_RUNNING_TOO_LONG", "QUERY_TIMEOUT")
+TRANSIENT_CODES = (
+    "UNABLE_TO_LOCK_ROW",
+    "UNKNOWN_EXCEPTION",
+    "SERVER_UNAVAILABLE",
+    "REQUEST_RUNNING_TOO_LONG",
+    "QUERY_TIMEOUT",
+)
 
 
 @dataclass
@@ -74,11 +81,23 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def prepare_changes(conn: duckdb.DuckDBPyConnection, sobject: str, key_field: str,
-                    columns: list[str], outcome: PushOutcome) -> int:
-    """Build ``_changes`` (ext, field, value) and the wide ``_send`` table of changed cells."""
+def prepare_changes(
+    conn: duckdb.DuckDBPyConnection,
+    sobject: str,
+    key_field: str,
+    columns: list[str],
+    outcome: PushOutcome,
+    clearable: set[str] | None = None,
+) -> int:
+    """Build ``_changes`` (ext, field, value) and the wide ``_send`` table of changed cells.
+
+    A value that became empty is a change only for ``clearable`` fields (sent as ``#N/A``); for the
+    others an empty Intercom value leaves Salesforce's alone. ``None`` means every field clears.
+    """
     outcome.considered = conn.execute("SELECT count(*) FROM _pending").fetchall()[0][0]
     fields = [c for c in columns if c != key_field]
+    if not fields:
+        raise ValueError(f"nothing to send for {sobject}: only the key column {key_field}")
     casts = ", ".join(f"{_q(c)}::VARCHAR AS {_q(c)}" for c in fields)
     conn.execute(
         f"CREATE OR REPLACE TEMP TABLE _pending_text AS SELECT ext, {casts} FROM _pending"
@@ -95,15 +114,17 @@ def prepare_changes(conn: duckdb.DuckDBPyConnection, sobject: str, key_field: st
             LEFT JOIN {FIELD_STATE} s
               ON s.sobject = ? AND s.external_id = c.ext AND s.field = c.field
             WHERE (s.field IS NULL AND c.value IS NOT NULL)
-               OR (s.field IS NOT NULL AND c.value IS DISTINCT FROM s.value)""",
-        [sobject],
+               OR (s.field IS NOT NULL AND c.value IS DISTINCT FROM s.value
+                   AND (c.value IS NOT NULL OR ? OR list_contains(?::VARCHAR[], c.field)))""",
+        [sobject, clearable is None, sorted(clearable or [])],
     ).fetchall()
     field_list = ", ".join(f"'{c}'" for c in fields)
     conn.execute(
         f"""CREATE OR REPLACE TEMP TABLE _send AS
-            SELECT ext AS {_q(key_field)}, * EXCLUDE (ext), ext FROM (
+            SELECT k._key AS {_q(key_field)}, pv.* EXCLUDE (ext), pv.ext FROM (
                 PIVOT (SELECT ext, field, coalesce(value, '{CLEAR}') AS v FROM _changes)
-                ON field IN ({field_list}) USING first(v) GROUP BY ext)"""
+                ON field IN ({field_list}) USING first(v) GROUP BY ext) pv
+            JOIN (SELECT ext, _key FROM _pending) k ON k.ext = pv.ext"""
     ).fetchall()
     sent = conn.execute("SELECT count(*) FROM _send").fetchall()[0][0]
     outcome.sent = sent
@@ -112,8 +133,9 @@ def prepare_changes(conn: duckdb.DuckDBPyConnection, sobject: str, key_field: st
     return sent
 
 
-def write_csv_files(conn: duckdb.DuckDBPyConnection, table: str, columns: list[str],
-                    out_dir: Path, max_bytes: int) -> list[Path]:
+def write_csv_files(
+    conn: duckdb.DuckDBPyConnection, table: str, columns: list[str], out_dir: Path, max_bytes: int
+) -> list[Path]:
     """``COPY`` ``table`` to CSV files in ``columns`` order, each under ``max_bytes``.
 
     Rows are assigned to files by a running sum of their JSON length (an over-estimate of their
@@ -137,15 +159,21 @@ def write_csv_files(conn: duckdb.DuckDBPyConnection, table: str, columns: list[s
     return sorted(out_dir.glob("file_no=*/*.csv"))
 
 
-def _load_result(conn: duckdb.DuckDBPyConnection, view: str, path: Path, key_field: str,
-                 required: list[str]) -> None:
+def _load_result(
+    conn: duckdb.DuckDBPyConnection, view: str, path: Path, key_field: str, required: list[str]
+) -> None:
     """Expose one result CSV as a table with an ``ext`` column; empty files become empty tables."""
-    has_rows = (path.exists() and path.stat().st_size > 0
-                and len(path.read_bytes()[:65536].splitlines()) > 1)
+    has_rows = (
+        path.exists()
+        and path.stat().st_size > 0
+        and len(path.read_bytes()[:65536].splitlines()) > 1
+    )
     if has_rows:
+        # results carry the upsert key; our state is keyed by the Intercom id we sent it for
         conn.execute(
-            f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT *, {_q(key_field)} AS ext "
-            f"FROM read_csv('{path}', header=true, all_varchar=true)"
+            f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT r.*, s.ext "
+            f"FROM read_csv('{path}', header=true, all_varchar=true) r "
+            f"LEFT JOIN _send s ON s.{_q(key_field)} = r.{_q(key_field)}"
         ).fetchall()
     else:
         cols = [f"NULL::VARCHAR AS {_q(c)}" for c in required] + ["NULL::VARCHAR AS ext"]
@@ -154,44 +182,69 @@ def _load_result(conn: duckdb.DuckDBPyConnection, view: str, path: Path, key_fie
         ).fetchall()
 
 
-def record_results(conn: duckdb.DuckDBPyConnection, result: IngestResult, key_field: str,
-                   run_id: str) -> dict[str, int]:
+def record_results(
+    conn: duckdb.DuckDBPyConnection, result: IngestResult, key_field: str, run_id: str
+) -> dict[str, int]:
     """Per-record outcomes into ``sync_results``; successes move the record and field state."""
     _load_result(conn, "_ok", result.successful_csv, key_field, ["sf__Id", "sf__Created"])
     _load_result(conn, "_failed", result.failed_csv, key_field, ["sf__Id", "sf__Error"])
     _load_result(conn, "_unprocessed", result.unprocessed_csv, key_field, [])
-    conn.execute(read_sql("record_ingest_results.sql", SQL),
-                 [result.job_id, result.sobject, run_id]).fetchall()
+    conn.execute(
+        read_sql("record_ingest_results.sql", SQL), [result.job_id, result.sobject, run_id]
+    ).fetchall()
     now = datetime.now(UTC)
     conn.execute(
         f"""INSERT OR REPLACE INTO {RECORD_STATE}
-            SELECT ?, ext, "sf__Id", ? FROM _ok""", [result.sobject, now]
+            SELECT ?, ext, "sf__Id", ? FROM _ok""",
+        [result.sobject, now],
     ).fetchall()
     conn.execute(
         f"""INSERT OR REPLACE INTO {FIELD_STATE}
             SELECT ?, ch.ext, ch.field, ch.value, ? FROM _changes ch
-            WHERE ch.ext IN (SELECT ext FROM _ok)""", [result.sobject, now]
+            WHERE ch.ext IN (SELECT ext FROM _ok)""",
+        [result.sobject, now],
     ).fetchall()
+    if key_field != "Id":
+        # the upsert key was sent too: remember it, so a later update by Id does not resend it
+        conn.execute(
+            f"""INSERT OR REPLACE INTO {FIELD_STATE}
+                SELECT ?, ext, ?, {_q(key_field)}, ? FROM _ok""",
+            [result.sobject, key_field, now],
+        ).fetchall()
     conn.execute(
         f"""UPDATE {BULK_JOBS} SET state = ?, records_processed = ?, records_failed = ?,
                error_message = ?, finished_at = ? WHERE job_id = ?""",
-        [result.state, result.records_processed, result.records_failed, result.error_message,
-         now, result.job_id],
+        [
+            result.state,
+            result.records_processed,
+            result.records_failed,
+            result.error_message,
+            now,
+            result.job_id,
+        ],
     ).fetchall()
-    return dict(conn.execute(
-        f"SELECT outcome, count(*) FROM {SYNC_RESULTS} WHERE job_id = ? GROUP BY 1",
-        [result.job_id]).fetchall())
+    return dict(
+        conn.execute(
+            f"SELECT outcome, count(*) FROM {SYNC_RESULTS} WHERE job_id = ? GROUP BY 1",
+            [result.job_id],
+        ).fetchall()
+    )
 
 
 def _transient_exts(conn: duckdb.DuckDBPyConnection) -> list[str]:
     codes = ", ".join(f"'{c}'" for c in TRANSIENT_CODES)
-    return [r[0] for r in conn.execute(
-        f"""SELECT ext FROM _failed WHERE split_part("sf__Error", ':', 1) IN ({codes})
-            UNION SELECT ext FROM _unprocessed""").fetchall()]
+    return [
+        r[0]
+        for r in conn.execute(
+            f"""SELECT ext FROM _failed WHERE split_part("sf__Error", ':', 1) IN ({codes})
+            UNION SELECT ext FROM _unprocessed"""
+        ).fetchall()
+    ]
 
 
-def review_rejections(conn: duckdb.DuckDBPyConnection, entity: str, sobject: str,
-                      run_id: str, job_ids: list[str]) -> int:
+def review_rejections(
+    conn: duckdb.DuckDBPyConnection, entity: str, sobject: str, run_id: str, job_ids: list[str]
+) -> int:
     """Permanent per-record rejections wait in the review queue with Salesforce's message."""
     from intercom_salesforce.assets.quality.review_queue import upsert_items
 
@@ -211,8 +264,14 @@ def review_rejections(conn: duckdb.DuckDBPyConnection, entity: str, sobject: str
             GROUP BY external_id""",
         [*job_ids, *job_ids],
     ).fetchall()
-    return upsert_items(conn, entity, "salesforce_rejected", sobject,
-                        f"Salesforce rejected the {sobject}: see the value for its error", run_id)
+    return upsert_items(
+        conn,
+        entity,
+        "salesforce_rejected",
+        sobject,
+        f"Salesforce rejected the {sobject}: see the value for its error",
+        run_id,
+    )
 
 
 def upsert_pending(
@@ -228,16 +287,18 @@ def upsert_pending(
     review_entity: str,
     max_attempts: int = 3,
     retry_base_seconds: float = 1.0,
+    clearable: set[str] | None = None,
 ) -> PushOutcome:
     """Diff, write, upload, record, retry the transient, queue the rejected."""
     outcome = PushOutcome()
-    if prepare_changes(conn, sobject, ext_field, columns, outcome) == 0:
+    if prepare_changes(conn, sobject, ext_field, columns, outcome, clearable) == 0:
         return outcome
     sf.check_api_budget(planned_calls=8 + outcome.sent // 10_000 * 8)
     conn.execute("CREATE OR REPLACE TEMP TABLE _batch AS SELECT * FROM _send").fetchall()
     for attempt in range(1, max_attempts + 1):
-        files = write_csv_files(conn, "_batch", columns, work_dir / f"{sobject}-{attempt}",
-                                max_bytes)
+        files = write_csv_files(
+            conn, "_batch", columns, work_dir / f"{sobject}-{attempt}", max_bytes
+        )
         retry: list[str] = []
         for path in files:
             rows = conn.execute(
@@ -249,12 +310,26 @@ def upsert_pending(
                     f"INSERT INTO {BULK_JOBS} (job_id, sobject, operation, external_id_field, "
                     "csv_path, rows_uploaded, bytes_uploaded, state, created_at, run_id) "
                     "VALUES (?, ?, 'upsert', ?, ?, ?, ?, 'Open', ?, ?)",
-                    [job_id, sobject, ext_field, str(path), rows, path.stat().st_size,
-                     datetime.now(UTC), run_id],
+                    [
+                        job_id,
+                        sobject,
+                        ext_field,
+                        str(path),
+                        rows,
+                        path.stat().st_size,
+                        datetime.now(UTC),
+                        run_id,
+                    ],
                 ).fetchall()
 
-            result = sf.ingest(sobject, "upsert", path, work_dir / f"{sobject}-results",
-                               external_id_field=ext_field, on_job_created=ledger)
+            result = sf.ingest(
+                sobject,
+                "upsert",
+                path,
+                work_dir / f"{sobject}-results",
+                external_id_field=ext_field,
+                on_job_created=ledger,
+            )
             outcome.job_ids.append(result.job_id)
             outcome.bytes_uploaded += result.bytes_uploaded
             counts = record_results(conn, result, ext_field, run_id)
@@ -262,23 +337,29 @@ def upsert_pending(
             outcome.updated += counts.get("updated", 0)
             transient = _transient_exts(conn)
             if result.state != "JobComplete" and (attempt == max_attempts or not transient):
-                outcome.failed_jobs.append(f"{result.job_id}: {result.state} "
-                                           f"{result.error_message}")
+                outcome.failed_jobs.append(
+                    f"{result.job_id}: {result.state} {result.error_message}"
+                )
             retry.extend(transient)
         if not retry or attempt == max_attempts:
             break
         outcome.retried += len(retry)
         conn.execute("CREATE OR REPLACE TEMP TABLE _retry (ext VARCHAR)").fetchall()
         conn.executemany("INSERT INTO _retry VALUES (?)", [[e] for e in retry])
-        conn.execute("CREATE OR REPLACE TEMP TABLE _batch AS SELECT * FROM _send "
-                     "WHERE ext IN (SELECT ext FROM _retry)").fetchall()
+        conn.execute(
+            "CREATE OR REPLACE TEMP TABLE _batch AS SELECT * FROM _send "
+            "WHERE ext IN (SELECT ext FROM _retry)"
+        ).fetchall()
         time.sleep(retry_base_seconds * 2 ** (attempt - 1))
     marks = ", ".join("?" for _ in outcome.job_ids)
-    final = dict(conn.execute(
-        f"""SELECT outcome, count(*) FROM (
+    final = dict(
+        conn.execute(
+            f"""SELECT outcome, count(*) FROM (
                 SELECT external_id, arg_max(outcome, recorded_at) AS outcome
                 FROM {SYNC_RESULTS} WHERE job_id IN ({marks}) GROUP BY 1) GROUP BY 1""",
-        outcome.job_ids).fetchall())
+            outcome.job_ids,
+        ).fetchall()
+    )
     outcome.failed = final.get("failed", 0)
     outcome.unprocessed = final.get("unprocessed", 0)
     for code, n in conn.execute(
@@ -287,8 +368,9 @@ def upsert_pending(
         outcome.job_ids,
     ).fetchall():
         outcome.errors_by_code[code] = n
-    outcome.sent_to_review = review_rejections(conn, review_entity, sobject, run_id,
-                                               outcome.job_ids)
+    outcome.sent_to_review = review_rejections(
+        conn, review_entity, sobject, run_id, outcome.job_ids
+    )
     return outcome
 
 
