@@ -8,6 +8,8 @@ from intercom_salesforce.assets.extract.records import (
     RECORD_ASSETS,
     intercom_companies,
     intercom_contacts,
+    intercom_conversation_parts,
+    intercom_conversations,
     intercom_data_events,
 )
 from intercom_salesforce.assets.extract.reference import REFERENCE_ASSETS
@@ -15,6 +17,7 @@ from intercom_salesforce.assets.match.companies import company_matches
 from intercom_salesforce.assets.match.people import person_matches
 from intercom_salesforce.assets.mirror.salesforce_objects import MIRROR_ASSETS
 from intercom_salesforce.assets.partitions import daily_partitions
+from intercom_salesforce.assets.push.conversations import salesforce_conversation_tasks
 from intercom_salesforce.assets.push.people import (
     salesforce_contact_updates,
     salesforce_lead_upserts,
@@ -47,6 +50,19 @@ sync_people_job = dg.define_asset_job(
 
 sync_people_schedule = hourly_current_partition_schedule(sync_people_job)
 
+# Conversations as Tasks, after the people they belong to (reference data refreshed alongside).
+CONVERSATION_ASSETS = [
+    intercom_conversations,
+    intercom_conversation_parts,
+    salesforce_conversation_tasks,
+]
+sync_conversations_job = dg.define_asset_job(
+    "sync_conversations_job",
+    selection=dg.AssetSelection.assets(*CONVERSATION_ASSETS),
+    partitions_def=daily_partitions,
+    description="Intercom conversations -> Salesforce Tasks on the matched Lead or Contact.",
+)
+
 extract_intercom_job = dg.define_asset_job(
     "extract_intercom_job",
     selection=dg.AssetSelection.assets(*RECORD_ASSETS),
@@ -61,6 +77,7 @@ refresh_reference_job = dg.define_asset_job(
 
 ALL_ASSETS = [
     *SYNC_ASSETS,
+    salesforce_conversation_tasks,
     *[a for a in RECORD_ASSETS if a not in SYNC_ASSETS],
     *REFERENCE_ASSETS,
 ]
@@ -68,7 +85,7 @@ ALL_ASSETS = [
 defs = dg.Definitions(
     assets=ALL_ASSETS,
     asset_checks=QUALITY_CHECKS,
-    jobs=[sync_people_job, extract_intercom_job, refresh_reference_job],
+    jobs=[sync_people_job, sync_conversations_job, extract_intercom_job, refresh_reference_job],
     schedules=[sync_people_schedule],
     resources=build_resources(),
 )

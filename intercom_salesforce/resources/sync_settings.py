@@ -44,6 +44,16 @@ class SyncSettings(dg.ConfigurableResource):
         default=["requested-demo", "upgraded-plan"],
         description="Data events worth reading (one listing per changed contact).",
     )
+    include_transcript: bool = Field(
+        default=False, description="Put the conversation's parts, as plain text, on the Task."
+    )
+    redact_transcript: bool = Field(
+        default=True, description="Replace email addresses and phone numbers in transcripts."
+    )
+    intercom_web_host: str = Field(
+        default="app.intercom.com",
+        description="Host of inbox links (app.eu.intercom.com / app.au.intercom.com by region).",
+    )
     max_upload_bytes: int = Field(
         default=90_000_000, description="Split Bulk uploads under Salesforce's 100 MB raw limit."
     )

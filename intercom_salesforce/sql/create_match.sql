@@ -16,3 +16,12 @@ CREATE TABLE IF NOT EXISTS match.company_matches (
     matched_at          TIMESTAMPTZ NOT NULL,
     run_id              VARCHAR
 );
+
+-- Conversations waiting for their person to exist in Salesforce (written once matched or created).
+CREATE TABLE IF NOT EXISTS sync.pending_conversations (
+    conversation_id VARCHAR PRIMARY KEY,
+    contact_id      VARCHAR,
+    reason          VARCHAR,
+    first_seen_at   TIMESTAMPTZ NOT NULL,
+    last_seen_at    TIMESTAMPTZ NOT NULL
+);

@@ -1,0 +1,129 @@
+"""Conversations land as Tasks on the right person, with owner and link; a later change updates
+the same Task."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+
+from intercom_salesforce.assets.extract.reference import REFERENCE_ASSETS
+from intercom_salesforce.assets.quality.checks import CHECKS_BY_ENTITY
+from intercom_salesforce.definitions import CONVERSATION_ASSETS, SYNC_ASSETS
+from intercom_salesforce.resources.sync_settings import SyncSettings
+from intercom_salesforce.sandbox.intercom.store import IntercomStore
+
+from .test_thin_slice import full_range, soql
+
+
+def run(sandbox, tmp_path, assets, first, last):
+    result = dg.materialize(
+        assets,
+        resources=sandbox.resources(tmp_path),
+        instance=dg.DagsterInstance.ephemeral(),
+        tags={
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
+        },
+        raise_on_error=False,
+    )
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return result
+
+
+def test_tasks_on_the_matched_person_then_updated_in_place(sandbox, tmp_path):
+    first, last = full_range()
+    run(sandbox, tmp_path, [*SYNC_ASSETS, CHECKS_BY_ENTITY["intercom_contacts"]], first, last)
+    run(sandbox, tmp_path, [*REFERENCE_ASSETS, *CONVERSATION_ASSETS], first, last)
+
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    people = dict(
+        con.execute(
+            "SELECT intercom_contact_id, arg_max(sf_id, matched_at) FROM match.person_matches "
+            "WHERE sf_id IS NOT NULL GROUP BY 1"
+        ).fetchall()
+    )
+    people.update(
+        dict(
+            con.execute(
+                "SELECT external_id, sf_id FROM sync.sync_state WHERE sobject = 'Lead'"
+            ).fetchall()
+        )
+    )
+    convs = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "SELECT c.id, from_json(c.contact_ids, '[\"VARCHAR\"]')[1], lower(a.email) "
+            "FROM staging.intercom_conversations_current c "
+            "LEFT JOIN staging.intercom_admins a ON a.id = c.admin_assignee_id::VARCHAR"
+        ).fetchall()
+    }
+    pending = {
+        r[0]
+        for r in con.execute("SELECT conversation_id FROM sync.pending_conversations").fetchall()
+    }
+    con.close()
+    users = {
+        r["Id"]: r["Email"].lower()
+        for r in soql(sandbox, "SELECT Id, Email FROM User WHERE IsActive = true")
+    }
+    tasks = {
+        r["Intercom_Conversation_Id__c"]: r
+        for r in soql(
+            sandbox,
+            "SELECT Id, WhoId, OwnerId, Intercom_Link__c, Intercom_Conversation_Id__c, "
+            "Description FROM Task WHERE Intercom_Conversation_Id__c != null",
+        )
+    }
+    assert tasks and set(tasks) | pending == set(convs)
+    for conv_id, task in tasks.items():
+        contact_id, admin_email = convs[conv_id]
+        assert task["WhoId"] == people[contact_id]
+        assert task["Intercom_Link__c"].endswith(f"/inbox/conversation/{conv_id}")
+        if admin_email in users.values():  # the assignee's active user owns the Task
+            assert users[task["OwnerId"]] == admin_email
+
+    # new tags on one conversation: the same Task is updated, no second Task appears
+    conv_id = sorted(tasks)[0]
+    store = IntercomStore(sandbox.state.intercom_db)
+    store.update_conversation(conv_id, tags=["7100000", "7100001"])
+    store.close()
+    run(sandbox, tmp_path, CONVERSATION_ASSETS, full_range()[1], full_range()[1])
+    after = soql(
+        sandbox, f"SELECT Id, Description FROM Task WHERE Intercom_Conversation_Id__c = '{conv_id}'"
+    )
+    assert len(after) == 1 and after[0]["Id"] == tasks[conv_id]["Id"]
+    assert "vip, churn-risk" in after[0]["Description"]
+
+
+def test_transcript_plain_text_redacted_and_cut(sandbox, tmp_path):
+    first, last = full_range()
+    resources = sandbox.resources(tmp_path)
+    resources["sync_settings"] = SyncSettings(
+        work_dir=str(tmp_path / "work"), include_transcript=True
+    )
+    for assets in (
+        [*SYNC_ASSETS, CHECKS_BY_ENTITY["intercom_contacts"]],
+        [*REFERENCE_ASSETS, *CONVERSATION_ASSETS],
+    ):
+        result = dg.materialize(
+            assets,
+            resources=resources,
+            instance=dg.DagsterInstance.ephemeral(),
+            tags={
+                "dagster/asset_partition_range_start": first,
+                "dagster/asset_partition_range_end": last,
+            },
+        )
+        assert result.success
+    tasks = soql(
+        sandbox,
+        "SELECT Intercom_Conversation_Id__c, Description FROM Task "
+        "WHERE Intercom_Conversation_Id__c != null",
+    )
+    texts = [t["Description"] for t in tasks]
+    assert all(len(t) <= 32_000 for t in texts)
+    assert any("Transcript:" in t for t in texts)
+    assert not any("<p>" in t or "<b>" in t for t in texts)  # HTML stripped
+    assert not any("@" in t.split("Transcript:")[-1] for t in texts if "Transcript:" in t)
+    # the 520-part conversation is cut with a marker, never silently
+    assert any(t.endswith("[transcript truncated]") for t in texts)
