@@ -25,6 +25,11 @@ from intercom_salesforce.assets.push.people import (
 from intercom_salesforce.assets.quality.checks import QUALITY_CHECKS
 from intercom_salesforce.assets.quality.review_summary import review_queue_summary
 from intercom_salesforce.automation.schedules import hourly_current_partition_schedule
+from intercom_salesforce.automation.sensors import (
+    build_change_sensor,
+    sync_audit,
+    sync_failure_audit,
+)
 from intercom_salesforce.settings import build_resources
 
 # The people sync, end to end: what make demo, the schedule and UI backfills run.
@@ -63,6 +68,22 @@ sync_conversations_job = dg.define_asset_job(
     description="Intercom conversations -> Salesforce Tasks on the matched Lead or Contact.",
 )
 
+conversation_sensor = build_change_sensor(
+    "intercom_conversations_sensor",
+    sync_conversations_job,
+    "conversations",
+    "conversations",
+    "New or updated Intercom conversations start a Task sync of their days.",
+)
+contact_sensor = build_change_sensor(
+    "intercom_contacts_sensor",
+    sync_people_job,
+    "contacts",
+    "data",
+    "New or updated Intercom contacts (new leads, lead -> user, attribute changes) start a "
+    "people sync of their days.",
+)
+
 extract_intercom_job = dg.define_asset_job(
     "extract_intercom_job",
     selection=dg.AssetSelection.assets(*RECORD_ASSETS),
@@ -80,6 +101,7 @@ ALL_ASSETS = [
     salesforce_conversation_tasks,
     *[a for a in RECORD_ASSETS if a not in SYNC_ASSETS],
     *REFERENCE_ASSETS,
+    sync_audit,
 ]
 
 defs = dg.Definitions(
@@ -87,5 +109,6 @@ defs = dg.Definitions(
     asset_checks=QUALITY_CHECKS,
     jobs=[sync_people_job, sync_conversations_job, extract_intercom_job, refresh_reference_job],
     schedules=[sync_people_schedule],
+    sensors=[conversation_sensor, contact_sensor, sync_failure_audit],
     resources=build_resources(),
 )
