@@ -110,5 +110,7 @@ defs = dg.Definitions(
     jobs=[sync_people_job, sync_conversations_job, extract_intercom_job, refresh_reference_job],
     schedules=[sync_people_schedule],
     sensors=[conversation_sensor, contact_sensor, sync_failure_audit],
+    # one process per run: steps share the warehouse connection's process and pay imports once
+    executor=dg.in_process_executor,
     resources=build_resources(),
 )

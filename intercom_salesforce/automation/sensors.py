@@ -8,6 +8,7 @@ per (day, newest change) makes a repeated tick a no-op.
 """
 
 import json
+import os
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +19,8 @@ from intercom_salesforce.resources.intercom import IntercomResource
 from intercom_salesforce.settings import workspace_timezone
 
 MAX_PAGES_PER_TICK = 20
+# how often the change sensors poll Intercom (each tick is one or more search calls)
+SENSOR_INTERVAL_SECONDS = int(os.environ.get("SYNC_SENSOR_INTERVAL_SECONDS", "60"))
 
 
 def changed_days(

@@ -14,9 +14,7 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-import great_expectations as gx
 import pandas as pd
-from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from intercom_salesforce.assets.quality.review_queue import queue_rule_failures, resolve_passing
 from intercom_salesforce.assets.quality.suites import RowRule, Suite
@@ -41,10 +39,19 @@ def _describe(cfg: Any) -> str:
     return f"{cfg.type}({column})" if column else cfg.type
 
 
-def validate(df: pd.DataFrame, suite: Suite, start: int, end: int) -> Any:
-    """Validate a frame in an ephemeral GX context (no project files to keep in sync)."""
+def _gx_context() -> Any:
+    """An ephemeral GX context (no project files to keep in sync), GX imported only when used."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return gx, context
+
+
+def validate(df: pd.DataFrame, suite: Suite, start: int, end: int) -> Any:
+    """Validate a frame against the suite's structural and row rules."""
+    gx, context = _gx_context()
     asset = context.data_sources.add_pandas("staging").add_dataframe_asset(suite.entity)
     batch = asset.add_batch_definition_whole_dataframe("window").get_batch(
         batch_parameters={"dataframe": df}
@@ -89,33 +96,54 @@ def drift_outcomes(conn: duckdb.DuckDBPyConnection, entity: str, run_id: str) ->
     df = conn.execute(DRIFT_FRAME, [entity, run_id]).df()
     if df.empty:
         return []
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch = (context.data_sources.add_pandas("observations").add_dataframe_asset(entity)
-             .add_batch_definition_whole_dataframe("run").get_batch(
-                 batch_parameters={"dataframe": df}))
+    gx, context = _gx_context()
+    batch = (
+        context.data_sources.add_pandas("observations")
+        .add_dataframe_asset(entity)
+        .add_batch_definition_whole_dataframe("run")
+        .get_batch(batch_parameters={"dataframe": df})
+    )
     suite = context.suites.add(gx.ExpectationSuite(name=f"{entity}_payload_schema"))
-    suite.add_expectation(gx.expectations.ExpectColumnValuesToBeInSet(
-        column="key_never_arrived", value_set=[False]))
-    suite.add_expectation(gx.expectations.ExpectColumnValuesToBeBetween(
-        column="wrong_type", max_value=0))
-    result = batch.validate(suite, result_format={
-        "result_format": "COMPLETE", "unexpected_index_column_names": ["column_name"]})
+    suite.add_expectation(
+        gx.expectations.ExpectColumnValuesToBeInSet(column="key_never_arrived", value_set=[False])
+    )
+    suite.add_expectation(
+        gx.expectations.ExpectColumnValuesToBeBetween(column="wrong_type", max_value=0)
+    )
+    result = batch.validate(
+        suite,
+        result_format={
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": ["column_name"],
+        },
+    )
     outcomes = []
-    for r, name in zip(result.results, ["schema_missing_column", "schema_wrong_type"],
-                       strict=True):
+    for r, name in zip(result.results, ["schema_missing_column", "schema_wrong_type"], strict=True):
         failing = [f["column_name"] for f in (r.result or {}).get("unexpected_index_list") or []]
         details = None
         if failing:
             rows = df[df["column_name"].isin(failing)]
-            details = {row.column_name: {"source": row.source_path,
-                                         "expected": row.expected_type,
-                                         "missing": int(row.missing),
-                                         "wrong_type": int(row.wrong_type),
-                                         "sample": row.sample}
-                       for row in rows.itertuples()}
-        outcomes.append(RuleOutcome(name, "structural", bool(r.success), len(failing),
-                                    blocks=not r.success, sample=failing, details=details))
+            details = {
+                row.column_name: {
+                    "source": row.source_path,
+                    "expected": row.expected_type,
+                    "missing": int(row.missing),
+                    "wrong_type": int(row.wrong_type),
+                    "sample": row.sample,
+                }
+                for row in rows.itertuples()
+            }
+        outcomes.append(
+            RuleOutcome(
+                name,
+                "structural",
+                bool(r.success),
+                len(failing),
+                blocks=not r.success,
+                sample=failing,
+                details=details,
+            )
+        )
     return outcomes
 
 

@@ -14,9 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import great_expectations as gx
 
-E = gx.expectations
+class _Expectations:
+    """``great_expectations.expectations``, imported on first use: GX takes seconds to import,
+    and the code location (webserver, daemon, sensors) should not pay for it, only check runs."""
+
+    def __getattr__(self, name: str) -> Any:
+        import great_expectations as gx
+
+        return getattr(gx.expectations, name)
+
+
+E = _Expectations()
 EMAIL_REGEX = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 # Intercom plan values the sandbox mapping sends to Lead/Contact Intercom_Plan__c
 MAPPED_PLANS = ["free", "starter", "pro", "enterprise"]
