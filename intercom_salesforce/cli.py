@@ -330,6 +330,23 @@ def cmd_review_set(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_webhooks_serve(args: argparse.Namespace) -> int:
+    from werkzeug.serving import run_simple
+
+    from intercom_salesforce.webhooks.queue import WebhookQueue
+    from intercom_salesforce.webhooks.receiver import create_receiver
+
+    queue = WebhookQueue(settings.paths().webhook_queue)
+    app = create_receiver(queue, settings.intercom_client_secret())
+    print(
+        f"Receiving Intercom webhooks on http://{args.host}:{args.port}/ "
+        f"(queue {queue.path}); put it behind HTTPS for Intercom.",
+        flush=True,
+    )
+    run_simple(args.host, args.port, app, threaded=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="intercom-salesforce", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -377,6 +394,13 @@ def main(argv: list[str] | None = None) -> int:
         r.add_argument("item", type=int)
         r.add_argument("--note")
         r.set_defaults(func=cmd_review_set, status=status)
+
+    hooks = sub.add_parser("webhooks", help="the optional Intercom webhook receiver")
+    hsub = hooks.add_subparsers(dest="webhooks_command", required=True)
+    h_serve = hsub.add_parser("serve", help="receive signed webhooks and queue them")
+    h_serve.add_argument("--host", default="127.0.0.1")
+    h_serve.add_argument("--port", type=int, default=8713)
+    h_serve.set_defaults(func=cmd_webhooks_serve)
 
     args = parser.parse_args(argv)
     return args.func(args)

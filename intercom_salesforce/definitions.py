@@ -27,10 +27,11 @@ from intercom_salesforce.assets.quality.review_summary import review_queue_summa
 from intercom_salesforce.automation.schedules import hourly_current_partition_schedule
 from intercom_salesforce.automation.sensors import (
     build_change_sensor,
+    build_webhook_sensor,
     sync_audit,
     sync_failure_audit,
 )
-from intercom_salesforce.settings import build_resources
+from intercom_salesforce.settings import build_resources, paths
 
 # The people sync, end to end: what make demo, the schedule and UI backfills run.
 SYNC_ASSETS = [
@@ -84,6 +85,10 @@ contact_sensor = build_change_sensor(
     "people sync of their days.",
 )
 
+webhook_sensor = build_webhook_sensor(
+    sync_people_job, sync_conversations_job, str(paths().webhook_queue)
+)
+
 extract_intercom_job = dg.define_asset_job(
     "extract_intercom_job",
     selection=dg.AssetSelection.assets(*RECORD_ASSETS),
@@ -109,7 +114,7 @@ defs = dg.Definitions(
     asset_checks=QUALITY_CHECKS,
     jobs=[sync_people_job, sync_conversations_job, extract_intercom_job, refresh_reference_job],
     schedules=[sync_people_schedule],
-    sensors=[conversation_sensor, contact_sensor, sync_failure_audit],
+    sensors=[conversation_sensor, contact_sensor, webhook_sensor, sync_failure_audit],
     # one process per run: steps share the warehouse connection's process and pay imports once
     executor=dg.in_process_executor,
     resources=build_resources(),

@@ -64,6 +64,10 @@ class Paths:
         return Path(os.environ.get("SYNC_WORK_DIR", self.var / "work"))
 
     @property
+    def webhook_queue(self) -> Path:
+        return Path(os.environ.get("WEBHOOK_QUEUE_PATH", self.var / "webhooks.sqlite"))
+
+    @property
     def dagster_home(self) -> Path:
         return Path(os.environ.get("DAGSTER_HOME", self.var / "dagster"))
 
@@ -164,6 +168,19 @@ def build_resources(env: Mapping[str, str] = os.environ) -> dict[str, object]:
             mapping_file=env.get("SYNC_MAPPING_FILE", str(SANDBOX_MAPPING)),
         ),
     }
+
+
+SANDBOX_INTERCOM_CLIENT_SECRET = "sandbox-intercom-client-secret"
+
+
+def intercom_client_secret(env: Mapping[str, str] = os.environ) -> str:
+    """The app's client secret that signs webhooks (the sandbox's when Intercom is emulated)."""
+    if intercom_mode(env) == "sandbox":
+        return SANDBOX_INTERCOM_CLIENT_SECRET
+    secret = env.get("INTERCOM_CLIENT_SECRET")
+    if not secret:
+        raise ConfigurationError("INTERCOM_CLIENT_SECRET is needed to verify Intercom webhooks")
+    return secret
 
 
 def workspace_timezone(env: Mapping[str, str] = os.environ) -> str:

@@ -122,3 +122,44 @@ sync_audit = dg.AssetSpec(
     kinds={"dagster"},
     description="Failed sync runs, recorded by the sync_failure_audit sensor.",
 )
+
+
+def build_webhook_sensor(
+    people_job: Any, conversations_job: Any, queue_path: str
+) -> dg.SensorDefinition:
+    """Turns queued webhook notifications into runs: conversation topics sync the conversation's
+    day, contact and data-event topics the person's day (new lead, lead -> user, MQL events)."""
+
+    @dg.sensor(
+        name="intercom_webhook_sensor",
+        jobs=[people_job, conversations_job],
+        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Runs for the days touched by webhooks the receiver queued.",
+    )
+    def _sensor(context: dg.SensorEvaluationContext):
+        from pathlib import Path
+
+        from intercom_salesforce.webhooks.queue import WebhookQueue
+
+        tz = ZoneInfo(workspace_timezone())
+        wanted: dict[tuple[str, str], int] = {}
+        for note in WebhookQueue(Path(queue_path)).take():
+            job = conversations_job if note.topic.startswith("conversation") else people_job
+            ts = note.updated_at or int(datetime.now().timestamp())
+            day = datetime.fromtimestamp(ts, tz).date().isoformat()
+            key = (job.name, day)
+            wanted[key] = max(wanted.get(key, 0), ts)
+        if not wanted:
+            return dg.SkipReason("no webhook notifications waiting")
+        return [
+            dg.RunRequest(
+                run_key=f"webhook:{job}:{day}:{ts}",
+                job_name=job,
+                partition_key=day,
+                tags={"intercom_salesforce/trigger": "intercom_webhook_sensor"},
+            )
+            for (job, day), ts in sorted(wanted.items())
+        ]
+
+    return _sensor
