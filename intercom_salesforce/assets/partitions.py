@@ -8,7 +8,7 @@ picks up everything updated so far and a later run of the same partition the res
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import dagster as dg
 
@@ -32,13 +32,35 @@ def search_window_filter(window: dg.TimeWindow, field: str = "updated_at") -> di
     ends before t's day, so an instant in the day before ``start`` and an instant in ``end``'s day
     bound the window exactly. Noon-offsets keep the instants inside their days across DST changes.
     """
-    before_start = window.start - timedelta(hours=12)
-    in_end_day = window.end + timedelta(hours=12)
+    return search_filter(window.start, window.end, "day", field)
+
+
+def day_start(moment: datetime) -> datetime:
+    """Midnight (in ``moment``'s timezone) of ``moment``'s day."""
+    return datetime.combine(moment.date(), time.min, tzinfo=moment.tzinfo)
+
+
+def search_filter(
+    start: datetime, end: datetime, dates: str = "day", field: str = "updated_at"
+) -> dict:
+    """A search filter for ``start <= field < end`` (``end`` a midnight) as Intercom matches dates.
+
+    ``day``: calendar days in the workspace timezone (``start``'s and ``end``'s tzinfo); the
+    filter covers from ``start``'s whole day, so the caller drops what precedes ``start``.
+    ``exact``: to the second, but operators that may or may not include their bound, so the
+    filter is a day wider on each side and the caller applies the bounds exactly.
+    """
+    if dates == "exact":
+        low = int(start.timestamp()) - 86_400
+        high = int(end.timestamp()) + 86_400
+    else:
+        low = int((day_start(start) - timedelta(hours=12)).timestamp())
+        high = int((end + timedelta(hours=12)).timestamp())
     return {
         "operator": "AND",
         "value": [
-            {"field": field, "operator": ">", "value": int(before_start.timestamp())},
-            {"field": field, "operator": "<", "value": int(in_end_day.timestamp())},
+            {"field": field, "operator": ">", "value": low},
+            {"field": field, "operator": "<", "value": high},
         ],
     }
 

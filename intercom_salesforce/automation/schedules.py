@@ -1,4 +1,4 @@
-"""The incremental sync on a schedule over the current (workspace-local) day's partition."""
+"""The incremental sync on a schedule over yesterday's and today's (workspace-local) partitions."""
 
 import os
 
@@ -7,12 +7,23 @@ import dagster as dg
 from intercom_salesforce.assets.partitions import daily_partitions
 from intercom_salesforce.settings import workspace_timezone
 
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def current_partition_range(when) -> tuple[str, str]:
+    """[yesterday, today] in the workspace's days as of ``when`` (just today on the first day)."""
+    keys = daily_partitions.get_partition_keys(current_time=when)
+    return keys[max(0, len(keys) - 2)], keys[-1]
+
 
 def hourly_current_partition_schedule(job) -> dg.ScheduleDefinition:
-    """Every hour (``SYNC_SCHEDULE_CRON`` to change it), sync today's partition.
+    """Every hour (``SYNC_SCHEDULE_CRON`` to change it), sync yesterday's and today's partitions.
 
-    Re-running the same day is cheap and safe: extraction replaces the day's rows and the push
-    sends only what changed since the last successful push.
+    One run over the two days: records updated after the previous run, but before midnight, sit
+    in yesterday's partition once the day has rolled over, so a run that read only today would
+    lose them. Extraction is incremental (only what changed since the last run's mark), and the
+    push sends only what changed since the last successful push, so the extra day costs little.
     """
 
     @dg.schedule(
@@ -23,9 +34,10 @@ def hourly_current_partition_schedule(job) -> dg.ScheduleDefinition:
         default_status=dg.DefaultScheduleStatus.STOPPED,
     )
     def _schedule(context: dg.ScheduleEvaluationContext):
-        key = daily_partitions.get_last_partition_key(current_time=context.scheduled_execution_time)
+        first, last = current_partition_range(context.scheduled_execution_time)
         return dg.RunRequest(
-            run_key=f"{key}@{context.scheduled_execution_time.isoformat()}", partition_key=key
+            run_key=f"{first}..{last}@{context.scheduled_execution_time.isoformat()}",
+            tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
         )
 
     return _schedule

@@ -188,3 +188,16 @@ CREATE OR REPLACE MACRO sync.sf_multiselect(vals) AS
     nullif(array_to_string(list_sort(list_distinct(
         list_filter(vals::VARCHAR[], lambda v: v IS NOT NULL AND trim(v) <> ''))), ';'), '');
 CREATE OR REPLACE MACRO sync.sf_clear(v) AS coalesce(v::VARCHAR, '#N/A');
+
+-- Incremental extraction: how each run read its window (incremental | full_refresh). Its
+-- high_water_mark is the instant up to which the window is complete: the run's start, less the
+-- search's indexing lag, so records updated while it paged are read again by the next run.
+ALTER TABLE staging.extract_runs ADD COLUMN IF NOT EXISTS mode VARCHAR;
+
+-- Which contacts' data events were read at which contact updated_at (events are read per contact).
+CREATE TABLE IF NOT EXISTS staging.intercom_contact_event_coverage (
+    contact_id  VARCHAR PRIMARY KEY,
+    updated_at  TIMESTAMPTZ,
+    events_read BIGINT,
+    fetched_at  TIMESTAMPTZ
+);

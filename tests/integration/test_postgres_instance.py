@@ -40,8 +40,10 @@ def test_sync_with_postgres_storage(sandbox, tmp_path, monkeypatch):
             [*SYNC_ASSETS, CHECKS_BY_ENTITY["intercom_contacts"]],
             resources=sandbox.resources(tmp_path),
             instance=instance,
-            tags={"dagster/asset_partition_range_start": first,
-                  "dagster/asset_partition_range_end": last},
+            tags={
+                "dagster/asset_partition_range_start": first,
+                "dagster/asset_partition_range_end": last,
+            },
         )
         assert result.success
         # the audit log lives in PostgreSQL: read the materialization back from the instance

@@ -122,3 +122,34 @@ def test_fixed_is_pushed_next_run_and_dismissed_never(sandbox, tmp_path):
     statuses = dict(con.execute("SELECT rule, status FROM quality.review_queue").fetchall())
     con.close()
     assert statuses["phone_length"] == "fixed" and statuses["email_format"] == "dismissed"
+
+
+def test_schema_drift_blocks_and_names_the_columns(sandbox, tmp_path):
+    """A renamed and a retyped key in the emulator's contact payload stop the batch."""
+    import requests
+
+    faults = {"drift_rename": {"email": "email_address"}, "drift_retype": {"created_at": "string"}}
+    resp = requests.put(f"{sandbox.running.intercom_url}/_sandbox/faults", json=faults, timeout=10)
+    assert resp.status_code == 200, resp.text
+    keys = daily_partitions.get_partition_keys()
+    result = dg.materialize(
+        [*SYNC_ASSETS, CHECKS_BY_ENTITY["intercom_contacts"]],
+        resources=sandbox.resources(tmp_path),
+        instance=dg.DagsterInstance.ephemeral(),
+        tags={
+            "dagster/asset_partition_range_start": keys[-30],
+            "dagster/asset_partition_range_end": keys[-1],
+        },
+        raise_on_error=False,
+    )
+    assert not result.success
+    check = next(
+        c for c in result.get_asset_check_evaluations() if c.check_name == "contacts_pass_gx_suite"
+    )
+    assert not check.passed
+    assert check.metadata["schema_drift_columns"].value == "created_at, email"
+    rules = check.metadata["rules"].value
+    assert rules["schema_missing_column"]["details"]["email"]["missing"] > 0
+    assert rules["schema_wrong_type"]["details"]["created_at"]["expected"] == "TIMESTAMPTZ"
+    for downstream in ("person_matches", "salesforce_lead_upserts"):
+        assert not result.asset_materializations_for_node(downstream)

@@ -31,12 +31,17 @@ def conn(tmp_path):
     ensure_warehouse(con)
     companies.load_free_mail(con)
     for cid, company_id, website, *_ in CASES:
-        con.execute("INSERT INTO staging.intercom_companies (id, company_id, website, updated_at, "
-                    "partition_date, extracted_at) VALUES (?, ?, ?, now(), ?, now())",
-                    [cid, company_id, website, DAY])
+        con.execute(
+            "INSERT INTO staging.intercom_companies (id, company_id, website, updated_at, "
+            "partition_date, extracted_at) VALUES (?, ?, ?, now(), ?, now())",
+            [cid, company_id, website, DAY],
+        )
     for aid, ext, website in ACCOUNTS:
-        con.execute('INSERT INTO mirror.salesforce_accounts ("Id", "Intercom_Company_Id__c", '
-                    '"Website") VALUES (?, ?, ?)', [aid, ext, website])
+        con.execute(
+            'INSERT INTO mirror.salesforce_accounts ("Id", "Intercom_Company_Id__c", '
+            '"Website") VALUES (?, ?, ?)',
+            [aid, ext, website],
+        )
     return con
 
 

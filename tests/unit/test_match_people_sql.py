@@ -65,7 +65,9 @@ def conn(tmp_path: Path):
 
 
 def test_each_case_matches_as_designed(conn):
-    rows = conn.execute(read_sql("match_people.sql", people.SQL), [DAY, DAY, "run-1", True]).fetchall()
+    rows = conn.execute(
+        read_sql("match_people.sql", people.SQL), [DAY, DAY, "run-1", True]
+    ).fetchall()
     got = {r[0]: (r[5], r[3], r[4], r[6]) for r in rows}
     assert set(got) == {c[0] for c in CASES}
     for cid, _email, rule, obj, sf_id in CASES:
@@ -90,19 +92,28 @@ def test_user_id_rule_and_account_resolution(conn):
         "('ic-gmail', NULL, 'z@gmail.com', 'user', NULL, now(), ?, now())",
         [DAY] * 4,
     )
-    conn.execute('INSERT INTO mirror.salesforce_contacts ("Id", "Email", "Intercom_User_Id__c") '
-                 "VALUES ('003U', 'old@acme.com', 'usr-9')")
-    conn.execute('INSERT INTO mirror.salesforce_accounts ("Id", "Website") VALUES '
-                 "('001D', 'https://www.acme-d.example.com'), ('001G', 'gmail.com')")
-    conn.execute("INSERT INTO match.company_matches (intercom_company_id, partition_date, "
-                 "sf_account_id, rule, matched_at) VALUES ('co1', ?, '001X', 'external_id', now())",
-                 [DAY])
+    conn.execute(
+        'INSERT INTO mirror.salesforce_contacts ("Id", "Email", "Intercom_User_Id__c") '
+        "VALUES ('003U', 'old@acme.com', 'usr-9')"
+    )
+    conn.execute(
+        'INSERT INTO mirror.salesforce_accounts ("Id", "Website") VALUES '
+        "('001D', 'https://www.acme-d.example.com'), ('001G', 'gmail.com')"
+    )
+    conn.execute(
+        "INSERT INTO match.company_matches (intercom_company_id, partition_date, "
+        "sf_account_id, rule, matched_at) VALUES ('co1', ?, '001X', 'external_id', now())",
+        [DAY],
+    )
     cur = conn.execute(read_sql("match_people.sql", people.SQL), [DAY, DAY, "r", True])
     names = [d[0] for d in cur.description]
     rows = {r[0]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
     assert (rows["ic-uid"]["rule"], rows["ic-uid"]["sf_id"]) == ("user_id", "003U")
     assert (rows["ic-co"]["account_id"], rows["ic-co"]["account_rule"]) == ("001X", "company")
-    assert (rows["ic-dom"]["account_id"], rows["ic-dom"]["account_rule"]) == ("001D", "email_domain")
+    assert (rows["ic-dom"]["account_id"], rows["ic-dom"]["account_rule"]) == (
+        "001D",
+        "email_domain",
+    )
     assert (rows["ic-gmail"]["account_id"], rows["ic-gmail"]["account_rule"]) == (None, "none")
     off = conn.execute(read_sql("match_people.sql", people.SQL), [DAY, DAY, "r", False]).fetchall()
     assert {r[0]: r[names.index("account_id")] for r in off}["ic-dom"] is None

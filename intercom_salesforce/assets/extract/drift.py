@@ -80,7 +80,7 @@ class PayloadObserver:
         self.samples: dict[str, str] = {}
 
     def observe(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Count this record; return it with wrongly typed values nulled, so staging never crashes."""
+        """Count this record; return it with unconvertible values nulled, so staging never crashes."""
         self.records += 1
         cleaned = record
         for c in self.columns:
@@ -91,9 +91,12 @@ class PayloadObserver:
             if not type_ok(c, value):
                 self.wrong[c.name] += 1
                 self.samples.setdefault(c.name, repr(value)[:200])
-                if cleaned is record:
-                    cleaned = dict(record)
-                cleaned[c.source or c.name] = None
+                try:
+                    c.value(record)  # still convertible (a number sent as a string): keep it
+                except (TypeError, ValueError):
+                    if cleaned is record:
+                        cleaned = dict(record)
+                    cleaned[c.source or c.name] = None
         return cleaned
 
     def write(

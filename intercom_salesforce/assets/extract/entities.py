@@ -65,6 +65,19 @@ class EntitySpec:
     description: str = ""
     id_column: str = "id"
     params: dict[str, Any] = field(default_factory=dict)
+    # search entities: how ``updated_at`` filters match. "day": by workspace-local calendar day
+    # (contact search, 2.14); "exact": to the second, where the documented operators may be
+    # inclusive, so the search is widened by a day each side (conversation search)
+    search_dates: Literal["day", "exact"] | None = None
+    # embedded lists truncated at 10 items (``has_more``) that are fetched in full from their url
+    sub_lists: tuple[str, ...] = ()
+    # rows an incremental run replaces: a record's version in its own partition day
+    upsert_key: tuple[str, ...] = ("id", "partition_date")
+
+    @property
+    def search_entity(self) -> str:
+        """``contacts`` for ``/contacts/search``."""
+        return self.path.split("/")[1]
 
     @property
     def table(self) -> str:
@@ -124,7 +137,13 @@ CONTACTS = EntitySpec(
     name="intercom_contacts",
     path="/contacts/search",
     key="data",
-    description="Intercom contacts (users and leads) by updated_at day.",
+    search_dates="day",
+    sub_lists=("tags", "companies"),
+    description=(
+        "Intercom contacts (users and leads) updated in the partition's days: one row per contact "
+        "and partition day of its updated_at; intercom_contacts_current keeps the newest version "
+        "per id. Truncated tags/companies lists are fetched in full."
+    ),
     columns=(
         Column("id"),
         Column("workspace_id"),
@@ -151,7 +170,12 @@ CONVERSATIONS = EntitySpec(
     name="intercom_conversations",
     path="/conversations/search",
     key="conversations",
-    description="Intercom conversations (metadata, no parts) by updated_at day.",
+    search_dates="exact",
+    description=(
+        "Intercom conversations (metadata, tags, assignees, statistics; no parts) updated in the "
+        "partition's days. Conversation search documents '>' as 'greater or equal' and no day "
+        "rounding, so it asks for a day more on each side and the window is applied exactly here."
+    ),
     columns=(
         Column("id"),
         Column("title"),
@@ -204,6 +228,7 @@ CONVERSATION_PARTS = EntitySpec(
     name="intercom_conversation_parts",
     path="/conversations/{id}",
     key="conversation_parts",
+    upsert_key=("id",),
     description="Parts of changed conversations (at most the 500 most recent per conversation).",
     columns=(
         Column("id"),
@@ -222,6 +247,7 @@ DATA_EVENTS = EntitySpec(
     name="intercom_data_events",
     path="/events",
     key="events",
+    upsert_key=("id",),
     description="Data events of changed contacts, for the configured event names.",
     columns=(
         Column("id"),

@@ -1,16 +1,27 @@
 """Partitioned Intercom record streams -> staging tables, one workspace-local day per partition.
 
-Contacts and conversations come from the search endpoints (one search per window: see
-``search_window_filter``); companies from a full scroll filtered to the window (2.14 has no company
-search); conversation parts and data events from per-record calls for what changed in the window.
-Every asset replaces its window atomically, so any partition can be re-run, and reports what it cost.
+Contacts and conversations come from the search endpoints (one search per run, whatever the number
+of days: see ``search_filter``); companies from a full scroll filtered to the window (2.14 has no
+company search); conversation parts and data events from per-record calls for what changed.
+
+Incremental by default. Every run records in ``staging.extract_runs`` the instant up to which its
+window is complete (its start, less ``search_lag_seconds``). The next run over days that an earlier
+run covered reads only what changed since that mark: it searches from the mark's day (day-granular
+filters cannot start mid-day), newest first, and stops at the first record older than the mark.
+Records updated while a run paged are therefore read by the next one. Rows are upserted by id and
+partition day, so an incremental run never removes the window's other rows. A full refresh (run tag
+``intercom_salesforce/full_refresh=true``, or no earlier run covering the window) reads the whole
+window and replaces it.
 """
 
 import time
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dagster as dg
+import pyarrow as pa
 from dagster_duckdb import DuckDBResource
 
 from intercom_salesforce.assets.extract.entities import (
@@ -22,12 +33,12 @@ from intercom_salesforce.assets.extract.entities import (
     EntitySpec,
 )
 from intercom_salesforce.assets.extract.staging import StagingWriter
-from intercom_salesforce.assets.partitions import (
-    daily_partitions,
-    search_window_filter,
-    window_days,
+from intercom_salesforce.assets.partitions import daily_partitions, search_filter, window_days
+from intercom_salesforce.resources.intercom import (
+    IntercomAPIError,
+    IntercomClient,
+    IntercomResource,
 )
-from intercom_salesforce.resources.intercom import IntercomClient, IntercomResource
 from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.settings import workspace_timezone
 from intercom_salesforce.warehouse import EXTRACT_RUNS, WAREHOUSE_POOL, ensure_warehouse
@@ -39,31 +50,97 @@ PARTITIONED = {
     "backfill_policy": dg.BackfillPolicy.single_run(),
     "pool": WAREHOUSE_POOL,
 }
+FULL_REFRESH_TAG = "intercom_salesforce/full_refresh"
+PART_COVERAGE = "staging.intercom_conversation_coverage"
+EVENT_COVERAGE = "staging.intercom_contact_event_coverage"
+COVERAGE_BATCH = 500
 
 
 class Progress:
-    """Counts, rate and ETA for long extractions, logged every ``every`` pages."""
+    """Counts, rate and ETA for long extractions, logged every ``every`` pages (or items)."""
 
-    def __init__(self, context: dg.AssetExecutionContext, label: str, every: int = 50):
-        self.context, self.label, self.every = context, label, every
+    def __init__(
+        self,
+        context: dg.AssetExecutionContext,
+        label: str,
+        every: int = 50,
+        total: int | None = None,
+        unit: str = "records",
+    ):
+        self.context, self.label, self.every, self.unit = context, label, every, unit
         self.started = time.monotonic()
-        self.pages = self.fetched = 0
-        self.total: int | None = None
+        self.pages = self.fetched = self.items = 0
+        self.total = total
 
     def page(self, n_records: int, total: int | None = None) -> None:
         self.pages += 1
         self.fetched += n_records
-        self.total = total if total is not None else self.total
-        if self.pages % self.every == 0:
-            rate = self.fetched / max(self.elapsed, 1e-6)
-            eta = f", ETA {(self.total - self.fetched) / rate:.0f} s" if self.total and rate else ""
-            self.context.log.info(
-                f"{self.label}: {self.fetched}/{self.total or '?'} records, {rate:.0f}/s{eta}"
-            )
+        if total is not None and self.unit == "records":
+            self.total = total
+        if self.unit == "records" and self.pages % self.every == 0:
+            self._log(self.fetched)
+
+    def item(self) -> None:
+        """One unit of a per-record loop (a conversation, a contact) done."""
+        self.items += 1
+        if self.items % self.every == 0:
+            self._log(self.items)
+
+    def _log(self, done: int) -> None:
+        rate = done / max(self.elapsed, 1e-6)
+        eta = f", ETA {max(0.0, (self.total - done) / rate):.0f} s" if self.total and rate else ""
+        self.context.log.info(
+            f"{self.label}: {done}/{self.total or '?'} {self.unit}, {rate:.0f}/s{eta}"
+        )
 
     @property
     def elapsed(self) -> float:
         return time.monotonic() - self.started
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a run reads its window: all of it, or what changed since ``since``."""
+
+    mode: str  # "incremental" | "full_refresh"
+    since: datetime | None = None
+    reason: str = ""
+
+    @property
+    def incremental(self) -> bool:
+        return self.mode == "incremental"
+
+
+def full_refresh_requested(context: dg.AssetExecutionContext) -> bool:
+    return context.run.tags.get(FULL_REFRESH_TAG, "").strip().lower() in ("true", "1", "yes")
+
+
+def previous_mark(conn, entity: str, first_day: str, last_day: str, tz: str) -> datetime | None:
+    """The newest high-water mark of an earlier run that makes ``[first_day, last_day]`` complete
+    up to it: its window started no later, and ended no earlier or ran through its mark's day
+    (no record of a later day can be older than the mark). Rows written before runs recorded
+    their ``mode`` hold the newest ``updated_at`` staged, not a safe mark, and are ignored."""
+    rows = conn.execute(
+        f"""SELECT max(high_water_mark) FROM {EXTRACT_RUNS}
+            WHERE entity = ? AND mode IS NOT NULL AND high_water_mark IS NOT NULL
+              AND first_day <= ?
+              AND (last_day >= ? OR last_day >= (high_water_mark AT TIME ZONE ?)::DATE)""",
+        [entity, first_day, last_day, tz],
+    ).fetchall()
+    return rows[0][0] if rows else None
+
+
+def plan_window(
+    conn, context: dg.AssetExecutionContext, spec: EntitySpec, window: dg.TimeWindow, tz: str
+) -> Plan:
+    if full_refresh_requested(context):
+        return Plan("full_refresh", reason=f"run tag {FULL_REFRESH_TAG}")
+    first_day, last_day = window_days(window)
+    mark = previous_mark(conn, spec.name, first_day, last_day, tz)
+    if mark is None:
+        return Plan("full_refresh", reason="no earlier run covers the window")
+    since = max(mark.astimezone(ZoneInfo(tz)), window.start)
+    return Plan("incremental", since=since, reason="changed since the last run's mark")
 
 
 def check_timezone(client: IntercomClient) -> dict[str, Any]:
@@ -84,62 +161,81 @@ def finish(
     context: dg.AssetExecutionContext,
     client: IntercomClient,
     progress: Progress,
-    staged: int,
-    first_day: str | None,
-    last_day: str | None,
-    mode: str,
+    intercom: IntercomResource,
+    *,
+    started: datetime,
+    rows: int,
+    written: int,
+    days: tuple[str, str] | None = None,
+    plan: Plan | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
     """Record the run in ``staging.extract_runs`` and build the materialization metadata."""
-    hwm = None
-    if any(c.name == "updated_at" for c in spec.columns):
-        hwm = conn.execute(
-            f"SELECT max(updated_at) FROM {spec.table}"
-            + (" WHERE partition_date BETWEEN ? AND ?" if first_day else ""),
-            [first_day, last_day] if first_day else [],
-        ).fetchone()[0]
+    mark = started - timedelta(seconds=intercom.search_lag_seconds)
+    first_day, last_day = days or (None, None)
+    mode = plan.mode if plan else "full_refresh"
     conn.execute(
-        f"INSERT INTO {EXTRACT_RUNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"""INSERT INTO {EXTRACT_RUNS} (entity, first_day, last_day, started_at, finished_at,
+                high_water_mark, rows_staged, api_calls, run_id, mode)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             spec.name,
             first_day,
             last_day,
-            datetime.fromtimestamp(time.time() - progress.elapsed, UTC),
+            started,
             datetime.now(UTC),
-            hwm,
-            staged,
+            mark,
+            written,
             client.stats.calls,
             context.run.run_id,
+            mode,
         ],
     )
-    return {
-        "dagster/row_count": staged,
-        "mode": mode,
-        **({"window": f"{first_day} .. {last_day} ({workspace_timezone()})"} if first_day else {}),
-        "records_fetched": progress.fetched,
-        "records_staged": staged,
-        "pages": progress.pages,
-        **client.stats.as_metadata(),
-        "duration_seconds": round(progress.elapsed, 2),
-        "rows_per_second": round(progress.fetched / max(progress.elapsed, 1e-6), 1),
-        "high_water_mark": str(hwm) if hwm else "none",
-        **extra,
+    elapsed = max(progress.elapsed, 1e-6)
+    metadata: dict[str, Any] = {
+        "dagster/row_count": rows,
+        "mode": intercom.mode,
+        "extract_mode": mode,
     }
+    if days:
+        metadata["window"] = f"{first_day} .. {last_day} ({workspace_timezone()})"
+    if plan is not None:
+        metadata["extract_reason"] = plan.reason
+        if plan.since is not None:
+            metadata["changed_since"] = plan.since.isoformat()
+    metadata.update(
+        {
+            "records_fetched": progress.fetched,
+            "records_staged": written,
+            "pages": progress.pages,
+            **client.stats.as_metadata(),
+            "api_calls_by_endpoint": dg.MetadataValue.json(
+                dict(sorted(client.stats.by_path.items()))
+            ),
+            "duration_seconds": round(progress.elapsed, 2),
+            "rows_per_second": round(progress.fetched / elapsed, 1),
+            "high_water_mark": mark.isoformat(),
+            **extra,
+        }
+    )
+    return metadata
 
 
-def complete_sub_lists(client: IntercomClient, contact: dict[str, Any]) -> int:
+def complete_sub_lists(
+    client: IntercomClient, record: dict[str, Any], subs: tuple[str, ...]
+) -> int:
     """Replace truncated embedded lists (``has_more``) with the full list; returns calls made."""
     calls = 0
-    for sub in ("tags", "companies"):
-        value = contact.get(sub)
+    for sub in subs:
+        value = record.get(sub)
         if isinstance(value, dict) and value.get("has_more"):
             items: list[dict] = []
             for page in client.list_pages(
-                value.get("url") or f"/contacts/{contact['id']}/{sub}", per_page=60
+                value.get("url") or f"/contacts/{record['id']}/{sub}", per_page=60
             ):
                 items.extend(page.get("data") or [])
                 calls += 1
-            contact[sub] = {
+            record[sub] = {
                 "type": "list",
                 "data": items,
                 "total_count": len(items),
@@ -148,98 +244,106 @@ def complete_sub_lists(client: IntercomClient, contact: dict[str, Any]) -> int:
     return calls
 
 
-def extract_search_window(
-    context,
+def upsert_coverage(conn, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Record which records' sub-resources were read, in one statement (through Arrow)."""
+    if not rows:
+        return
+    batch = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
+    names = ", ".join(columns)
+    conn.register("_coverage", batch)
+    try:
+        conn.execute(
+            f"INSERT OR REPLACE INTO {table} ({names}, fetched_at) "
+            f"SELECT {names}, now() FROM _coverage"
+        ).fetchall()
+    finally:
+        conn.unregister("_coverage")
+    rows.clear()
+
+
+def extract_search(
+    context: dg.AssetExecutionContext,
     spec: EntitySpec,
     intercom: IntercomResource,
     warehouse: DuckDBResource,
-    window_filter: dict[str, Any],
-    on_record=None,
-) -> tuple[dict[str, Any], Any]:
-    """Search the window, stage its records; returns (metadata, open connection info)."""
+) -> dict[str, Any]:
+    """Search the window (or what changed in it) and stage its records; returns metadata."""
     window = context.partition_time_window
-    first_day, last_day = window_days(window)
-    start_ts, end_ts = int(window.start.timestamp()), int(window.end.timestamp())
+    tz = workspace_timezone()
+    days = window_days(window)
+    started = datetime.now(UTC)
     client = intercom.client(context.log)
     check_timezone(client)
     progress = Progress(context, spec.name)
-    outside = 0
-    entity = spec.path.split("/")[1]
+    outside = older = sub_list_calls = 0
     with warehouse.get_connection() as conn:
         ensure_warehouse(conn)
-        writer = StagingWriter(conn, spec, context.run.run_id)
-        for page in client.search_pages(
-            entity, window_filter, sort={"field": "updated_at", "order": "ascending"}
-        ):
-            records = page.get(spec.key) or []
-            progress.page(len(records), page.get("total_count"))
-            for record in records:
-                # exact window: the search's day semantics may be wider than the window
-                if not (start_ts <= int(record["updated_at"]) < end_ts):
-                    outside += 1
-                    continue
-                if on_record:
-                    on_record(client, record)
-                writer.add(record)
-        staged = writer.commit_window(first_day, last_day, workspace_timezone())
-        metadata = finish(
+        plan = plan_window(conn, context, spec, window, tz)
+        start = plan.since or window.start
+        start_ts, end_ts = int(start.timestamp()), int(window.end.timestamp())
+        writer = StagingWriter(conn, spec, context.run.run_id, tz)
+        if start_ts < end_ts:
+            # a full read goes oldest first, so a record updated while we page comes round again
+            # at the end; an incremental read goes newest first and stops at the mark
+            order = "descending" if plan.incremental else "ascending"
+            pages = client.search_pages(
+                spec.search_entity,
+                search_filter(start, window.end, spec.search_dates or "day"),
+                sort={"field": "updated_at", "order": order},
+            )
+            for page in pages:
+                records = page.get(spec.key) or []
+                progress.page(len(records), page.get("total_count"))
+                reached_mark = False
+                for record in records:
+                    updated = int(record["updated_at"])
+                    if updated < start_ts:
+                        older += 1
+                        reached_mark = True
+                    elif updated >= end_ts:
+                        outside += 1
+                    else:
+                        sub_list_calls += complete_sub_lists(client, record, spec.sub_lists)
+                        writer.add(record)
+                if plan.incremental and reached_mark:
+                    pages.close()
+                    break
+        if plan.incremental:
+            writer.finish_upsert()
+            rows = writer.window_rows(*days)
+        else:
+            rows = writer.finish_window(*days)
+        return finish(
             conn,
             spec,
             context,
             client,
             progress,
-            staged,
-            first_day,
-            last_day,
-            intercom.mode,
+            intercom,
+            started=started,
+            rows=rows,
+            written=writer.written,
+            days=days,
+            plan=plan,
             outside_window_dropped=outside,
-            duplicates_dropped=writer.appended - staged,
+            older_than_mark_dropped=older,
+            duplicates_collapsed=writer.appended - writer.written,
+            sub_list_calls=sub_list_calls,
         )
-    return metadata, (first_day, last_day, window)
 
 
-@dg.asset(**PARTITIONED)
-def intercom_contacts(
-    context: dg.AssetExecutionContext, intercom: IntercomResource, warehouse: DuckDBResource
-):
-    """Intercom contacts (users and leads) updated in the partition's days.
+def build_search_asset(spec: EntitySpec) -> dg.AssetsDefinition:
+    @dg.asset(name=spec.name, description=spec.description, **PARTITIONED)
+    def _asset(
+        context: dg.AssetExecutionContext, intercom: IntercomResource, warehouse: DuckDBResource
+    ) -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata=extract_search(context, spec, intercom, warehouse))
 
-    One row per contact and partition day of its ``updated_at``; ``intercom_contacts_current``
-    keeps the newest version per id. Truncated ``tags``/``companies`` lists are fetched in full.
-    """
-    extra_calls = {"n": 0}
-
-    def complete(client: IntercomClient, contact: dict[str, Any]) -> None:
-        extra_calls["n"] += complete_sub_lists(client, contact)
-
-    window = context.partition_time_window
-    metadata, _ = extract_search_window(
-        context, CONTACTS, intercom, warehouse, search_window_filter(window), complete
-    )
-    metadata["sub_list_calls"] = extra_calls["n"]
-    return dg.MaterializeResult(metadata=metadata)
+    return _asset
 
 
-@dg.asset(**PARTITIONED)
-def intercom_conversations(
-    context: dg.AssetExecutionContext, intercom: IntercomResource, warehouse: DuckDBResource
-):
-    """Intercom conversations (metadata, tags, assignees, statistics) updated in the window.
-
-    Conversation search documents ``>`` as "greater or equal" and no day rounding, so the search
-    asks for a day more on each side and the window is applied exactly on our side.
-    """
-    window = context.partition_time_window
-    day = 86_400
-    wide = {
-        "operator": "AND",
-        "value": [
-            {"field": "updated_at", "operator": ">", "value": int(window.start.timestamp()) - day},
-            {"field": "updated_at", "operator": "<", "value": int(window.end.timestamp()) + day},
-        ],
-    }
-    metadata, _ = extract_search_window(context, CONVERSATIONS, intercom, warehouse, wide)
-    return dg.MaterializeResult(metadata=metadata)
+intercom_contacts = build_search_asset(CONTACTS)
+intercom_conversations = build_search_asset(CONVERSATIONS)
 
 
 @dg.asset(**PARTITIONED)
@@ -249,34 +353,46 @@ def intercom_companies(
     """Intercom companies updated in the window, from one full scroll (no company search in 2.14).
 
     The list endpoint stops at 10,000 companies, so the scroll is the only complete read; a scroll
-    interrupted by a 500 restarts from the beginning, and duplicates collapse on id.
+    interrupted by a 500 restarts from the beginning, and repeats collapse on id. An incremental
+    run still scrolls everything but stages only companies changed since the mark.
     """
     window = context.partition_time_window
-    first_day, last_day = window_days(window)
-    start_ts, end_ts = int(window.start.timestamp()), int(window.end.timestamp())
+    tz = workspace_timezone()
+    days = window_days(window)
+    started = datetime.now(UTC)
     client = intercom.client(context.log)
     check_timezone(client)
-    progress = Progress(context, "intercom_companies")
+    progress = Progress(context, COMPANIES.name)
     with warehouse.get_connection() as conn:
         ensure_warehouse(conn)
-        writer = StagingWriter(conn, COMPANIES, context.run.run_id)
+        plan = plan_window(conn, context, COMPANIES, window, tz)
+        start_ts = int((plan.since or window.start).timestamp())
+        end_ts = int(window.end.timestamp())
+        writer = StagingWriter(conn, COMPANIES, context.run.run_id, tz)
         for data in client.scroll_companies():
             progress.page(len(data))
             for company in data:
                 if start_ts <= int(company.get("updated_at") or 0) < end_ts:
                     writer.add(company)
-        staged = writer.commit_window(first_day, last_day, workspace_timezone())
+        if plan.incremental:
+            writer.finish_upsert()
+            rows = writer.window_rows(*days)
+        else:
+            rows = writer.finish_window(*days)
         metadata = finish(
             conn,
             COMPANIES,
             context,
             client,
             progress,
-            staged,
-            first_day,
-            last_day,
-            intercom.mode,
+            intercom,
+            started=started,
+            rows=rows,
+            written=writer.written,
+            days=days,
+            plan=plan,
             companies_scanned=progress.fetched,
+            scroll_restarts=client.stats.scroll_restarts,
         )
     return dg.MaterializeResult(metadata=metadata)
 
@@ -287,53 +403,82 @@ def intercom_conversation_parts(
 ):
     """Parts of the conversations that changed in the window: one call per changed conversation.
 
-    Intercom returns at most the 500 most recent parts; a conversation with more is flagged
-    (parts retrieved vs ``statistics.count_conversation_parts``), never silently short.
+    A conversation is read again only when its ``updated_at`` moved since its parts were read
+    (``staging.intercom_conversation_coverage``). Intercom returns at most the 500 most recent
+    parts; a conversation with more is flagged there (parts retrieved vs
+    ``statistics.count_conversation_parts``) and in metadata, never silently short. Parts are
+    upserted by id, so parts that fell out of the newest 500 since an earlier read are kept.
     """
-    first_day, last_day = window_days(context.partition_time_window)
+    days = window_days(context.partition_time_window)
+    tz = workspace_timezone()
+    started = datetime.now(UTC)
     client = intercom.client(context.log)
-    progress = Progress(context, "intercom_conversation_parts", every=200)
+    full = full_refresh_requested(context)
     with warehouse.get_connection() as conn:
         ensure_warehouse(conn)
-        # changed = not fetched yet at this updated_at
         todo = conn.execute(
             f"""SELECT c.id, c.updated_at FROM {CONVERSATIONS.current_view} c
                 WHERE c.partition_date BETWEEN ? AND ?
-                  AND NOT EXISTS (SELECT 1 FROM staging.intercom_conversation_coverage v
-                                  WHERE v.conversation_id = c.id AND v.updated_at = c.updated_at)
+                  AND (? OR NOT EXISTS (SELECT 1 FROM {PART_COVERAGE} v
+                       WHERE v.conversation_id = c.id AND v.updated_at = c.updated_at))
                 ORDER BY c.id""",
-            [first_day, last_day],
+            [*days, full],
         ).fetchall()
-        writer = StagingWriter(conn, CONVERSATION_PARTS, context.run.run_id)
+        progress = Progress(
+            context, CONVERSATION_PARTS.name, every=200, total=len(todo), unit="conversations"
+        )
+        writer = StagingWriter(conn, CONVERSATION_PARTS, context.run.run_id, tz)
         coverage: list[tuple] = []
+        truncated: list[tuple] = []
+        missing = 0
+
+        def save_coverage() -> None:
+            writer.flush()  # parts first: coverage must never claim parts not yet staged
+            upsert_coverage(
+                conn,
+                PART_COVERAGE,
+                ("conversation_id", "updated_at", "parts_retrieved", "parts_total", "truncated"),
+                coverage,
+            )
+
         for conversation_id, updated_at in todo:
-            detail = client.get(f"/conversations/{conversation_id}")
+            try:
+                detail = client.get(f"/conversations/{conversation_id}")
+            except IntercomAPIError as exc:
+                if exc.status != 404:
+                    raise
+                missing += 1  # deleted since it was staged
+                progress.item()
+                continue
             parts_obj = detail.get("conversation_parts") or {}
             parts = parts_obj.get("conversation_parts") or []
             total = (detail.get("statistics") or {}).get("count_conversation_parts")
             total = max(int(total or 0), int(parts_obj.get("total_count") or 0), len(parts))
             for part in parts:
                 writer.add({**part, "conversation_id": conversation_id})
-            coverage.append((conversation_id, updated_at, len(parts), total, len(parts) < total))
-            progress.page(len(parts), None)
-        writer.commit_replace_keys("conversation_id", workspace_timezone())
-        if coverage:
-            conn.executemany(
-                "INSERT OR REPLACE INTO staging.intercom_conversation_coverage VALUES (?, ?, ?, ?, ?, now())",
-                coverage,
-            )
-        truncated = [c for c in coverage if c[4]]
+            row = (conversation_id, updated_at, len(parts), total, len(parts) < total)
+            coverage.append(row)
+            if row[4]:
+                truncated.append(row)
+            progress.page(len(parts))
+            progress.item()
+            if len(coverage) >= COVERAGE_BATCH:
+                save_coverage()
+        save_coverage()
         metadata = finish(
             conn,
             CONVERSATION_PARTS,
             context,
             client,
             progress,
-            writer.appended,
-            None,
-            None,
-            intercom.mode,
-            conversations_fetched=len(todo),
+            intercom,
+            started=started,
+            rows=writer.written,
+            written=writer.written,
+            days=days,
+            plan=Plan("full_refresh" if full else "incremental"),
+            conversations_fetched=len(todo) - missing,
+            conversations_missing=missing,
             conversations_truncated=len(truncated),
             truncated_sample=dg.MetadataValue.md(
                 "| conversation | retrieved | true count |\n|---|---|---|\n"
@@ -353,56 +498,70 @@ def intercom_data_events(
     """Data events of the contacts that changed in the window, for the configured names only.
 
     Intercom has no workspace-wide event feed: one listing per contact (90 days deep), so this
-    reads only the changed contacts and keeps only ``sync_settings.event_names``.
+    reads only contacts whose ``updated_at`` moved since their events were last read
+    (``staging.intercom_contact_event_coverage``) and keeps only ``sync_settings.event_names``.
     """
-    first_day, last_day = window_days(context.partition_time_window)
+    days = window_days(context.partition_time_window)
+    tz = workspace_timezone()
+    started = datetime.now(UTC)
     client = intercom.client(context.log)
-    progress = Progress(context, "intercom_data_events", every=200)
     wanted = set(sync_settings.event_names)
+    full = full_refresh_requested(context)
     with warehouse.get_connection() as conn:
         ensure_warehouse(conn)
         contacts = (
-            [
-                r[0]
-                for r in conn.execute(
-                    f"SELECT id FROM {CONTACTS.current_view} WHERE partition_date BETWEEN ? AND ? "
-                    "ORDER BY id",
-                    [first_day, last_day],
-                ).fetchall()
-            ]
+            conn.execute(
+                f"""SELECT c.id, c.updated_at FROM {CONTACTS.current_view} c
+                    WHERE c.partition_date BETWEEN ? AND ?
+                      AND (? OR NOT EXISTS (SELECT 1 FROM {EVENT_COVERAGE} v
+                           WHERE v.contact_id = c.id AND v.updated_at = c.updated_at))
+                    ORDER BY c.id""",
+                [*days, full],
+            ).fetchall()
             if wanted
             else []
         )
-        writer = StagingWriter(conn, DATA_EVENTS, context.run.run_id)
-        kept = 0
-        for contact_id in contacts:
-            url: str | None = "/events"
-            params: dict[str, Any] | None = {
-                "type": "user",
-                "intercom_user_id": contact_id,
-                "per_page": 150,
-            }
-            while url:
-                page = client.request("GET", url, params=params)
+        progress = Progress(
+            context, DATA_EVENTS.name, every=200, total=len(contacts), unit="contacts"
+        )
+        writer = StagingWriter(conn, DATA_EVENTS, context.run.run_id, tz)
+        coverage: list[tuple] = []
+
+        def save_coverage() -> None:
+            writer.flush()
+            upsert_coverage(
+                conn, EVENT_COVERAGE, ("contact_id", "updated_at", "events_read"), coverage
+            )
+
+        for contact_id, updated_at in contacts:
+            kept = 0
+            pages = client.list_pages(
+                "/events", params={"type": "user", "intercom_user_id": contact_id}
+            )
+            for page in pages:
                 events = page.get("events") or []
                 progress.page(len(events))
                 for event in events:
                     if event.get("event_name") in wanted:
                         writer.add(event)
                         kept += 1
-                nxt = (page.get("pages") or {}).get("next")
-                url, params = (nxt, None) if nxt else (None, None)
-        writer.commit_replace_keys("id", workspace_timezone())
+            coverage.append((contact_id, updated_at, kept))
+            progress.item()
+            if len(coverage) >= COVERAGE_BATCH:
+                save_coverage()
+        save_coverage()
         metadata = finish(
             conn,
             DATA_EVENTS,
             context,
             client,
             progress,
-            kept,
-            None,
-            None,
-            intercom.mode,
+            intercom,
+            started=started,
+            rows=writer.written,
+            written=writer.written,
+            days=days,
+            plan=Plan("full_refresh" if full else "incremental"),
             contacts_read=len(contacts),
             event_names=", ".join(sorted(wanted)) or "none configured",
         )

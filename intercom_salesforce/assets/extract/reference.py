@@ -1,5 +1,7 @@
 """Unpartitioned Intercom reference data, refreshed whole: admins, teams, tags, data attributes."""
 
+from datetime import UTC, datetime
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -24,6 +26,7 @@ def build_reference_asset(spec: EntitySpec) -> dg.AssetsDefinition:
     def _asset(
         context: dg.AssetExecutionContext, intercom: IntercomResource, warehouse: DuckDBResource
     ) -> dg.MaterializeResult:
+        started = datetime.now(UTC)
         client = intercom.client(context.log)
         progress = Progress(context, spec.name)
         with warehouse.get_connection() as conn:
@@ -35,9 +38,17 @@ def build_reference_asset(spec: EntitySpec) -> dg.AssetsDefinition:
                 progress.page(len(records))
                 for record in records:
                     writer.add(record)
-            staged = writer.commit_all()
+            rows = writer.finish_all()
             metadata = finish(
-                conn, spec, context, client, progress, staged, None, None, intercom.mode
+                conn,
+                spec,
+                context,
+                client,
+                progress,
+                intercom,
+                started=started,
+                rows=rows,
+                written=writer.written,
             )
         return dg.MaterializeResult(metadata=metadata)
 

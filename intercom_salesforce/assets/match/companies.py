@@ -21,8 +21,13 @@ FREE_MAIL_FILE = Path(__file__).parent / "free_mail_domains.txt"
 
 def load_free_mail(conn: duckdb.DuckDBPyConnection, path: Path = FREE_MAIL_FILE) -> int:
     """The shipped free-mail/ISP list as the temp table ``_free_mail(domain)``."""
-    domains = sorted({line.strip().lower() for line in path.read_text().splitlines()
-                      if line.strip() and not line.startswith("#")})
+    domains = sorted(
+        {
+            line.strip().lower()
+            for line in path.read_text().splitlines()
+            if line.strip() and not line.startswith("#")
+        }
+    )
     conn.execute("CREATE OR REPLACE TEMP TABLE _free_mail (domain VARCHAR PRIMARY KEY)")
     conn.executemany("INSERT INTO _free_mail VALUES (?)", [[d] for d in domains])
     return len(domains)
@@ -44,41 +49,65 @@ def company_matches(context: dg.AssetExecutionContext, warehouse: DuckDBResource
         ensure_warehouse(conn)
         load_free_mail(conn)
         conn.execute("BEGIN")
-        conn.execute(f"DELETE FROM {COMPANY_MATCHES} WHERE partition_date BETWEEN ? AND ?",
-                     [first_day, last_day])
-        conn.execute(f"INSERT INTO {COMPANY_MATCHES} " + read_sql("match_companies.sql", SQL),
-                     [first_day, last_day, run_id])
+        conn.execute(
+            f"DELETE FROM {COMPANY_MATCHES} WHERE partition_date BETWEEN ? AND ?",
+            [first_day, last_day],
+        )
+        conn.execute(
+            f"INSERT INTO {COMPANY_MATCHES} " + read_sql("match_companies.sql", SQL),
+            [first_day, last_day, run_id],
+        )
         conn.execute(
             f"""CREATE OR REPLACE TEMP TABLE _failures AS
                 SELECT intercom_company_id AS record_id, partition_date, domain AS value,
                        candidates
                 FROM {COMPANY_MATCHES}
                 WHERE partition_date BETWEEN ? AND ? AND rule = 'ambiguous'""",
-            [first_day, last_day]).fetchall()
+            [first_day, last_day],
+        ).fetchall()
         failing = {r[0] for r in conn.execute("SELECT record_id FROM _failures").fetchall()}
         queued = upsert_items(
-            conn, "intercom_companies", "ambiguous_match", "website",
+            conn,
+            "intercom_companies",
+            "ambiguous_match",
+            "website",
             "Several Salesforce Accounts match this company: nothing is written until a person "
-            "chooses the surviving Account", run_id, candidates_column="candidates")
+            "chooses the surviving Account",
+            run_id,
+            candidates_column="candidates",
+        )
         resolve_passing(
-            conn, "intercom_companies", ["ambiguous_match"],
+            conn,
+            "intercom_companies",
+            ["ambiguous_match"],
             f"SELECT intercom_company_id FROM {COMPANY_MATCHES} "
-            "WHERE partition_date BETWEEN ? AND ?", [first_day, last_day],
-            {"ambiguous_match": failing})
+            "WHERE partition_date BETWEEN ? AND ?",
+            [first_day, last_day],
+            {"ambiguous_match": failing},
+        )
         conn.execute("COMMIT")
-        by_rule = dict(conn.execute(
-            f"SELECT rule, count(*) FROM {COMPANY_MATCHES} WHERE partition_date BETWEEN ? AND ? "
-            "GROUP BY 1", [first_day, last_day]).fetchall())
+        by_rule = dict(
+            conn.execute(
+                f"SELECT rule, count(*) FROM {COMPANY_MATCHES} WHERE partition_date BETWEEN ? AND ? "
+                "GROUP BY 1",
+                [first_day, last_day],
+            ).fetchall()
+        )
         sample = conn.execute(
             f"SELECT intercom_company_id, rule, domain, sf_account_id, candidates::VARCHAR "
             f"FROM {COMPANY_MATCHES} WHERE partition_date BETWEEN ? AND ? "
-            "ORDER BY rule, 1 LIMIT 10", [first_day, last_day]).fetchall()
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": sum(by_rule.values()),
-        **{f"rule_{k}": v for k, v in sorted(by_rule.items())},
-        "matched": by_rule.get("external_id", 0) + by_rule.get("domain", 0),
-        "sent_to_review": queued,
-        "sample": dg.MetadataValue.md(
-            "| company | rule | domain | account | candidates |\n|---|---|---|---|---|\n"
-            + "\n".join("| " + " | ".join(str(v) for v in row) + " |" for row in sample)),
-    })
+            "ORDER BY rule, 1 LIMIT 10",
+            [first_day, last_day],
+        ).fetchall()
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(by_rule.values()),
+            **{f"rule_{k}": v for k, v in sorted(by_rule.items())},
+            "matched": by_rule.get("external_id", 0) + by_rule.get("domain", 0),
+            "sent_to_review": queued,
+            "sample": dg.MetadataValue.md(
+                "| company | rule | domain | account | candidates |\n|---|---|---|---|---|\n"
+                + "\n".join("| " + " | ".join(str(v) for v in row) + " |" for row in sample)
+            ),
+        }
+    )

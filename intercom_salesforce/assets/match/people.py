@@ -76,8 +76,7 @@ def person_matches(
         load_free_mail(conn)
         conn.execute(
             f"INSERT INTO {PERSON_MATCHES} BY NAME " + read_sql("match_people.sql", SQL),
-            [first_day, last_day, context.run.run_id,
-             sync_settings.match_account_by_email_domain],
+            [first_day, last_day, context.run.run_id, sync_settings.match_account_by_email_domain],
         )
         queued = queue_ambiguous(conn, first_day, last_day, context.run.run_id)
         conn.execute("COMMIT")

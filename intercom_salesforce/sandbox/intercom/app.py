@@ -239,11 +239,40 @@ class IntercomEmulator:
         if faults.roll(fc.empty_body_rate):
             return Response(b"", status=200, content_type="application/json; charset=utf-8")
         try:
-            return self._dispatch(request)
+            response = self._dispatch(request)
+            if fc.drift_rename or fc.drift_retype:
+                response = self._drift(response, fc.drift_rename, fc.drift_retype)
+            return response
         except ApiError as exc:
             return error_response(exc.status, exc.code, exc.message, exc.field)
         except SearchError as exc:
             return error_response(400, exc.code, exc.message, exc.field)
+
+    @staticmethod
+    def _drift(response: Response, rename: dict[str, str], retype: dict[str, str]) -> Response:
+        """Schema drift on contact objects, as an upstream release might ship it."""
+        if response.mimetype != "application/json" or response.status_code != 200:
+            return response
+        body = json.loads(response.get_data())
+
+        def change(obj: Any) -> None:
+            if isinstance(obj, dict):
+                if obj.get("type") == "contact" and "workspace_id" in obj:
+                    for old, new in rename.items():
+                        if old in obj:
+                            obj[new] = obj.pop(old)
+                    for key, kind in retype.items():
+                        if key in obj and obj[key] is not None:
+                            obj[key] = str(obj[key]) if kind == "string" else obj[key]
+                for value in obj.values():
+                    change(value)
+            elif isinstance(obj, list):
+                for value in obj:
+                    change(value)
+
+        change(body)
+        response.set_data(json.dumps(body))
+        return response
 
     @staticmethod
     def _drop(environ: dict[str, Any]) -> None:

@@ -118,7 +118,6 @@ def scroll_companies(ctx: ApiContext, req: ApiRequest) -> Response:
     total_count:null, scroll_param}``; fixed page size (``config.scroll_page_size``)."""
     now = ctx.clock()
     param = req.args.get("scroll_param")
-    fc = ctx.faults.config
     with ctx.scroll_lock:
         state = ctx.scroll
         if state is not None and now - state.last_used >= ctx.config.scroll_idle_expiry_s:
@@ -130,10 +129,7 @@ def scroll_companies(ctx: ApiContext, req: ApiRequest) -> Response:
             ctx.scroll = state
         elif state is None or state.param != param:
             raise ApiError(404, "not_found", "scroll parameter not found")
-        if (
-            fc.scroll_500_after_pages is not None
-            and state.pages_served >= fc.scroll_500_after_pages
-        ):
+        if ctx.faults.scroll_500(state.pages_served):
             ctx.scroll = None
             raise ApiError(500, "server_error", SCROLL_NETWORK_ERROR)
         where, params = "1 = 1", []

@@ -19,7 +19,7 @@ class FaultConfig:
     ``slow_ms`` delays every API response. ``drop_connection_rate`` closes the socket without a
     response. ``empty_body_rate`` answers ``200`` with an empty body (tap-intercom fix #66).
     ``scroll_500_after_pages`` makes the company scroll fail with the documented 500 after that many
-    pages. ``mutate_while_paging`` bumps ``updated_at`` of matching records while a client pages a
+    pages, once per configuration (the restarted scroll then completes). ``mutate_while_paging`` bumps ``updated_at`` of matching records while a client pages a
     search, so records move between pages. ``seed`` makes the fault dice reproducible.
     """
 
@@ -31,6 +31,10 @@ class FaultConfig:
     scroll_500_after_pages: int | None = None
     mutate_while_paging: bool = False
     mutate_per_page: int = 2
+    # schema drift: rename keys ({"email": "email_address"}) or change their JSON type
+    # ({"updated_at": "string"}) in every contact object the API returns
+    drift_rename: dict[str, str] = field(default_factory=dict)
+    drift_retype: dict[str, str] = field(default_factory=dict)
     seed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:

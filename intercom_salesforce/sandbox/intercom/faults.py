@@ -20,6 +20,7 @@ class FaultInjector:
             self.config = config
             self._rng = random.Random(config.seed)
             self._storm_left = config.rate_limit_storm
+            self._scroll_500_left = 1
             self._mutations = 0
 
     def storm(self) -> bool:
@@ -29,6 +30,16 @@ class FaultInjector:
                 self._storm_left -= 1
                 return True
             return False
+
+    def scroll_500(self, pages_served: int) -> bool:
+        """True once per fault configuration, when a scroll has served the configured number
+        of pages: the restarted scroll must be able to finish, as it does against Intercom."""
+        after = self.config.scroll_500_after_pages
+        with self._lock:
+            if after is None or pages_served < after or self._scroll_500_left <= 0:
+                return False
+            self._scroll_500_left -= 1
+            return True
 
     def roll(self, rate: float) -> bool:
         if rate <= 0:
