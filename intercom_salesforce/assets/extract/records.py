@@ -308,11 +308,7 @@ def extract_search(
                 if plan.incremental and reached_mark:
                     pages.close()
                     break
-        if plan.incremental:
-            writer.finish_upsert()
-            rows = writer.window_rows(*days)
-        else:
-            rows = writer.finish_window(*days)
+        rows = writer.finish_plan(plan.incremental, *days)
         return finish(
             conn,
             spec,
@@ -374,11 +370,7 @@ def intercom_companies(
             for company in data:
                 if start_ts <= int(company.get("updated_at") or 0) < end_ts:
                     writer.add(company)
-        if plan.incremental:
-            writer.finish_upsert()
-            rows = writer.window_rows(*days)
-        else:
-            rows = writer.finish_window(*days)
+        rows = writer.finish_plan(plan.incremental, *days)
         metadata = finish(
             conn,
             COMPANIES,

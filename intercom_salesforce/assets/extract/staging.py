@@ -124,6 +124,13 @@ class StagingWriter:
         self.observer.write(self.conn, self.run_id, None, None)
         return self.written
 
+    def finish_plan(self, incremental: bool, first_day: str, last_day: str) -> int:
+        """Finish as the run's plan says; returns the rows now in the window."""
+        if incremental:
+            self.finish_upsert()
+            return self.window_rows(first_day, last_day)
+        return self.finish_window(first_day, last_day)
+
     def window_rows(self, first_day: str, last_day: str) -> int:
         return self.conn.execute(
             f"SELECT count(*) FROM {self.spec.table} WHERE partition_date BETWEEN ? AND ?",
