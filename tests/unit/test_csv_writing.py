@@ -61,7 +61,8 @@ def test_round_trip_any_text(tmp_path_factory, rows):
 
 def test_split_under_max_bytes(tmp_path):
     con = duckdb.connect()
-    make_pending(con, [(f"id-{i:05d}", "Smith", "y" * 200) for i in range(2000)])
+    # non-ASCII text: several bytes a character, and the limit is on bytes
+    make_pending(con, [(f"id-{i:05d}", "Smith", "é€" * 100) for i in range(2000)])
     files = write_csv_files(con, "_pending", COLUMNS, tmp_path, max_bytes=50_000)
     assert len(files) > 5
     assert all(f.stat().st_size <= 50_000 for f in files)

@@ -138,14 +138,14 @@ def write_csv_files(
 ) -> list[Path]:
     """``COPY`` ``table`` to CSV files in ``columns`` order, each under ``max_bytes``.
 
-    Rows are assigned to files by a running sum of their JSON length (an over-estimate of their
-    CSV length). NULL is an empty cell: "leave the field unchanged" in Bulk API 2.0.
+    Rows are assigned to files by a running sum of their JSON size in UTF-8 bytes (an
+    over-estimate of their CSV size; the limit is on bytes, and non-ASCII text takes several). NULL is an empty cell: "leave the field unchanged" in Bulk API 2.0.
     """
     cols = ", ".join(_q(c) for c in columns)
     conn.execute(
         f"""CREATE OR REPLACE TEMP TABLE _files AS
             SELECT {cols},
-                   (sum(length(to_json(t)::VARCHAR) + 16)
+                   (sum(strlen(to_json(t)::VARCHAR) + 16)
                         OVER (ORDER BY t.ext ROWS UNBOUNDED PRECEDING) // ?)::INTEGER AS file_no
             FROM {table} t""",
         [max_bytes],
