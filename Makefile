@@ -7,7 +7,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 export DAGSTER_HOME ?= $(CURDIR)/var/dagster
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 
-.PHONY: env demo demo-reset dev sandbox test lint bench clean
+.PHONY: env demo demo-reset dev sandbox test lint bench bench-full clean
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -37,8 +37,14 @@ test: env
 lint: env
 	$(UV) run --frozen ruff check .
 
+# peak RSS and throughput of extraction (10k vs 100k contacts) and the 100k mirror; the full
+# 100k/10k/50k extraction with faults takes about 40 minutes: make bench-full
 bench: env
-	$(UV) run --frozen python benchmarks/run_all.py
+	$(UV) run --frozen python benchmarks/extract_contacts_rss.py
+	$(UV) run --frozen python benchmarks/mirror_100k.py
+
+bench-full: env
+	$(UV) run --frozen python benchmarks/extract_full_faults.py --scale 1
 
 clean:
 	rm -rf var .venv .tools
