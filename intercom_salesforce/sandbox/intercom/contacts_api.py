@@ -14,12 +14,11 @@ from intercom_salesforce.sandbox.intercom.errors import (
     ApiError,
     json_response,
 )
-from intercom_salesforce.sandbox.intercom.paging import cursor_page, offset_pages
+from intercom_salesforce.sandbox.intercom.paging import cursor_page, offset_pages, search_page
 from intercom_salesforce.sandbox.intercom.search import (
     DateRules,
     QueryCompiler,
     parse_per_page,
-    parse_sort,
 )
 from intercom_salesforce.sandbox.intercom.search_fields import contact_resolver
 from intercom_salesforce.sandbox.intercom.shapes import CONTACT_WRITABLE
@@ -73,20 +72,8 @@ def search_contacts(ctx: ApiContext, req: ApiRequest) -> Response:
         # "Contact Creation Delay": new contacts reach search only after a while.
         where = f"({where}) AND contacts.created_at <= ?"
         params.append(int(ctx.clock() - ctx.config.search_index_delay_s))
-    sort_field, ascending = parse_sort(body.get("sort"), resolver)
-    pagination = body.get("pagination") or {}
-    if not isinstance(pagination, dict):
-        raise ApiError(400, "parameter_invalid", "pagination must be an object", "pagination")
-    per_page = parse_per_page(pagination.get("per_page"), SEARCH_DEFAULT_PER_PAGE)
-    page = cursor_page(
-        ctx.store,
-        "contacts",
-        where,
-        params,
-        sort_field.sql if sort_field else "NULL",
-        ascending,
-        per_page,
-        pagination.get("starting_after") or None,
+    page = search_page(
+        ctx.store, "contacts", body, resolver, where, params, SEARCH_DEFAULT_PER_PAGE
     )
     data = ctx.store.contacts_by_ids(page.ids)
     _mutate_while_paging(ctx, "contacts", where, params)

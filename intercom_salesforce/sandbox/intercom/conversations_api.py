@@ -9,12 +9,11 @@ from werkzeug.wrappers import Response
 
 from intercom_salesforce.sandbox.intercom.contacts_api import _mutate_while_paging
 from intercom_salesforce.sandbox.intercom.errors import NOT_FOUND, ApiError, json_response
-from intercom_salesforce.sandbox.intercom.paging import cursor_page
+from intercom_salesforce.sandbox.intercom.paging import cursor_page, search_page
 from intercom_salesforce.sandbox.intercom.search import (
     DateRules,
     QueryCompiler,
     parse_per_page,
-    parse_sort,
 )
 from intercom_salesforce.sandbox.intercom.search_fields import conversation_resolver
 
@@ -63,21 +62,7 @@ def search_conversations(ctx: ApiContext, req: ApiRequest) -> Response:
     mode = "inclusive" if ctx.config.conversation_search_gt_inclusive else "exact"
     resolver = conversation_resolver()
     where, params = QueryCompiler(resolver, DateRules(mode, ctx.tz)).compile(body["query"])
-    sort_field, ascending = parse_sort(body.get("sort"), resolver)
-    pagination = body.get("pagination") or {}
-    if not isinstance(pagination, dict):
-        raise ApiError(400, "parameter_invalid", "pagination must be an object", "pagination")
-    per_page = parse_per_page(pagination.get("per_page"), DEFAULT_PER_PAGE)
-    page = cursor_page(
-        ctx.store,
-        "conversations",
-        where,
-        params,
-        sort_field.sql if sort_field else "NULL",
-        ascending,
-        per_page,
-        pagination.get("starting_after") or None,
-    )
+    page = search_page(ctx.store, "conversations", body, resolver, where, params, DEFAULT_PER_PAGE)
     response = _list_body(ctx, page.ids, page.total, page.pages)
     _mutate_while_paging(ctx, "conversations", where, params)
     return json_response(200, response)

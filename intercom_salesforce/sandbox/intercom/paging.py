@@ -13,7 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from intercom_salesforce.sandbox.intercom.search import decode_cursor, encode_cursor
+from intercom_salesforce.sandbox.intercom.errors import ApiError
+from intercom_salesforce.sandbox.intercom.search import (
+    decode_cursor,
+    encode_cursor,
+    parse_per_page,
+    parse_sort,
+)
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
 
 
@@ -75,3 +81,31 @@ def offset_pages(
         "per_page": per_page,
         "total_pages": total_pages,
     }
+
+
+def search_page(
+    store: IntercomStore,
+    table: str,
+    body: dict[str, Any],
+    resolver: Callable[[str, Any], Any],
+    where: str,
+    params: list[Any],
+    default_per_page: int,
+) -> Page:
+    """The page a search body asks for: its ``sort``, and pagination read from the body only (a
+    ``starting_after`` in the query string is ignored, reference §2.3)."""
+    sort_field, ascending = parse_sort(body.get("sort"), resolver)
+    pagination = body.get("pagination") or {}
+    if not isinstance(pagination, dict):
+        raise ApiError(400, "parameter_invalid", "pagination must be an object", "pagination")
+    per_page = parse_per_page(pagination.get("per_page"), default_per_page)
+    return cursor_page(
+        store,
+        table,
+        where,
+        params,
+        sort_field.sql if sort_field else "NULL",
+        ascending,
+        per_page,
+        pagination.get("starting_after") or None,
+    )
