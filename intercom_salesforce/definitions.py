@@ -17,7 +17,7 @@ from intercom_salesforce.assets.match.companies import company_matches
 from intercom_salesforce.assets.match.people import person_matches
 from intercom_salesforce.assets.mirror.salesforce_objects import MIRROR_ASSETS
 from intercom_salesforce.assets.partitions import daily_partitions
-from intercom_salesforce.assets.push.conversations import salesforce_conversation_tasks
+from intercom_salesforce.assets.push.conversations import salesforce_conversations
 from intercom_salesforce.assets.push.people import (
     salesforce_contact_updates,
     salesforce_lead_upserts,
@@ -60,7 +60,7 @@ sync_people_schedule = hourly_current_partition_schedule(sync_people_job)
 CONVERSATION_ASSETS = [
     intercom_conversations,
     intercom_conversation_parts,
-    salesforce_conversation_tasks,
+    salesforce_conversations,
 ]
 sync_conversations_job = dg.define_asset_job(
     "sync_conversations_job",
@@ -103,7 +103,7 @@ refresh_reference_job = dg.define_asset_job(
 
 ALL_ASSETS = [
     *SYNC_ASSETS,
-    salesforce_conversation_tasks,
+    salesforce_conversations,
     *[a for a in RECORD_ASSETS if a not in SYNC_ASSETS],
     *REFERENCE_ASSETS,
     sync_audit,

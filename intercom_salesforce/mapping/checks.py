@@ -51,6 +51,13 @@ def _routing_problems(mapping: Mapping) -> list[str]:
             if obj is None:
                 continue
             source = SOURCES[obj.source]
+            if "inbox" in conditions:
+                out.append(
+                    mapping.problem(
+                        path + ("when", "inbox"),
+                        "inbox is a conversation's team inbox; use it under conversations.routing",
+                    )
+                )
             if "team" in conditions and obj.source != "contacts":
                 out.append(
                     mapping.problem(
@@ -88,6 +95,33 @@ def _routing_problems(mapping: Mapping) -> list[str]:
     return out
 
 
+def _conversation_problems(mapping: Mapping) -> list[str]:
+    """Conversation routing: one default at most; scope dimensions read from the contact."""
+    out: list[str] = []
+    default: int | None = None
+    for i, rule in enumerate(mapping.conversations.routing):
+        path: tuple[str | int, ...] = ("conversations", "routing", i)
+        if rule.default:
+            if default is not None:
+                out.append(
+                    mapping.problem(
+                        path + ("default",),
+                        f"a second default rule (the first is conversations.routing[{default}])",
+                    )
+                )
+            default = i if default is None else default
+        conditions = rule.when.conditions() if rule.when else {}
+        for dim in ("brand", "region", "business_unit"):
+            if dim in conditions:
+                try:
+                    column_ref(
+                        SOURCES["contacts"], parse_path(getattr(mapping.scope_attributes, dim))
+                    )
+                except ValueError as exc:
+                    out.append(mapping.problem(("scope_attributes", dim), str(exc)))
+    return out
+
+
 def _lifecycle_problems(mapping: Mapping) -> list[str]:
     out: list[str] = []
     targets: list[tuple[tuple[str | int, ...], str]] = [
@@ -114,5 +148,6 @@ def semantic_problems(mapping: Mapping) -> list[str]:
     for name in mapping.objects:
         out += _field_problems(mapping, name)
     out += _routing_problems(mapping)
+    out += _conversation_problems(mapping)
     out += _lifecycle_problems(mapping)
     return out

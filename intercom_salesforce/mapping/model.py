@@ -177,11 +177,12 @@ class ScopeWhen(_Strict):
     region: str | list[str] | None = None
     business_unit: str | list[str] | None = None
     team: str | list[str] | None = None
+    inbox: str | list[str] | None = None
     tag: str | list[str] | None = None
 
     def conditions(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
-        for key in ("brand", "region", "business_unit", "team", "tag"):
+        for key in ("brand", "region", "business_unit", "team", "inbox", "tag"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = [value] if isinstance(value, str) else list(value)
@@ -190,7 +191,9 @@ class ScopeWhen(_Strict):
     @model_validator(mode="after")
     def _not_empty(self) -> ScopeWhen:
         if not self.conditions():
-            raise ValueError("'when' needs at least one of brand, region, business_unit, team, tag")
+            raise ValueError(
+                "'when' needs at least one of brand, region, business_unit, team, inbox, tag"
+            )
         return self
 
 
@@ -215,6 +218,39 @@ class ScopeRule(_Strict):
         return self
 
 
+ConversationTarget = Literal["Task", "Intercom_Conversation__c", "Note"]
+ASSIGNEE = "assignee"  # OwnerId value: the conversation's assignee, as an active Salesforce user
+
+
+class ConversationRule(_Strict):
+    """Routes a conversation's record: owner (a user's email, a queue's DeveloperName, or
+    ``assignee``) and record type. The first rule whose ``when`` matches wins; what it does not
+    set comes from the default rule."""
+
+    name: str | None = None
+    when: ScopeWhen | None = None
+    default: bool = False
+    set: dict[Literal["OwnerId", "RecordTypeId"], str]
+
+    @model_validator(mode="after")
+    def _when_or_default(self) -> ConversationRule:
+        if (self.when is None) == (not self.default):
+            raise ValueError("a rule needs exactly one of 'when' or 'default: true'")
+        if not self.set:
+            raise ValueError("a rule must set OwnerId or RecordTypeId")
+        return self
+
+    def label(self, index: int) -> str:
+        return self.name or f"conversations.routing[{index}]"
+
+
+class Conversations(_Strict):
+    """Where conversations land (a Task, the custom object, or a Note) and who owns them."""
+
+    target: ConversationTarget = "Task"
+    routing: list[ConversationRule] = []
+
+
 LifecycleTarget = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*\.[A-Za-z][A-Za-z0-9_]*$")]
 
 
@@ -237,6 +273,7 @@ class Mapping(_Strict):
     objects: dict[Annotated[str, Field(pattern=SF_NAME)], ObjectMapping]
     routing: list[ScopeRule] = []
     lifecycle: Lifecycle = Lifecycle()
+    conversations: Conversations = Conversations()
 
     _file: str = PrivateAttr(default="<mapping>")
     _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)

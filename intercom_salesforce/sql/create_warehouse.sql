@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS match.person_matches (
     email_normalized    VARCHAR,
     sf_object           VARCHAR,
     sf_id               VARCHAR,
-    rule                VARCHAR NOT NULL,   -- external_id | user_id | email | none | ambiguous | no_email
+    rule                VARCHAR NOT NULL,   -- manual | external_id | user_id | email | none | ambiguous | no_email
     candidates          VARCHAR[],
     account_id          VARCHAR,            -- the Account a Contact belongs under
     account_rule        VARCHAR,            -- company | email_domain | none
@@ -200,4 +200,17 @@ CREATE TABLE IF NOT EXISTS staging.intercom_contact_event_coverage (
     updated_at  TIMESTAMPTZ,
     events_read BIGINT,
     fetched_at  TIMESTAMPTZ
+);
+
+-- Why each pushed record has its owner and record type: the routing rule that decided them
+-- (the newest decision per record; the push's results keep the payloads that were sent).
+CREATE TABLE IF NOT EXISTS sync.routing_decisions (
+    sobject        VARCHAR NOT NULL,
+    external_id    VARCHAR NOT NULL,   -- the Intercom id the record is kept for
+    rule           VARCHAR NOT NULL,
+    owner_id       VARCHAR,
+    record_type_id VARCHAR,
+    decided_at     TIMESTAMPTZ NOT NULL,
+    run_id         VARCHAR,
+    PRIMARY KEY (sobject, external_id)
 );

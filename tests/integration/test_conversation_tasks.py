@@ -52,11 +52,18 @@ def test_tasks_on_the_matched_person_then_updated_in_place(sandbox, tmp_path):
     convs = {
         r[0]: r[1:]
         for r in con.execute(
-            "SELECT c.id, from_json(c.contact_ids, '[\"VARCHAR\"]')[1], lower(a.email) "
+            "SELECT c.id, from_json(c.contact_ids, '[\"VARCHAR\"]')[1], lower(a.email), "
+            "coalesce(from_json(c.tag_names, '[\"VARCHAR\"]'), []), t.name "
             "FROM staging.intercom_conversations_current c "
-            "LEFT JOIN staging.intercom_admins a ON a.id = c.admin_assignee_id::VARCHAR"
+            "LEFT JOIN staging.intercom_admins a ON a.id = c.admin_assignee_id::VARCHAR "
+            "LEFT JOIN staging.intercom_teams t ON t.id = c.team_assignee_id::VARCHAR"
         ).fetchall()
     }
+    decisions = dict(
+        con.execute(
+            "SELECT external_id, rule FROM sync.routing_decisions WHERE sobject = 'Task'"
+        ).fetchall()
+    )
     pending = {
         r[0]
         for r in con.execute("SELECT conversation_id FROM sync.pending_conversations").fetchall()
@@ -75,12 +82,24 @@ def test_tasks_on_the_matched_person_then_updated_in_place(sandbox, tmp_path):
         )
     }
     assert tasks and set(tasks) | pending == set(convs)
+    rules_seen = set()
     for conv_id, task in tasks.items():
-        contact_id, admin_email = convs[conv_id]
+        contact_id, admin_email, tags, team = convs[conv_id]
         assert task["WhoId"] == people[contact_id]
         assert task["Intercom_Link__c"].endswith(f"/inbox/conversation/{conv_id}")
-        if admin_email in users.values():  # the assignee's active user owns the Task
-            assert users[task["OwnerId"]] == admin_email
+        # the sandbox mapping's conversation rules, first match wins, and each Task keeps its rule
+        if "vip" in tags:
+            rule, owner = "VIP conversations belong to Alice", "alice@sandbox-corp.example.com"
+        elif "billing" in tags and team == "Support":
+            rule = "Billing questions in the Support inbox go to Carla in Sales"
+            owner = "carla@sandbox-corp.example.com"
+        else:
+            rule, owner = "Everything else stays with its assignee", admin_email
+        assert decisions[conv_id] == rule
+        rules_seen.add(rule)
+        if owner in users.values():  # an active user owns the Task
+            assert users[task["OwnerId"]] == owner
+    assert len(rules_seen) == 3  # the seeded world exercises every rule
 
     # new tags on one conversation: the same Task is updated, no second Task appears
     conv_id = sorted(tasks)[0]

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 
@@ -288,8 +289,13 @@ def upsert_pending(
     max_attempts: int = 3,
     retry_base_seconds: float = 1.0,
     clearable: set[str] | None = None,
+    operation: Literal["upsert", "insert"] = "upsert",
 ) -> PushOutcome:
-    """Diff, write, upload, record, retry the transient, queue the rejected."""
+    """Diff, write, upload, record, retry the transient, queue the rejected.
+
+    ``operation="insert"`` is for objects without an external id (Note): ``ext_field`` is then a
+    column unique per record that the results echo back, so they can be matched to it.
+    """
     outcome = PushOutcome()
     if prepare_changes(conn, sobject, ext_field, columns, outcome, clearable) == 0:
         return outcome
@@ -324,10 +330,10 @@ def upsert_pending(
 
             result = sf.ingest(
                 sobject,
-                "upsert",
+                operation,
                 path,
                 work_dir / f"{sobject}-results",
-                external_id_field=ext_field,
+                external_id_field=ext_field if operation == "upsert" else None,
                 on_job_created=ledger,
             )
             outcome.job_ids.append(result.job_id)

@@ -1,12 +1,21 @@
-"""Intercom conversations -> Salesforce Tasks on the matched Lead or Contact.
+"""Intercom conversations -> Salesforce, as Tasks, ``Intercom_Conversation__c`` records or Notes.
 
-Each Task carries the subject (title or first message), the date, status from the conversation's
-state, priority, ``WhoId`` (the person's Lead or Contact), ``WhatId`` (the Account when the person
-is a Contact), the owner (the assignee's active Salesforce user, by email), a link to the
-conversation in the Intercom inbox, and a summary of tags, assignee, team and the statistics' times;
-optionally the transcript (parts as plain text, oldest first, redacted, cut to 32,000 characters
-with a marker). Upserted by ``Intercom_Conversation_Id__c``, so a later change to a conversation
-updates the same Task. A conversation whose person is not in Salesforce yet waits in
+The mapping file's ``conversations.target`` chooses the object (Task by default). Every target
+carries the subject (title or first message), the person (the matched or created Lead or
+Contact), the Account when the person is a Contact, the owner, a link to the conversation in the
+Intercom inbox, tags, assignee and team names and the statistics' times; optionally the
+transcript (parts as plain text, oldest first, redacted, cut to 32,000 characters with a marker).
+
+* Task and ``Intercom_Conversation__c`` are upserted by ``Intercom_Conversation_Id__c``, so a
+  later change to a conversation updates the same record.
+* Note has no custom fields, so no external id: a new conversation's Note is inserted with the
+  conversation id in its title (``[Intercom #id] subject``, unique, which is how the results are
+  read back), its Id kept in ``sync.sync_state``, and later changes update that Note by Id.
+  ``ParentId`` cannot change after insert.
+
+The owner and record type come from ``conversations.routing`` (first matching rule, then the
+default, then the assignee's active user); the rule that decided is kept per record in
+``sync.routing_decisions``. A conversation whose person is not in Salesforce yet waits in
 ``sync.pending_conversations`` and is written by the first run after the person is matched or
 created.
 """
@@ -17,26 +26,166 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from intercom_salesforce.assets.partitions import daily_partitions, window_days
-from intercom_salesforce.assets.push.bulk_upsert import upsert_pending
+from intercom_salesforce.assets.push.bulk_upsert import PushOutcome, upsert_pending
+from intercom_salesforce.assets.push.people import load_checked_mapping, merge_outcomes
+from intercom_salesforce.mapping import Mapping, MappingError
+from intercom_salesforce.mapping.conversations import (
+    check_conversation_target,
+    compile_routing,
+    routes_record_types,
+)
+from intercom_salesforce.mapping.references import resolve_conversation_references
 from intercom_salesforce.resources.salesforce import SalesforceResource
 from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.warehouse import SYNC_RESULTS, WAREHOUSE_POOL, ensure_warehouse, read_sql
 
 SQL = Path(__file__).parent / "sql"
-TASK_KEY = "Intercom_Conversation_Id__c"
-TASK_COLUMNS = [
-    TASK_KEY,
-    "Subject",
-    "ActivityDate",
-    "Status",
-    "Priority",
-    "WhoId",
-    "WhatId",
-    "OwnerId",
-    "Intercom_Link__c",
-    "Description",
-]
-TRANSCRIPT_LIMIT = 32_000  # Task.Description is a 32,000-character long text area
+CONVERSATION_KEY = "Intercom_Conversation_Id__c"
+TRANSCRIPT_LIMIT = 32_000  # Description, Transcript__c and Body are 32,000-character text areas
+REVIEW_ENTITY = "intercom_conversations"
+
+# Each target's columns, in CSV order, as SQL over the routed payload ``r``
+# (columns of sql/select_conversation_payloads.sql plus _route_owner / _route_record_type).
+STATUS = (
+    "CASE r.state WHEN 'closed' THEN 'Completed' WHEN 'snoozed' THEN 'Waiting on someone else' "
+    "ELSE 'In Progress' END"
+)
+TARGET_COLUMNS: dict[str, dict[str, str]] = {
+    "Task": {
+        CONVERSATION_KEY: "r.conversation_id",
+        "Subject": "left(r.subject, 255)",
+        "ActivityDate": "sync.sf_date(r.opened_at AT TIME ZONE 'UTC')",
+        "Status": STATUS,
+        "Priority": "CASE WHEN r.priority = 'priority' THEN 'High' ELSE 'Normal' END",
+        "WhoId": "r.sf_id",
+        "WhatId": "r.account_id",
+        "OwnerId": "r._route_owner",
+        "Intercom_Link__c": "r.link",
+        "Description": "r.description",
+    },
+    "Intercom_Conversation__c": {
+        CONVERSATION_KEY: "r.conversation_id",
+        "Name": "left(r.subject, 80)",
+        "Contact__c": "CASE WHEN r.sf_object = 'Contact' THEN r.sf_id END",
+        "Lead__c": "CASE WHEN r.sf_object = 'Lead' THEN r.sf_id END",
+        "Account__c": "r.account_id",
+        "State__c": "r.state",
+        "Link__c": "r.link",
+        "Tags__c": "nullif(left(r.tags, 255), '')",
+        "Opened_At__c": "sync.sf_datetime(r.opened_at)",
+        "Closed_At__c": "CASE WHEN r.state = 'closed' THEN sync.sf_datetime(r.closed_at) END",
+        "Transcript__c": "r.description",
+        "OwnerId": "r._route_owner",
+    },
+    "Note": {
+        "Title": "left('[Intercom #' || r.conversation_id || '] ' || r.subject, 80)",
+        "ParentId": "r.sf_id",
+        "Body": "r.description",
+        "OwnerId": "r._route_owner",
+        "IsPrivate": "'false'",
+    },
+}
+# values that may become empty and must then be cleared (``#N/A``), per target
+CLEARABLE: dict[str, set[str]] = {
+    "Task": {"WhatId"},
+    "Intercom_Conversation__c": {"Contact__c", "Lead__c", "Account__c", "Closed_At__c", "Tags__c"},
+    "Note": set(),
+}
+NOTE_NOT_UPDATEABLE = {"ParentId", "IsPrivate"}
+
+
+def target_columns(mapping: Mapping) -> dict[str, str]:
+    columns = dict(TARGET_COLUMNS[mapping.conversations.target])
+    if routes_record_types(mapping):
+        columns["RecordTypeId"] = "r._route_record_type"
+    return columns
+
+
+def stage_conversations(conn, mapping: Mapping, settings: SyncSettings, first: str, last: str):
+    """``_conversations``: the window's routed payloads; pending ones recorded as waiting."""
+    try:
+        refs = resolve_conversation_references(conn, mapping)
+    except MappingError as exc:
+        raise dg.Failure(description=f"Conversation routing cannot be resolved:\n{exc}") from exc
+    payload = read_sql("select_conversation_payloads.sql", SQL)
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE _conversations AS " + compile_routing(mapping, payload, refs),
+        [
+            first,
+            last,
+            settings.intercom_web_host,
+            settings.include_transcript,
+            settings.redact_transcript,
+            TRANSCRIPT_LIMIT - 40,
+        ],
+    ).fetchall()
+    conn.execute(
+        """INSERT INTO sync.pending_conversations
+           SELECT conversation_id, _contact_id, 'the person is not in Salesforce yet', now(), now()
+           FROM _conversations WHERE _pending
+           ON CONFLICT (conversation_id) DO UPDATE SET last_seen_at = now()"""
+    ).fetchall()
+    conn.execute(
+        """DELETE FROM sync.pending_conversations WHERE conversation_id IN
+           (SELECT conversation_id FROM _conversations WHERE NOT _pending)"""
+    ).fetchall()
+
+
+def pending_from(conn, columns: dict[str, str], key_sql: str, where: str = "TRUE") -> None:
+    """``_pending`` for ``upsert_pending`` from the routed conversations."""
+    cols = ", ".join(f'{sql} AS "{name}"' for name, sql in columns.items())
+    conn.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _pending AS
+            SELECT r.conversation_id AS ext, {key_sql} AS _key, {cols}
+            FROM _conversations r WHERE NOT r._pending AND ({where})"""
+    ).fetchall()
+
+
+def push_conversations(
+    conn, sf, mapping: Mapping, settings: SyncSettings, run_id: str
+) -> PushOutcome:
+    target = mapping.conversations.target
+    columns = target_columns(mapping)
+    common = dict(
+        sobject=target,
+        work_dir=settings.run_dir(run_id, target.lower()),
+        max_bytes=settings.max_upload_bytes,
+        run_id=run_id,
+        review_entity=REVIEW_ENTITY,
+        clearable=CLEARABLE[target],
+    )
+    if target != "Note":
+        pending_from(conn, columns, "r.conversation_id")
+        return upsert_pending(conn, sf, ext_field=CONVERSATION_KEY, columns=list(columns), **common)
+    known = "r.conversation_id IN (SELECT external_id FROM sync.sync_state WHERE sobject = 'Note')"
+    pending_from(conn, columns, columns["Title"], f"NOT ({known})")
+    inserted = upsert_pending(
+        conn, sf, ext_field="Title", columns=list(columns), operation="insert", **common
+    )
+    updatable = {k: v for k, v in columns.items() if k not in NOTE_NOT_UPDATEABLE}
+    note_id = (
+        "(SELECT s.sf_id FROM sync.sync_state s "
+        "WHERE s.sobject = 'Note' AND s.external_id = r.conversation_id)"
+    )
+    pending_from(conn, updatable, note_id, known)
+    updated = upsert_pending(conn, sf, ext_field="Id", columns=["Id", *updatable], **common)
+    return merge_outcomes(inserted, updated)
+
+
+def record_routing(conn, target: str, run_id: str) -> dict[str, int]:
+    """Keep the rule that routed each record; counts per rule for the metadata."""
+    conn.execute(
+        """INSERT OR REPLACE INTO sync.routing_decisions
+           SELECT ?, conversation_id, _route_rule, _route_owner, _route_record_type, now(), ?
+           FROM _conversations WHERE NOT _pending""",
+        [target, run_id],
+    ).fetchall()
+    return dict(
+        conn.execute(
+            "SELECT _route_rule, count(*) FROM _conversations WHERE NOT _pending GROUP BY 1 "
+            "ORDER BY 2 DESC"
+        ).fetchall()
+    )
 
 
 @dg.asset(
@@ -50,78 +199,60 @@ TRANSCRIPT_LIMIT = 32_000  # Task.Description is a 32,000-character long text ar
         "intercom_conversation_parts",
         "intercom_admins",
         "intercom_teams",
+        "intercom_tags",
         "person_matches",
         "salesforce_lead_upserts",
+        "salesforce_contact_updates",
         "salesforce_users_mirror",
+        "salesforce_queues_mirror",
+        "salesforce_queue_sobjects_mirror",
+        "salesforce_record_types_mirror",
     ],
 )
-def salesforce_conversation_tasks(
+def salesforce_conversations(
     context: dg.AssetExecutionContext,
     salesforce: SalesforceResource,
     warehouse: DuckDBResource,
     sync_settings: SyncSettings,
 ):
-    """Per-record outcomes of upserting the window's conversations as Tasks."""
+    """Per-record outcomes of writing the window's conversations to the configured target
+    (Task, Intercom_Conversation__c or Note), routed by the mapping's conversation rules."""
     first_day, last_day = window_days(context.partition_time_window)
     run_id = context.run.run_id
     sf = salesforce.client(context.log)
+    mapping, describe = load_checked_mapping(sf, sync_settings.mapping_file, conversations=True)
+    target = mapping.conversations.target
+    try:
+        check_conversation_target(mapping, describe[target], list(target_columns(mapping)))
+    except MappingError as exc:
+        raise dg.Failure(description=f"Conversations cannot be written:\n{exc}") from exc
     with warehouse.get_connection() as conn:
         ensure_warehouse(conn)
-        conn.execute(
-            "CREATE OR REPLACE TEMP TABLE _tasks AS " + read_sql("select_task_payloads.sql", SQL),
-            [
-                first_day,
-                last_day,
-                sync_settings.intercom_web_host,
-                sync_settings.include_transcript,
-                sync_settings.redact_transcript,
-                TRANSCRIPT_LIMIT - 40,
-            ],
-        ).fetchall()
-        conn.execute(
-            """INSERT INTO sync.pending_conversations
-               SELECT "Intercom_Conversation_Id__c", _contact_id,
-                      'the person is not in Salesforce yet', now(), now()
-               FROM _tasks WHERE _pending
-               ON CONFLICT (conversation_id) DO UPDATE SET last_seen_at = now()"""
-        ).fetchall()
-        conn.execute(
-            """DELETE FROM sync.pending_conversations WHERE conversation_id IN
-               (SELECT "Intercom_Conversation_Id__c" FROM _tasks WHERE NOT _pending)"""
-        ).fetchall()
+        stage_conversations(conn, mapping, sync_settings, first_day, last_day)
         waiting = conn.execute("SELECT count(*) FROM sync.pending_conversations").fetchall()[0][0]
-        cols = ", ".join(f'"{c}"' for c in TASK_COLUMNS)
-        conn.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _pending AS
-                SELECT "{TASK_KEY}" AS ext, "{TASK_KEY}" AS _key, {cols}
-                FROM _tasks WHERE NOT _pending"""
-        ).fetchall()
-        outcome = upsert_pending(
-            conn,
-            sf,
-            sobject="Task",
-            ext_field=TASK_KEY,
-            columns=TASK_COLUMNS,
-            work_dir=sync_settings.run_dir(run_id, "tasks"),
-            max_bytes=sync_settings.max_upload_bytes,
-            run_id=run_id,
-            review_entity="intercom_conversations",
-            clearable={"WhatId", "OwnerId"},
-        )
+        outcome = push_conversations(conn, sf, mapping, sync_settings, run_id)
+        by_rule = record_routing(conn, target, run_id)
         sample = conn.execute(
-            f"SELECT outcome, external_id, sf_id, coalesce(error, '') FROM {SYNC_RESULTS} "
-            "WHERE run_id = ? AND sobject = 'Task' ORDER BY outcome DESC, external_id LIMIT 10",
-            [run_id],
+            f"""SELECT r.outcome, r.external_id, r.sf_id, coalesce(d.rule, ''),
+                       coalesce(r.error, '')
+                FROM {SYNC_RESULTS} r
+                LEFT JOIN sync.routing_decisions d
+                       ON d.sobject = r.sobject AND d.external_id = r.external_id
+                WHERE r.run_id = ? AND r.sobject = ? ORDER BY r.outcome DESC, r.external_id
+                LIMIT 10""",
+            [run_id, target],
         ).fetchall()
     metadata = {
         "dagster/row_count": outcome.sent,
         "mode": salesforce.mode,
+        "target": target,
         **outcome.as_metadata(),
         "waiting_for_person": waiting,
         "transcripts": sync_settings.include_transcript,
+        "routed_by_rule": dg.MetadataValue.json(by_rule),
         **sf.usage.as_metadata(),
         "sample": dg.MetadataValue.md(
-            "| outcome | conversation | task | error |\n|---|---|---|---|\n"
+            f"| outcome | conversation | {target} | rule | error |\n|---|---|---|---|---|\n"
             + "\n".join("| " + " | ".join(str(v) for v in row) + " |" for row in sample)
         ),
     }

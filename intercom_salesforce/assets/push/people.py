@@ -33,6 +33,7 @@ from intercom_salesforce.mapping import (
     output_fields,
     resolve_references,
 )
+from intercom_salesforce.mapping.conversations import check_conversation_target
 from intercom_salesforce.resources.salesforce import SalesforceClient, SalesforceResource
 from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.warehouse import (
@@ -46,14 +47,20 @@ from intercom_salesforce.warehouse import (
 PEOPLE_ENTITY = "intercom_contacts"
 
 
-def load_checked_mapping(sf: SalesforceClient, path: str) -> tuple[Mapping, dict[str, dict]]:
-    """The mapping file, validated against the org's describe of every mapped object."""
+def load_checked_mapping(
+    sf: SalesforceClient, path: str, conversations: bool = False
+) -> tuple[Mapping, dict[str, dict]]:
+    """The mapping file, validated against the org's describe of every mapped object (and of
+    the conversation target, when ``conversations``)."""
     try:
         mapping = load_mapping(Path(path))
-        describe = {
-            name: sf.call(lambda s, n=name: getattr(s, n).describe()) for name in mapping.objects
-        }
+        names = list(mapping.objects)
+        if conversations and mapping.conversations.target not in names:
+            names.append(mapping.conversations.target)
+        describe = {name: sf.call(lambda s, n=name: getattr(s, n).describe()) for name in names}
         check_against_describe(mapping, describe)
+        if conversations:
+            check_conversation_target(mapping, describe[mapping.conversations.target])
     except MappingError as exc:
         raise dg.Failure(description=f"The mapping cannot be used with this org:\n{exc}") from exc
     return mapping, describe
@@ -177,7 +184,7 @@ def push_people_object(
         conn,
         ours,
         "_sf_id",
-        "_sf_object = ? AND _rule IN ('external_id', 'user_id', 'email')",
+        "_sf_object = ? AND _rule IN ('manual', 'external_id', 'user_id', 'email')",
         [sobject],
     )
     outcomes.append(upsert_pending(conn, sf, ext_field="Id", columns=["Id", *ours], **common))

@@ -1,6 +1,6 @@
--- Task payloads for the window's conversations (and conversations still pending from earlier runs)
--- whose contact now has a Salesforce Lead or Contact. Column order here is the CSV's.
--- The person: their match (newest), else the Lead we created for them (sync_state).
+-- One row per conversation of the window (and conversations still pending from earlier runs): what
+-- any target (Task, Intercom_Conversation__c, Note) is built from, plus the routing inputs.
+-- The person: their match (newest), else the Lead or Contact we created for them (sync_state).
 -- $1 first day, $2 last day, $3 Intercom web app host, $4 include transcript, $5 redact,
 -- $6 transcript limit (characters).
 WITH conversations AS (
@@ -15,8 +15,9 @@ person AS (
     FROM match.person_matches WHERE sf_id IS NOT NULL GROUP BY 1
 ),
 created AS (
-    SELECT external_id AS contact_id, 'Lead' AS sf_object, sf_id, NULL AS account_id
-    FROM sync.sync_state WHERE sobject = 'Lead'
+    SELECT external_id AS contact_id, arg_max(sobject, pushed_at) AS sf_object,
+           arg_max(sf_id, pushed_at) AS sf_id, NULL AS account_id
+    FROM sync.sync_state WHERE sobject IN ('Lead', 'Contact') GROUP BY 1
 ),
 who AS (
     SELECT c.id AS conversation_id,
@@ -34,7 +35,8 @@ resolved AS (
 ),
 app AS (SELECT any_value(workspace_id) AS app_id FROM staging.intercom_contacts),
 admins AS (
-    SELECT a.id, a.name, lower(a.email) AS email, u."Id" AS user_id
+    SELECT a.id, a.name, lower(a.email) AS email, u."Id" AS user_id,
+           coalesce(from_json(a.team_ids, '["VARCHAR"]'), []) AS team_ids
     FROM staging.intercom_admins a
     LEFT JOIN mirror.salesforce_users u ON lower(u."Email") = lower(a.email) AND u."IsActive"
 ),
@@ -51,20 +53,22 @@ transcripts AS (   -- parts as plain text, oldest first (only when asked for)
     GROUP BY 1
 )
 SELECT
-    c.id AS "Intercom_Conversation_Id__c",
-    left(coalesce(nullif(trim(c.title), ''),
-                  nullif(trim(regexp_replace(regexp_replace(c.source->>'body', '<[^>]*>', ' ', 'g'),
-                                             '\s+', ' ', 'g')), ''),
-                  'Intercom conversation ' || c.id), 255) AS "Subject",
-    strftime(c.created_at AT TIME ZONE 'UTC', '%Y-%m-%d') AS "ActivityDate",
-    CASE c.state WHEN 'closed' THEN 'Completed' WHEN 'snoozed' THEN 'Waiting on someone else'
-                 ELSE 'In Progress' END AS "Status",
-    CASE WHEN c.priority = 'priority' THEN 'High' ELSE 'Normal' END AS "Priority",
-    r.sf_id AS "WhoId",
-    CASE WHEN r.sf_object = 'Contact' THEN r.account_id END AS "WhatId",
-    ad.user_id AS "OwnerId",
+    c.id AS conversation_id,
+    coalesce(nullif(trim(c.title), ''),
+             nullif(trim(regexp_replace(regexp_replace(c.source->>'body', '<[^>]*>', ' ', 'g'),
+                                        '\s+', ' ', 'g')), ''),
+             'Intercom conversation ' || c.id) AS subject,
+    c.created_at AS opened_at,
+    to_timestamp((c.statistics->>'first_admin_reply_at')::BIGINT) AS first_response_at,
+    to_timestamp((c.statistics->>'last_close_at')::BIGINT) AS closed_at,
+    c.state,
+    c.priority,
+    r.sf_object,
+    r.sf_id,
+    CASE WHEN r.sf_object = 'Contact' THEN r.account_id END AS account_id,
     'https://' || $3 || '/a/inbox/' || (SELECT app_id FROM app) || '/inbox/conversation/' || c.id
-        AS "Intercom_Link__c",
+        AS link,
+    array_to_string(coalesce(from_json(c.tag_names, '["VARCHAR"]'), []), ', ') AS tags,
     left(
         'Intercom conversation ' || c.id || ' (' || c.state || ')' || chr(10)
         || 'Tags: ' || coalesce(array_to_string(from_json(c.tag_names, '["VARCHAR"]'), ', '), '')
@@ -84,8 +88,13 @@ SELECT
                             '\+?[0-9][0-9 ().-]{7,}[0-9]', '[phone]', 'g')
                     ELSE tr.text END END,
         $6) || CASE WHEN length(coalesce(tr.text, '')) + 400 > $6
-                    THEN chr(10) || '[transcript truncated]' ELSE '' END AS "Description",
-    c.contact_ids AS _contact_ids,
+                    THEN chr(10) || '[transcript truncated]' ELSE '' END AS description,
+    -- routing inputs (see intercom_salesforce/mapping/conversations.py)
+    coalesce(from_json(c.tag_ids, '["VARCHAR"]'), []) AS _tag_ids,
+    coalesce(from_json(c.tag_names, '["VARCHAR"]'), []) AS _tag_names,
+    c.team_assignee_id::VARCHAR AS _team_id,
+    coalesce(ad.team_ids, []) AS _assignee_team_ids,
+    ad.user_id AS _assignee_user_id,
     r.contact_id AS _contact_id,
     r.sf_id IS NULL AS _pending
 FROM conversations c

@@ -1,0 +1,222 @@
+"""Conversations as the custom object (queue-owned by routing) or as Notes, updated in place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from intercom_salesforce.assets.extract.reference import REFERENCE_ASSETS
+from intercom_salesforce.assets.quality.checks import CHECKS_BY_ENTITY
+from intercom_salesforce.definitions import CONVERSATION_ASSETS, SYNC_ASSETS
+from intercom_salesforce.resources.sync_settings import SyncSettings
+from intercom_salesforce.sandbox.intercom.store import IntercomStore
+
+from .test_thin_slice import full_range, soql
+
+SANDBOX_MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "sandbox.yaml"
+QUEUE_RULE = """    - name: The Support inbox's conversations wait in the support queue
+      when: {inbox: Support}
+      set:
+        OwnerId: Support_Queue
+"""
+
+
+def mapping_for(tmp_path: Path, target: str, extra_rule: str = "") -> str:
+    text = SANDBOX_MAPPING.read_text()
+    text = text.replace("  target: Task ", f"  target: {target} ")
+    marker = "    - name: Everything else stays with its assignee"
+    text = text.replace(marker, extra_rule + marker)
+    path = tmp_path / f"mapping-{target}.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def sync(sandbox, tmp_path: Path, mapping_file: str, assets, first: str, last: str) -> None:
+    resources = sandbox.resources(tmp_path)
+    resources["sync_settings"] = SyncSettings(
+        work_dir=str(tmp_path / "work"), mapping_file=mapping_file
+    )
+    result = dg.materialize(
+        assets,
+        resources=resources,
+        instance=dg.DagsterInstance.ephemeral(),
+        tags={
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
+        },
+        raise_on_error=False,
+    )
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+
+
+def full_sync(sandbox, tmp_path: Path, mapping_file: str) -> None:
+    first, last = full_range()
+    people = [*SYNC_ASSETS, CHECKS_BY_ENTITY["intercom_contacts"]]
+    sync(sandbox, tmp_path, mapping_file, people, first, last)
+    sync(sandbox, tmp_path, mapping_file, [*REFERENCE_ASSETS, *CONVERSATION_ASSETS], first, last)
+
+
+def warehouse_rows(tmp_path: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def people_and_conversations(tmp_path: Path) -> tuple[dict, dict, set]:
+    people = dict(
+        warehouse_rows(
+            tmp_path,
+            "SELECT intercom_contact_id, arg_max(sf_id, matched_at) FROM match.person_matches "
+            "WHERE sf_id IS NOT NULL GROUP BY 1 UNION ALL "
+            "SELECT external_id, sf_id FROM sync.sync_state WHERE sobject = 'Lead'",
+        )
+    )
+    convs = {
+        r[0]: r[1:]
+        for r in warehouse_rows(
+            tmp_path,
+            "SELECT c.id, from_json(c.contact_ids, '[\"VARCHAR\"]')[1], t.name, "
+            "coalesce(from_json(c.tag_names, '[\"VARCHAR\"]'), []) "
+            "FROM staging.intercom_conversations_current c "
+            "LEFT JOIN staging.intercom_teams t ON t.id = c.team_assignee_id::VARCHAR",
+        )
+    }
+    pending = {
+        r[0]
+        for r in warehouse_rows(tmp_path, "SELECT conversation_id FROM sync.pending_conversations")
+    }
+    return people, convs, pending
+
+
+def retag_first(sandbox, conv_id: str) -> None:
+    store = IntercomStore(sandbox.state.intercom_db)
+    store.update_conversation(conv_id, tags=["7100001", "7100003"])  # churn-risk, bug
+    store.close()
+
+
+def test_custom_object_with_lookups_and_queue_routing(sandbox, tmp_path):
+    mapping_file = mapping_for(tmp_path, "Intercom_Conversation__c", QUEUE_RULE)
+    full_sync(sandbox, tmp_path, mapping_file)
+    people, convs, pending = people_and_conversations(tmp_path)
+    queue_id = soql(sandbox, "SELECT Id FROM Group WHERE DeveloperName = 'Support_Queue'")[0]["Id"]
+    records = {
+        r["Intercom_Conversation_Id__c"]: r
+        for r in soql(
+            sandbox,
+            "SELECT Id, Intercom_Conversation_Id__c, Contact__c, Lead__c, OwnerId, Link__c, "
+            "Tags__c, State__c FROM Intercom_Conversation__c",
+        )
+    }
+    assert records and set(records) | pending == set(convs)
+    queued = 0
+    for conv_id, rec in records.items():
+        contact_id, team, tags = convs[conv_id]
+        assert people[contact_id] in (rec["Contact__c"], rec["Lead__c"])
+        assert rec["Link__c"].endswith(f"/inbox/conversation/{conv_id}")
+        # the first matching rule wins: VIP, then billing in Support, then the Support queue
+        if team == "Support" and not {"vip", "billing"} & set(tags):
+            assert rec["OwnerId"] == queue_id
+            queued += 1
+        else:
+            assert rec["OwnerId"] != queue_id
+    assert queued > 0
+    assert not soql(sandbox, "SELECT Id FROM Task WHERE Intercom_Conversation_Id__c != null")
+    decisions = dict(
+        warehouse_rows(
+            tmp_path,
+            "SELECT rule, count(*) FROM sync.routing_decisions "
+            "WHERE sobject = 'Intercom_Conversation__c' GROUP BY 1",
+        )
+    )
+    assert decisions["The Support inbox's conversations wait in the support queue"] == queued
+
+    # a tag change updates the same record
+    conv_id = sorted(records)[0]
+    retag_first(sandbox, conv_id)
+    last = full_range()[1]
+    sync(sandbox, tmp_path, mapping_file, CONVERSATION_ASSETS, last, last)
+    after = soql(
+        sandbox,
+        "SELECT Id, Tags__c FROM Intercom_Conversation__c "
+        f"WHERE Intercom_Conversation_Id__c = '{conv_id}'",
+    )
+    assert len(after) == 1 and after[0]["Id"] == records[conv_id]["Id"]
+    assert after[0]["Tags__c"] == "churn-risk, bug"
+
+
+def test_notes_inserted_once_then_updated_by_id(sandbox, tmp_path):
+    mapping_file = mapping_for(tmp_path, "Note")
+    full_sync(sandbox, tmp_path, mapping_file)
+    people, convs, pending = people_and_conversations(tmp_path)
+    notes = soql(sandbox, "SELECT Id, ParentId, Title, Body FROM Note")
+    by_conv = {}
+    for note in notes:
+        assert note["Title"].startswith("[Intercom #")
+        by_conv.setdefault(note["Title"].split("]")[0].removeprefix("[Intercom #"), []).append(note)
+    assert by_conv and set(by_conv) | pending == set(convs)
+    assert all(len(v) == 1 for v in by_conv.values())  # one Note per conversation
+    for conv_id, (note,) in by_conv.items():
+        assert note["ParentId"] == people[convs[conv_id][0]]
+    kept = dict(
+        warehouse_rows(
+            tmp_path, "SELECT external_id, sf_id FROM sync.sync_state WHERE sobject = 'Note'"
+        )
+    )
+    assert kept == {c: n[0]["Id"] for c, n in by_conv.items()}
+
+    conv_id = sorted(by_conv)[0]
+    retag_first(sandbox, conv_id)
+    last = full_range()[1]
+    sync(sandbox, tmp_path, mapping_file, CONVERSATION_ASSETS, last, last)
+    after = soql(sandbox, "SELECT Id, Body FROM Note")
+    assert len(after) == len(notes)  # no second Note
+    body = {n["Id"]: n["Body"] for n in after}[by_conv[conv_id][0]["Id"]]
+    assert "Tags: churn-risk, bug" in body
+
+    # nothing changed: nothing is uploaded
+    jobs = warehouse_rows(tmp_path, "SELECT count(*) FROM sync.bulk_jobs WHERE sobject = 'Note'")
+    sync(sandbox, tmp_path, mapping_file, CONVERSATION_ASSETS, last, last)
+    assert (
+        warehouse_rows(tmp_path, "SELECT count(*) FROM sync.bulk_jobs WHERE sobject = 'Note'")
+        == jobs
+    )
+
+
+@pytest.mark.parametrize(
+    ("target", "rule", "message"),
+    [
+        ("Task", QUEUE_RULE, "Task records cannot be owned by a queue ('Support_Queue')"),
+        ("Note", QUEUE_RULE, "Note records cannot be owned by a queue ('Support_Queue')"),
+    ],
+)
+def test_a_queue_owner_the_target_cannot_have_stops_the_run(
+    sandbox, tmp_path, target, rule, message
+):
+    mapping_file = mapping_for(tmp_path, target, rule)
+    resources = sandbox.resources(tmp_path)
+    resources["sync_settings"] = SyncSettings(
+        work_dir=str(tmp_path / "work"), mapping_file=mapping_file
+    )
+    first, last = full_range()
+    result = dg.materialize(
+        [*REFERENCE_ASSETS, *CONVERSATION_ASSETS],
+        resources=resources,
+        instance=dg.DagsterInstance.ephemeral(),
+        tags={
+            "dagster/asset_partition_range_start": last,
+            "dagster/asset_partition_range_end": last,
+        },
+        raise_on_error=False,
+    )
+    assert not result.success
+    failures = " ".join(
+        str(e.step_failure_data.user_failure_data.description)
+        for e in result.all_events
+        if e.is_step_failure and e.step_failure_data.user_failure_data
+    )
+    assert message in failures and "conversations.routing[2].set.OwnerId" in failures
