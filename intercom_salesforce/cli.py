@@ -255,6 +255,15 @@ def print_summary(run_id: str, first: str, last: str, checks_passed: bool) -> No
     print(f"  waiting in review:        {review}  (intercom-salesforce review list)")
 
 
+def _os_user() -> str | None:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (some containers)
+        return None
+
+
 def _warehouse(read_only: bool = False):
     import duckdb
 
@@ -330,6 +339,35 @@ def cmd_review_set(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review_merge(args: argparse.Namespace) -> int:
+    from intercom_salesforce.assets.match.manual import MergeRefused, choose_survivor
+
+    con = _warehouse()
+    try:
+        chosen = choose_survivor(con, args.item, args.survivor, args.by, args.note, args.force)
+    except MergeRefused as exc:
+        print(f"not merged: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    if chosen.converted_from:
+        print(f"Lead {chosen.converted_from} was converted: its Contact {chosen.sf_id} survives")
+    others = [c for c in chosen.candidates if c != chosen.target]
+    print(
+        f"item {chosen.review_item_id} ({chosen.intercom_contact_id}) is fixed: "
+        f"{chosen.target} survives"
+        + (" (not one of the candidates, forced)" if chosen.forced else "")
+        + f", chosen by {chosen.chosen_by or 'unknown'}"
+    )
+    if others:
+        print(f"  left as they are in Salesforce: {', '.join(others)}")
+    print(
+        f"  the next run matches {chosen.intercom_contact_id} to {chosen.target} (rule manual) "
+        "and stamps our external id on it"
+    )
+    return 0
+
+
 def cmd_webhooks_serve(args: argparse.Namespace) -> int:
     from werkzeug.serving import run_simple
 
@@ -372,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     s_serve.add_argument("--salesforce-port", type=int, default=settings.DEFAULT_SALESFORCE_PORT)
     s_serve.set_defaults(func=cmd_serve)
 
-    review = sub.add_parser("review", help="the review queue: list, show, fix, dismiss")
+    review = sub.add_parser("review", help="the review queue: list, show, fix, dismiss, merge")
     rsub = review.add_subparsers(dest="review_command", required=True)
     r_list = rsub.add_parser("list", help="items waiting for a person")
     r_list.add_argument(
@@ -394,6 +432,19 @@ def main(argv: list[str] | None = None) -> int:
         r.add_argument("item", type=int)
         r.add_argument("--note")
         r.set_defaults(func=cmd_review_set, status=status)
+    r_merge = rsub.add_parser(
+        "merge", help="choose the surviving Salesforce record of an ambiguous match"
+    )
+    r_merge.add_argument("item", type=int)
+    r_merge.add_argument(
+        "--survivor", required=True, help="the Contact or Lead Id (a converted Lead: its Contact)"
+    )
+    r_merge.add_argument("--note")
+    r_merge.add_argument("--by", default=_os_user(), help="who chose (default: the OS user)")
+    r_merge.add_argument(
+        "--force", action="store_true", help="accept a survivor that is not a candidate"
+    )
+    r_merge.set_defaults(func=cmd_review_merge)
 
     hooks = sub.add_parser("webhooks", help="the optional Intercom webhook receiver")
     hsub = hooks.add_subparsers(dest="webhooks_command", required=True)

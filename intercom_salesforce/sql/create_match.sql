@@ -25,3 +25,15 @@ CREATE TABLE IF NOT EXISTS sync.pending_conversations (
     first_seen_at   TIMESTAMPTZ NOT NULL,
     last_seen_at    TIMESTAMPTZ NOT NULL
 );
+
+-- The record a person chose for an ambiguous match (`intercom-salesforce review merge`): matching
+-- takes it (rule manual) ahead of every other rule. One row per person; a later choice replaces it.
+CREATE TABLE IF NOT EXISTS match.manual_matches (
+    intercom_contact_id VARCHAR PRIMARY KEY,
+    sf_object           VARCHAR NOT NULL,   -- Contact | Lead
+    sf_id               VARCHAR NOT NULL,
+    chosen_by           VARCHAR,
+    note                VARCHAR,
+    chosen_at           TIMESTAMPTZ NOT NULL,
+    review_item_id      BIGINT              -- the quality.review_queue item it resolved
+);

@@ -16,7 +16,12 @@ AMBIGUOUS_RULE = "ambiguous_match"
 
 
 def queue_ambiguous(conn, first_day: str, last_day: str, run_id: str) -> int:
-    """The dedupe safeguard: several candidates means no write, and a person chooses."""
+    """The dedupe safeguard: several candidates means no write, and a person chooses.
+
+    Once a person has chosen (``review merge``, see manual.py) the match is ``manual``, never
+    ``ambiguous``, so the item is not queued again: it stays ``fixed`` (resolve_passing only
+    touches open items), or, if someone reopened it, becomes ``resolved``.
+    """
     conn.execute(
         f"""CREATE OR REPLACE TEMP TABLE _failures AS
             SELECT intercom_contact_id AS record_id, partition_date,
@@ -90,7 +95,7 @@ def person_matches(
         sample = conn.execute(
             f"SELECT intercom_contact_id, rule, sf_object, sf_id, candidates::VARCHAR "
             f"FROM {PERSON_MATCHES} WHERE partition_date BETWEEN ? AND ? "
-            "AND rule IN ('ambiguous', 'email', 'external_id') ORDER BY rule, 1 LIMIT 10",
+            "AND rule IN ('ambiguous', 'email', 'external_id', 'manual') ORDER BY rule, 1 LIMIT 10",
             [first_day, last_day],
         ).fetchall()
     total = sum(by_rule.values())

@@ -1,5 +1,8 @@
 -- Match the window's Intercom people to Salesforce Contacts and Leads.
--- Rules in order: our external id on Contact/Lead (Intercom_Contact_Id__c), Intercom's external_id
+-- A person chosen in review (match.manual_matches, `intercom-salesforce review merge`) takes that
+-- record, rule manual, ahead of every rule below; once our external id on that record (stamped by
+-- the push) points to it alone, the rule reads external_id again, the same record either way.
+-- Then, in order: our external id on Contact/Lead (Intercom_Contact_Id__c), Intercom's external_id
 -- in Intercom_User_Id__c, then normalized email (trimmed, lower-cased); under each rule Contacts are
 -- preferred over Leads. A converted Lead resolves to its ConvertedContactId. Several distinct
 -- candidates under the deciding rule make the match ambiguous: nothing is written for it.
@@ -48,16 +51,27 @@ by_lead_email AS (
     FROM people p JOIN lead_target l ON l.email_norm = p.email_norm
     GROUP BY p.id
 ),
+manual AS (   -- the record a person chose in review; a Lead converted since, to its Contact
+    SELECT m.intercom_contact_id AS id,
+           coalesce(t.target, m.sf_object || ':' || m.sf_id) AS target
+    FROM match.manual_matches m
+    LEFT JOIN lead_target t ON m.sf_object = 'Lead' AND t."Id" = m.sf_id
+),
 decided AS (
     SELECT p.id, p.partition_date,
-           CASE WHEN x.candidates IS NOT NULL THEN 'external_id'
+           CASE WHEN m.target IS NOT NULL
+                     AND x.candidates IS DISTINCT FROM [m.target] THEN 'manual'
+                WHEN x.candidates IS NOT NULL THEN 'external_id'
                 WHEN u.candidates IS NOT NULL THEN 'user_id'
                 WHEN p.email_norm IS NULL THEN 'no_email'
                 WHEN c.candidates IS NOT NULL OR l.candidates IS NOT NULL THEN 'email'
                 ELSE 'none' END AS rule,
-           coalesce(x.candidates, u.candidates, c.candidates, l.candidates) AS candidates,
+           CASE WHEN m.target IS NOT NULL THEN [m.target]
+                ELSE coalesce(x.candidates, u.candidates, c.candidates, l.candidates)
+                END AS candidates,
            p.first_company, p.email_norm
     FROM people p
+    LEFT JOIN manual m USING (id)
     LEFT JOIN by_external_id x USING (id)
     LEFT JOIN by_user_id u USING (id)
     LEFT JOIN by_contact_email c USING (id)
