@@ -19,7 +19,8 @@ from intercom_salesforce.assets.mirror.salesforce_objects import MIRROR_ASSETS
 from intercom_salesforce.assets.partitions import daily_partitions
 from intercom_salesforce.assets.push.conversations import salesforce_conversations
 from intercom_salesforce.assets.push.people import (
-    salesforce_contact_updates,
+    salesforce_account_upserts,
+    salesforce_contact_upserts,
     salesforce_lead_upserts,
 )
 from intercom_salesforce.assets.quality.checks import QUALITY_CHECKS
@@ -40,9 +41,10 @@ SYNC_ASSETS = [
     intercom_data_events,
     *MIRROR_ASSETS,
     company_matches,
+    salesforce_account_upserts,
     person_matches,
     salesforce_lead_upserts,
-    salesforce_contact_updates,
+    salesforce_contact_upserts,
     review_queue_summary,
 ]
 
@@ -56,7 +58,7 @@ sync_people_job = dg.define_asset_job(
 
 sync_people_schedule = hourly_current_partition_schedule(sync_people_job)
 
-# Conversations as Tasks, after the people they belong to (reference data refreshed alongside).
+# Conversations (Tasks, the custom object or Notes), after the people they belong to (reference data refreshed alongside).
 CONVERSATION_ASSETS = [
     intercom_conversations,
     intercom_conversation_parts,

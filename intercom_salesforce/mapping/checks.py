@@ -26,6 +26,14 @@ def _field_problems(mapping: Mapping, name: str) -> list[str]:
         except ValueError as exc:
             key = "from" if fm.kind == "from" else "expr"
             out.append(mapping.problem(base + (key,), str(exc)))
+    if isinstance(obj.create, str) and name != "Contact":
+        out.append(
+            mapping.problem(
+                ("objects", name, "create"),
+                f"{obj.create!r} applies to Contact only (a Contact under an Account); "
+                f"use true or false for {name}",
+            )
+        )
     if obj.external_id not in obj.fields:
         out.append(
             mapping.problem(

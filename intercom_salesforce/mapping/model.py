@@ -154,12 +154,30 @@ class FieldMapping(_Strict):
         return maps[-1] if maps else None
 
 
+CreatePolicy = bool | Literal["with_account", "users_with_account"]
+
+
 class ObjectMapping(_Strict):
-    """One Salesforce object filled from one staging table, upserted by ``external_id``."""
+    """One Salesforce object filled from one staging table, upserted by ``external_id``.
+
+    ``create`` says whether unmatched Intercom records become new records of this object:
+    Leads by default yes, Accounts and Contacts no. For Contact, ``with_account`` creates an
+    unmatched person as a Contact under their company's Account (matched or created) instead of
+    a Lead, and ``users_with_account`` does so for Intercom users only (leads stay Leads).
+    """
 
     source: Literal["contacts", "companies"]
     external_id: Annotated[str, Field(pattern=SF_NAME)]
+    create: CreatePolicy | None = None
     fields: dict[Annotated[str, Field(pattern=SF_NAME)], FieldMapping]
+
+    def creates(self, name: str) -> CreatePolicy:
+        """The effective policy: the file's, else True for Lead and False otherwise."""
+        if self.create is None:
+            return name == "Lead"
+        if self.create is True and name == "Contact":
+            return "with_account"
+        return self.create
 
 
 class ScopeAttributes(_Strict):

@@ -146,5 +146,5 @@ def test_one_percent_change_sends_only_that_column(sandbox, tmp_path):
     assert {regions[c] for c in changed} == {f"APAC{i}" for i in range(len(changed))}
 
     again = run_range(sandbox, tmp_path, first, last)
-    for node in ("salesforce_lead_upserts", "salesforce_contact_updates"):
+    for node in ("salesforce_lead_upserts", "salesforce_contact_upserts"):
         assert again.asset_materializations_for_node(node)[-1].metadata["sent"].value == 0

@@ -136,7 +136,7 @@ def test_thin_slice_creates_leads_once(sandbox, tmp_path):
     md2 = again.asset_materializations_for_node("salesforce_lead_upserts")[-1].metadata
     assert md2["created"].value == 0 and md2["sent"].value == 0
     assert len(soql(sandbox, "SELECT Id FROM Lead WHERE LeadSource = 'Intercom'")) == len(created)
-    md3 = again.asset_materializations_for_node("salesforce_contact_updates")[-1].metadata
+    md3 = again.asset_materializations_for_node("salesforce_contact_upserts")[-1].metadata
     assert md3["sent"].value == 0
 
 

@@ -64,6 +64,7 @@ def queue_ambiguous(conn, first_day: str, last_day: str, run_id: str) -> int:
         "salesforce_leads_mirror",
         "salesforce_accounts_mirror",
         "company_matches",
+        "salesforce_account_upserts",
     ],
 )
 def person_matches(

@@ -202,7 +202,7 @@ def record_routing(conn, target: str, run_id: str) -> dict[str, int]:
         "intercom_tags",
         "person_matches",
         "salesforce_lead_upserts",
-        "salesforce_contact_updates",
+        "salesforce_contact_upserts",
         "salesforce_users_mirror",
         "salesforce_queues_mirror",
         "salesforce_queue_sobjects_mirror",

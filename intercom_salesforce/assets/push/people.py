@@ -14,6 +14,7 @@ set on create only; ``fill_blank`` and ``newest`` fields, which need the org's c
 also set on create only, so an update never overwrites what a person entered in Salesforce.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,10 @@ from intercom_salesforce.mapping.conversations import check_conversation_target
 from intercom_salesforce.resources.salesforce import SalesforceClient, SalesforceResource
 from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.warehouse import (
+    COMPANY_MATCHES,
     PERSON_MATCHES,
     REVIEW_QUEUE,
+    STAGING_CONTACTS_CURRENT,
     SYNC_RESULTS,
     WAREHOUSE_POOL,
     ensure_warehouse,
@@ -66,27 +69,108 @@ def load_checked_mapping(
     return mapping, describe
 
 
+@dataclass(frozen=True)
+class Matches:
+    """Where an object's matches live and which match rules mean "create" or "update by Id"."""
+
+    entity: str  # the staging entity, for the review queue
+    table: str
+    id_column: str
+    object_sql: str
+    sf_id_column: str
+    account_sql: str
+    role_sql: str
+    create_rules: tuple[str, ...]
+    update_rules: tuple[str, ...]
+
+
+PEOPLE = Matches(
+    PEOPLE_ENTITY,
+    PERSON_MATCHES,
+    "intercom_contact_id",
+    "sf_object",
+    "sf_id",
+    "account_id",
+    f"(SELECT any_value(x.role) FROM {STAGING_CONTACTS_CURRENT} x WHERE x.id = s._intercom_id)",
+    ("none",),
+    ("manual", "external_id", "user_id", "email"),
+)
+COMPANIES = Matches(
+    "intercom_companies",
+    COMPANY_MATCHES,
+    "intercom_company_id",
+    "'Account'",
+    "sf_account_id",
+    "NULL::VARCHAR",
+    "NULL::VARCHAR",
+    ("none", "no_domain", "free_mail"),  # no Account has this company's id or domain
+    ("external_id", "domain"),
+)
+
+
+def create_as_sql(mapping: Mapping, matches: Matches, settings: SyncSettings) -> str:
+    """Which object an unmatched record is created as (NULL: not created), the same SQL for
+    every object so the Lead and Contact pushes agree on who goes where."""
+    rules = list(matches.create_rules)
+    if matches is PEOPLE and settings.create_leads_without_email:
+        rules.append("no_email")
+    listed = ", ".join(f"'{r}'" for r in rules)
+
+    def policy(name: str):
+        obj = mapping.objects.get(name)
+        return obj.creates(name) if obj is not None else False
+
+    if matches is COMPANIES:
+        return f"CASE WHEN _rule IN ({listed}) AND {bool(policy('Account'))} THEN 'Account' END"
+    contact = {
+        "with_account": "_account_id IS NOT NULL",
+        "users_with_account": "_account_id IS NOT NULL AND _role = 'user'",
+    }.get(str(policy("Contact")), "FALSE")
+    lead = "TRUE" if policy("Lead") is True else "FALSE"
+    return (
+        f"CASE WHEN _rule IN ({listed}) THEN CASE WHEN {contact} THEN 'Contact' "
+        f"WHEN {lead} THEN 'Lead' END END"
+    )
+
+
 def stage_mapped(
-    conn, mapping: Mapping, sobject: str, describe: dict[str, dict], first_day: str, last_day: str
+    conn,
+    mapping: Mapping,
+    sobject: str,
+    describe: dict[str, dict],
+    first_day: str,
+    last_day: str,
+    matches: Matches = PEOPLE,
+    create_as: str = "NULL",
 ) -> None:
-    """``_mapped``: the window's people through the mapping, with their newest match."""
+    """``_mapped``: the window's records through the mapping, with their newest match, the
+    Account a new Contact goes under (``AccountId``) and what an unmatched one is created as."""
     refs = resolve_references(conn, mapping, sobject)
     select = compile_select(mapping, sobject, describe, refs)
+    m = matches
+    account = (
+        ', _account_id AS "AccountId"'
+        if sobject == "Contact" and "AccountId" not in output_fields(mapping, sobject)
+        else ""
+    )
     conn.execute(
         f"""CREATE OR REPLACE TEMP TABLE _mapped AS
-            SELECT s.*, m.rule AS _rule, m.sf_object AS _sf_object, m.sf_id AS _sf_id
+            SELECT *, {create_as} AS _create_as{account} FROM (
+            SELECT s.*, m.rule AS _rule, m.sf_object AS _sf_object, m.sf_id AS _sf_id,
+                   m.account_id AS _account_id, {m.role_sql} AS _role
             FROM ({select}) s
-            JOIN (SELECT intercom_contact_id, arg_max(rule, partition_date) AS rule,
-                         arg_max(sf_object, partition_date) AS sf_object,
-                         arg_max(sf_id, partition_date) AS sf_id
-                  FROM {PERSON_MATCHES} WHERE partition_date BETWEEN ? AND ?
-                  GROUP BY 1) m ON m.intercom_contact_id = s._intercom_id""",
+            JOIN (SELECT {m.id_column} AS id, arg_max(rule, partition_date) AS rule,
+                         arg_max({m.object_sql}, partition_date) AS sf_object,
+                         arg_max({m.sf_id_column}, partition_date) AS sf_id,
+                         arg_max({m.account_sql}, partition_date) AS account_id
+                  FROM {m.table} WHERE partition_date BETWEEN ? AND ?
+                  GROUP BY 1) m ON m.id = s._intercom_id)""",
         [first_day, last_day],
     ).fetchall()
 
 
-def review_unmapped(conn, run_id: str) -> int:
-    """People whose mapped values the org would refuse wait in review, with the fields named."""
+def review_unmapped(conn, run_id: str, entity: str = PEOPLE_ENTITY) -> int:
+    """Records whose mapped values the org would refuse wait in review, with the fields named."""
     flags = [
         r[0]
         for r in conn.execute(
@@ -106,7 +190,7 @@ def review_unmapped(conn, run_id: str) -> int:
     ).fetchall()
     return upsert_items(
         conn,
-        PEOPLE_ENTITY,
+        entity,
         "mapping_unmapped_value",
         "mapped fields",
         "A mapped value has no valid Salesforce picklist value",
@@ -114,7 +198,9 @@ def review_unmapped(conn, run_id: str) -> int:
     )
 
 
-def pending_rows(conn, columns: list[str], key: str, where: str, params: list[Any]) -> None:
+def pending_rows(
+    conn, columns: list[str], key: str, where: str, params: list[Any], entity: str = PEOPLE_ENTITY
+) -> None:
     """``_pending`` for ``upsert_pending``: the rows to send with the given field columns."""
     cols = ", ".join(f'"{c}"::VARCHAR AS "{c}"' for c in columns)
     conn.execute(
@@ -124,7 +210,7 @@ def pending_rows(conn, columns: list[str], key: str, where: str, params: list[An
             WHERE NOT _needs_review AND ({where})
               AND _intercom_id NOT IN (SELECT record_id FROM {REVIEW_QUEUE}
                                        WHERE entity = ? AND status IN ('open', 'dismissed'))""",
-        [*params, PEOPLE_ENTITY],
+        [*params, entity],
     ).fetchall()
 
 
@@ -143,7 +229,7 @@ def merge_outcomes(*outcomes: PushOutcome) -> PushOutcome:
     return total
 
 
-def push_people_object(
+def push_object(
     conn,
     sf: SalesforceClient,
     mapping: Mapping,
@@ -153,10 +239,21 @@ def push_people_object(
     first_day: str,
     last_day: str,
     run_id: str,
-    create: bool,
+    matches: Matches = PEOPLE,
 ) -> tuple[PushOutcome, int]:
-    stage_mapped(conn, mapping, sobject, describe, first_day, last_day)
-    queued = review_unmapped(conn, run_id)
+    """Create the unmatched records meant to become ``sobject`` (by our external id), then
+    update the matched ones (by Id, stamping our external id): only changed fields are sent."""
+    stage_mapped(
+        conn,
+        mapping,
+        sobject,
+        describe,
+        first_day,
+        last_day,
+        matches,
+        create_as_sql(mapping, matches, settings),
+    )
+    queued = review_unmapped(conn, run_id, matches.entity)
     fields = output_fields(mapping, sobject)
     policies = field_policies(mapping, sobject)
     create_only = {f for f, (truth, _clear) in policies.items() if truth != "intercom"}
@@ -168,24 +265,27 @@ def push_people_object(
         work_dir=work,
         max_bytes=settings.max_upload_bytes,
         run_id=run_id,
-        review_entity=PEOPLE_ENTITY,
+        review_entity=matches.entity,
         clearable=clearable,
     )
     outcomes = []
-    if create:
-        rules = "_rule = 'none'" + (
-            " OR _rule = 'no_email'" if settings.create_leads_without_email else ""
-        )
-        pending_rows(conn, fields, f'"{ext}"', rules, [])
-        outcomes.append(upsert_pending(conn, sf, ext_field=ext, columns=fields, **common))
-    # updates leave out the fields we only set on create: an absent column is left alone
-    ours = [f for f in fields if f not in create_only]
+    created = (
+        [*fields, "AccountId"] if sobject == "Contact" and "AccountId" not in fields else fields
+    )
     pending_rows(
         conn,
-        ours,
-        "_sf_id",
-        "_sf_object = ? AND _rule IN ('manual', 'external_id', 'user_id', 'email')",
+        created,
+        f'"{ext}"',
+        f'_create_as = ? AND "{ext}" IS NOT NULL',
         [sobject],
+        matches.entity,
+    )
+    outcomes.append(upsert_pending(conn, sf, ext_field=ext, columns=created, **common))
+    # updates leave out the fields we only set on create: an absent column is left alone
+    ours = [f for f in fields if f not in create_only]
+    listed = ", ".join(f"'{r}'" for r in matches.update_rules)
+    pending_rows(
+        conn, ours, "_sf_id", f"_sf_object = ? AND _rule IN ({listed})", [sobject], matches.entity
     )
     outcomes.append(upsert_pending(conn, sf, ext_field="Id", columns=["Id", *ours], **common))
     return merge_outcomes(*outcomes), queued
@@ -212,15 +312,28 @@ def people_metadata(
     }
 
 
-def run_people_push(context, salesforce, warehouse, sync_settings, sobject: str, create: bool):
+def run_push(context, salesforce, warehouse, sync_settings, sobject: str, matches: Matches):
     first_day, last_day = window_days(context.partition_time_window)
     run_id = context.run.run_id
     sf = salesforce.client(context.log)
     mapping, describe = load_checked_mapping(sf, sync_settings.mapping_file)
     with warehouse.get_connection() as conn:
         ensure_warehouse(conn)
-        outcome, queued = push_people_object(
-            conn, sf, mapping, describe, sobject, sync_settings, first_day, last_day, run_id, create
+        if sobject not in mapping.objects:
+            return dg.MaterializeResult(
+                metadata={"mode": salesforce.mode, "skipped": f"{sobject} is not mapped"}
+            )
+        outcome, queued = push_object(
+            conn,
+            sf,
+            mapping,
+            describe,
+            sobject,
+            sync_settings,
+            first_day,
+            last_day,
+            run_id,
+            matches,
         )
         sample = conn.execute(
             f"SELECT outcome, external_id, sf_id, coalesce(error, '') FROM {SYNC_RESULTS} "
@@ -262,18 +375,29 @@ def salesforce_lead_upserts(
 ):
     """Per-record outcomes of pushing the window's people to Leads: new people created by our
     external id, matched Leads updated by Id; only changed fields are sent."""
-    return run_people_push(context, salesforce, warehouse, sync_settings, "Lead", create=True)
+    return run_push(context, salesforce, warehouse, sync_settings, "Lead", PEOPLE)
 
 
 @dg.asset(**PUSH, deps=["person_matches", "salesforce_lead_upserts", *REFERENCE_MIRRORS])
-def salesforce_contact_updates(
+def salesforce_contact_upserts(
     context: dg.AssetExecutionContext,
     salesforce: SalesforceResource,
     warehouse: DuckDBResource,
     sync_settings: SyncSettings,
 ):
-    """Per-record outcomes of updating matched Contacts (by Id) with the mapped, changed fields.
+    """Per-record outcomes of pushing the window's people to Contacts: matched Contacts updated
+    by Id; when the mapping says so, unmatched people created as Contacts under their Account."""
+    return run_push(context, salesforce, warehouse, sync_settings, "Contact", PEOPLE)
 
-    Runs after the Leads so a run's writes go parents-first; Accounts are matched, not created.
-    """
-    return run_people_push(context, salesforce, warehouse, sync_settings, "Contact", create=False)
+
+@dg.asset(**PUSH, deps=["company_matches", "salesforce_accounts_mirror", *REFERENCE_MIRRORS])
+def salesforce_account_upserts(
+    context: dg.AssetExecutionContext,
+    salesforce: SalesforceResource,
+    warehouse: DuckDBResource,
+    sync_settings: SyncSettings,
+):
+    """Per-record outcomes of pushing the window's companies to Accounts: matched Accounts
+    updated by Id; when the mapping says so, unmatched companies created by our external id.
+    Runs before people, so new Contacts can go under new Accounts."""
+    return run_push(context, salesforce, warehouse, sync_settings, "Account", COMPANIES)

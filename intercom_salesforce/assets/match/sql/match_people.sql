@@ -77,9 +77,13 @@ decided AS (
     LEFT JOIN by_contact_email c USING (id)
     LEFT JOIN by_lead_email l USING (id)
 ),
-company_account AS (   -- the newest match of each company
-    SELECT intercom_company_id, arg_max(sf_account_id, partition_date) AS account_id
-    FROM match.company_matches GROUP BY 1
+company_account AS (   -- the newest match of each company, else the Account we created for it
+    SELECT coalesce(m.intercom_company_id, c.external_id) AS intercom_company_id,
+           coalesce(m.account_id, c.sf_id) AS account_id
+    FROM (SELECT intercom_company_id, arg_max(sf_account_id, partition_date) AS account_id
+          FROM match.company_matches GROUP BY 1) m
+    FULL JOIN (SELECT external_id, sf_id FROM sync.sync_state WHERE sobject = 'Account') c
+           ON c.external_id = m.intercom_company_id
 ),
 domain_account AS (     -- accounts by website domain, unambiguous ones only
     SELECT normalize_domain("Website") AS domain, min("Id") AS account_id
