@@ -8,8 +8,8 @@ The file format is documented in ``docs/mapping.md``.
 from .compile import compile_select, output_fields, review_fields, routing_references
 from .errors import MappingError
 from .loader import load_mapping, parse_mapping
-from .merge import compile_merge, field_policies
 from .model import FieldMapping, Mapping, ObjectMapping, ScopeRule
+from .policies import field_policies
 from .references import resolve_references
 from .validate import check_against_describe
 
@@ -20,7 +20,6 @@ __all__ = [
     "ObjectMapping",
     "ScopeRule",
     "check_against_describe",
-    "compile_merge",
     "compile_select",
     "field_policies",
     "load_mapping",

@@ -328,6 +328,7 @@ def compile_select(
                 flag = f"NOT coalesce({' OR '.join(c for c, _ in whens)}, FALSE) AND ({flag})"
             flags.append(f'coalesce({flag}, FALSE) AS "_unmapped_{name}"')
     outer += flags
+    outer.append(f"{_routing_label(mapping, object_name)} AS _routing_rule")
     names = [f'"_unmapped_{n}"' for n in to_review]
     needs_review = " OR ".join(names) if names else "FALSE"
     return (
@@ -335,6 +336,19 @@ def compile_select(
         "SELECT " + ",\n       ".join(outer) + "\nFROM (\n"
         "SELECT " + ",\n       ".join(inner) + f"\nFROM {source.view} {ROW}\n) m\n) r"
     )
+
+
+def _routing_label(mapping: Mapping, object_name: str) -> str:
+    """SQL naming the first routing rule that matched the row (the default when none did): the
+    rule kept with each record in ``sync.routing_decisions``."""
+    whens, default = [], "NULL::VARCHAR"
+    for i, rule in mapping.rules_for(object_name):
+        label = quote(rule.name or f"routing[{i}]")
+        if rule.default:
+            default = label
+        else:
+            whens.append(f"WHEN m._rule_{i} THEN {label}")
+    return f"CASE {' '.join(whens)} ELSE {default} END" if whens else default
 
 
 def _active_values(meta: dict[str, Any]) -> list[str]:

@@ -214,3 +214,45 @@ CREATE TABLE IF NOT EXISTS sync.routing_decisions (
     run_id         VARCHAR,
     PRIMARY KEY (sobject, external_id)
 );
+
+-- Mapped objects also mirror the current value of every mapped field (JSON object, as the Bulk
+-- query returned it), so a push can apply each field's source of truth and see conflicts; the
+-- high-water mark keeps the field list read, and a changed list forces a full read.
+ALTER TABLE mirror.salesforce_accounts ADD COLUMN IF NOT EXISTS "LastModifiedDate" TIMESTAMPTZ;
+ALTER TABLE mirror.salesforce_accounts ADD COLUMN IF NOT EXISTS "_values" JSON;
+ALTER TABLE mirror.salesforce_contacts ADD COLUMN IF NOT EXISTS "_values" JSON;
+ALTER TABLE mirror.salesforce_leads ADD COLUMN IF NOT EXISTS "_values" JSON;
+ALTER TABLE mirror.high_water_marks ADD COLUMN IF NOT EXISTS fields VARCHAR;
+
+-- Fields left alone because Salesforce and Intercom disagree and Intercom is not the source of
+-- truth (changed on both sides since the last sync), and owners that differ from the owner the
+-- routing rules choose. One row per record and field; resolved_at is set once they agree again.
+CREATE TABLE IF NOT EXISTS sync.sync_conflicts (
+    sobject           VARCHAR NOT NULL,
+    external_id       VARCHAR NOT NULL,   -- the Intercom id
+    sf_id             VARCHAR,
+    field             VARCHAR NOT NULL,
+    kind              VARCHAR NOT NULL,   -- both_changed | owner
+    rule              VARCHAR NOT NULL,   -- the source of truth, or the routing rule
+    intercom_value    VARCHAR,
+    salesforce_value  VARCHAR,
+    last_synced_value VARCHAR,
+    intercom_updated_at   TIMESTAMPTZ,
+    salesforce_modified_at TIMESTAMPTZ,
+    last_synced_at    TIMESTAMPTZ,
+    first_seen_at     TIMESTAMPTZ NOT NULL,
+    last_seen_at      TIMESTAMPTZ NOT NULL,
+    resolved_at       TIMESTAMPTZ,
+    run_id            VARCHAR,
+    PRIMARY KEY (sobject, external_id, field)
+);
+
+-- Whether a value we sent and one Salesforce returns are the same: blank is NULL, and datetimes,
+-- numbers and booleans compare by value (Salesforce answers 2026-01-01T10:00:00.000Z for the
+-- 2026-01-01T10:00:00Z we sent, 120.0 for 120, true for TRUE).
+CREATE OR REPLACE MACRO sync.sf_same(a, b) AS
+    coalesce(nullif(a::VARCHAR, ''), '') = coalesce(nullif(b::VARCHAR, ''), '')
+    OR coalesce(try_cast(a AS TIMESTAMPTZ) = try_cast(b AS TIMESTAMPTZ), FALSE)
+    OR coalesce(try_cast(a AS DOUBLE) = try_cast(b AS DOUBLE), FALSE)
+    OR coalesce(lower(a::VARCHAR) IN ('true', 'false') AND lower(a::VARCHAR) = lower(b::VARCHAR),
+                FALSE);

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from intercom_salesforce.mapping import (
     MappingError,
     check_against_describe,
-    compile_merge,
     compile_select,
     load_mapping,
     output_fields,
@@ -590,28 +589,6 @@ def test_resolve_references_reads_the_mirrored_org(warehouse):
     warehouse.execute('UPDATE mirror.salesforce_users SET "IsActive" = false')
     with pytest.raises(MappingError, match=r"routing\[0\]\.set\.OwnerId: .* not an active user"):
         resolve_references(warehouse, mapping, "Lead")
-
-
-def test_merge_applies_each_fields_source_of_truth(warehouse):
-    mapping = load_mapping(SANDBOX_MAPPING)
-    payload = compile_select(mapping, "Lead", sandbox_describe(), REFS)
-    warehouse.execute(
-        """CREATE TEMP TABLE current_leads AS SELECT * FROM (VALUES
-           ('c-ada', '+1 555', 'Acme', 'Free', TIMESTAMPTZ '2026-11-21 00:00+00'),
-           ('c-plato', NULL, '', 'Pro', TIMESTAMPTZ '2026-11-01 00:00+00'))
-           t("Intercom_Contact_Id__c", "Phone", "Company", "Intercom_Plan__c", "LastModifiedDate")"""
-    )
-    rows = _rows(warehouse, compile_merge(mapping, "Lead", payload, "SELECT * FROM current_leads"))
-    ada, plato, demo = rows["c-ada"], rows["c-plato"], rows["c-demo"]
-    assert ada["_is_new"] is False and demo["_is_new"] is True
-    assert ada["Company"] is None and plato["Company"] == "[not provided]"  # fill_blank
-    assert ada["LeadSource"] is None and demo["LeadSource"] == "Intercom"  # salesforce: on create
-    assert ada["OwnerId"] is None and demo["OwnerId"] == QUEUE  # routing: on create
-    assert ada["Intercom_Last_Seen__c"] is None  # newest: Salesforce changed after Intercom
-    assert plato["Intercom_Last_Seen__c"] == "2026-11-20T10:11:12Z"
-    assert plato["Intercom_Plan__c"] == "#N/A"  # clear_when_null: Intercom has no valid plan now
-    assert ada["Intercom_Plan__c"] == "Pro" and ada["Email"] == "ada.lovelace@example.com"
-    assert demo["Status"] == "Marketing Qualified"
 
 
 # -- transform properties -------------------------------------------------------------------------

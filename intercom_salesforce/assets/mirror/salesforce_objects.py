@@ -25,12 +25,14 @@ a stamp below the mark would be skipped; ``lookback_seconds`` re-reads that wind
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Literal
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from intercom_salesforce.mapping import MappingError, load_mapping, output_fields
 from intercom_salesforce.resources.salesforce import SalesforceResource
 from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.warehouse import (
@@ -53,10 +55,13 @@ class MirrorSpec:
     description: str
     deletes: Literal["is_deleted", "snapshot", "never"]
     where: str | None = None  # a fixed filter, e.g. only the Groups that are queues
+    mapped: bool = False  # also read the mapping's fields of this object into ``_values``
 
-    def soql(self, since: datetime | None) -> tuple[str, Literal["query", "queryAll"]]:
+    def soql(
+        self, since: datetime | None, extra: tuple[str, ...] = ()
+    ) -> tuple[str, Literal["query", "queryAll"]]:
         """The query and its Bulk operation: everything, or what changed after ``since``."""
-        fields = list(self.fields)
+        fields = list(self.fields) + list(extra)
         conditions = [self.where] if self.where else []
         operation: Literal["query", "queryAll"] = "query"
         if since is not None:
@@ -114,9 +119,19 @@ MIRROR_SPECS: tuple[MirrorSpec, ...] = (
         "salesforce_accounts_mirror",
         "Account",
         "mirror.salesforce_accounts",
-        ("Id", "Name", "Website", "OwnerId", "Intercom_Company_Id__c", "SystemModstamp"),
-        "Salesforce Accounts' keys (Id, Name, Website, OwnerId, our external id).",
+        (
+            "Id",
+            "Name",
+            "Website",
+            "OwnerId",
+            "Intercom_Company_Id__c",
+            "SystemModstamp",
+            "LastModifiedDate",
+        ),
+        "Salesforce Accounts' keys (Id, Name, Website, OwnerId, our external id) and the current "
+        "values of the mapped fields.",
         deletes="is_deleted",
+        mapped=True,
     ),
     MirrorSpec(
         "salesforce_contacts_mirror",
@@ -133,8 +148,10 @@ MIRROR_SPECS: tuple[MirrorSpec, ...] = (
             "LastModifiedById",
             "SystemModstamp",
         ),
-        "Salesforce Contacts' keys (Id, Email, AccountId, OwnerId, our external ids).",
+        "Salesforce Contacts' keys (Id, Email, AccountId, OwnerId, our external ids) and the "
+        "current values of the mapped fields.",
         deletes="is_deleted",
+        mapped=True,
     ),
     MirrorSpec(
         "salesforce_leads_mirror",
@@ -153,8 +170,10 @@ MIRROR_SPECS: tuple[MirrorSpec, ...] = (
             "LastModifiedById",
             "SystemModstamp",
         ),
-        "Salesforce Leads' keys, with conversion state (IsConverted, ConvertedContactId).",
+        "Salesforce Leads' keys, with conversion state (IsConverted, ConvertedContactId), and "
+        "the current values of the mapped fields.",
         deletes="is_deleted",
+        mapped=True,
     ),
     MirrorSpec(
         "salesforce_opportunities_mirror",
@@ -181,6 +200,21 @@ class MirrorConfig(dg.Config):
     )
 
 
+def mapped_fields(spec: MirrorSpec, sf, settings: SyncSettings) -> tuple[str, ...]:
+    """The mapping's fields of ``spec``'s object (and its owner) that the org has and the spec
+    does not read already; a field the org lacks is left to the push's describe check."""
+    try:
+        mapping = load_mapping(Path(settings.mapping_file))
+    except MappingError as exc:
+        raise dg.Failure(description=f"The mapping file cannot be read:\n{exc}") from exc
+    if spec.sobject not in mapping.objects:
+        return ()
+    wanted = {*output_fields(mapping, spec.sobject), "OwnerId"}
+    described = sf.call(lambda s: getattr(s, spec.sobject).describe())
+    known = {f["name"] for f in described.get("fields", [])}
+    return tuple(sorted(f for f in wanted if f in known and f not in spec.fields))
+
+
 def refresh_mirror(
     context: dg.AssetExecutionContext,
     spec: MirrorSpec,
@@ -190,22 +224,36 @@ def refresh_mirror(
     settings: SyncSettings,
 ) -> dg.MaterializeResult:
     sf = salesforce.client(context.log)
+    extra = mapped_fields(spec, sf, settings) if spec.mapped else ()
+    signature = ",".join(extra)
     with warehouse.get_connection() as conn:
         ensure_warehouse(conn)
         row = conn.execute(
-            f"SELECT system_modstamp FROM {MIRROR_HWM} WHERE sobject = ?", [spec.sobject]
+            f"SELECT system_modstamp, coalesce(fields, '') FROM {MIRROR_HWM} WHERE sobject = ?",
+            [spec.sobject],
         ).fetchone()
     mark: datetime | None = row[0] if row else None
-    incremental = mark is not None and spec.deletes != "snapshot" and not config.full_refresh
+    # a changed field list means the rows read so far lack some values: read everything again
+    fields_changed = row is not None and row[1] != signature
+    incremental = (
+        mark is not None
+        and spec.deletes != "snapshot"
+        and not config.full_refresh
+        and not fields_changed
+    )
     since = mark - timedelta(seconds=config.lookback_seconds) if incremental and mark else None
-    soql, operation = spec.soql(since)
+    soql, operation = spec.soql(since, extra)
     page_dir = settings.run_dir(context.run.run_id, f"mirror-{spec.sobject}")
     files = sf.query_to_files(spec.sobject, soql, page_dir, operation=operation)
     files = [f for f in files if f.stat().st_size > 0]
-    columns = list(spec.fields) + (["IsDeleted"] if operation == "queryAll" else [])
+    columns = list(spec.fields) + list(extra) + (["IsDeleted"] if operation == "queryAll" else [])
     cols = ", ".join(f'"{c}"' for c in spec.fields)
     # Bulk query CSVs quote every value; an empty cell is a null
     values = ", ".join(f"NULLIF(\"{c}\", '')" for c in spec.fields)
+    if spec.mapped:
+        cols += ', "_values"'
+        pairs = ", ".join(f"'{c}', NULLIF(\"{c}\", '')" for c in extra)
+        values += f", json_object({pairs})" if extra else ", NULL::JSON"
     live = "lower(coalesce(\"IsDeleted\", '')) <> 'true'" if operation == "queryAll" else "true"
     with warehouse.get_connection() as conn:
         conn.execute("BEGIN")
@@ -234,8 +282,8 @@ def refresh_mirror(
         # a full read sets the mark afresh; an incremental read only moves it forward
         new_mark = mark if newest is None else max(mark, newest) if incremental and mark else newest
         conn.execute(
-            f"INSERT OR REPLACE INTO {MIRROR_HWM} VALUES (?, ?, ?)",
-            [spec.sobject, new_mark, datetime.now(UTC)],
+            f"INSERT OR REPLACE INTO {MIRROR_HWM} VALUES (?, ?, ?, ?)",
+            [spec.sobject, new_mark, datetime.now(UTC), signature],
         )
         conn.execute("COMMIT")
         conn.execute("DROP TABLE IF EXISTS _mirror_batch")
@@ -249,6 +297,7 @@ def refresh_mirror(
             "records_read": read,
             "records_deleted": deleted,
             "incremental": incremental,
+            "mapped_fields": signature or "none",
             "high_water_mark": new_mark.isoformat() if new_mark else "none",
             "soql": soql,
             "bulk_operation": operation,

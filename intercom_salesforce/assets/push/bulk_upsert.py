@@ -56,6 +56,7 @@ class PushOutcome:
     unprocessed: int = 0
     retried: int = 0
     sent_to_review: int = 0
+    conflicts: int = 0
     bytes_uploaded: int = 0
     job_ids: list[str] = field(default_factory=list)
     failed_jobs: list[str] = field(default_factory=list)
@@ -73,6 +74,7 @@ class PushOutcome:
             "unprocessed": self.unprocessed,
             "retried": self.retried,
             "sent_to_review": self.sent_to_review,
+            "conflicts": self.conflicts,
             "bytes_uploaded": self.bytes_uploaded,
             "bulk_job_ids": ", ".join(self.job_ids) or "none",
         }

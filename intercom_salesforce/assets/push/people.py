@@ -1,17 +1,18 @@
-"""Intercom people -> Salesforce Leads and Contacts, through the deployment's mapping file.
+"""Intercom people and companies -> Salesforce Leads, Contacts and Accounts, through the mapping.
 
 At run start the mapping is checked against the org's describe (an unknown or inactive field or
-picklist value stops the run). Then, for the window's people:
+picklist value stops the run). Then, for the window's records, parents first (Accounts, then
+Leads and Contacts):
 
-* unmatched people become Leads, upserted by our external id (a re-run never duplicates);
-* people matched to a Lead or a Contact update that record by its ``Id``, which also stamps our
-  external id on it, so later runs match it by the first rule;
-* a person whose mapped values Salesforce would refuse (a picklist value the map cannot map) goes
-  to the review queue, as does anyone already waiting there; nothing is sent for them.
-
-Source of truth on updates: ``intercom`` fields are sent when they change; ``salesforce`` fields are
-set on create only; ``fill_blank`` and ``newest`` fields, which need the org's current values, are
-also set on create only, so an update never overwrites what a person entered in Salesforce.
+* unmatched records are created when the mapping's ``create`` says so (people as Leads by
+  default, or as Contacts under their company's Account; companies as Accounts), upserted by our
+  external id, so a re-run never duplicates; the routing rule that set owner and record type is
+  kept in ``sync.routing_decisions``;
+* matched records are updated by ``Id``, which also stamps our external id on them, so later
+  runs match them by the first rule; each field's source of truth decides what is sent and what
+  is left alone as a conflict (``truth.py``);
+* a record whose mapped values Salesforce would refuse (a picklist value the map cannot map) goes
+  to the review queue, as does anything already waiting there; nothing is sent for it.
 """
 
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from dagster_duckdb import DuckDBResource
 
 from intercom_salesforce.assets.partitions import daily_partitions, window_days
 from intercom_salesforce.assets.push.bulk_upsert import PushOutcome, upsert_pending
+from intercom_salesforce.assets.push.truth import record_conflicts, stage_updates
 from intercom_salesforce.assets.quality.review_queue import upsert_items
 from intercom_salesforce.mapping import (
     Mapping,
@@ -199,14 +201,20 @@ def review_unmapped(conn, run_id: str, entity: str = PEOPLE_ENTITY) -> int:
 
 
 def pending_rows(
-    conn, columns: list[str], key: str, where: str, params: list[Any], entity: str = PEOPLE_ENTITY
+    conn,
+    columns: list[str],
+    key: str,
+    where: str,
+    params: list[Any],
+    entity: str = PEOPLE_ENTITY,
+    source: str = "_mapped",
 ) -> None:
     """``_pending`` for ``upsert_pending``: the rows to send with the given field columns."""
     cols = ", ".join(f'"{c}"::VARCHAR AS "{c}"' for c in columns)
     conn.execute(
         f"""CREATE OR REPLACE TEMP TABLE _pending AS
             SELECT _intercom_id AS ext, {key} AS _key, {cols}
-            FROM _mapped
+            FROM {source}
             WHERE NOT _needs_review AND ({where})
               AND _intercom_id NOT IN (SELECT record_id FROM {REVIEW_QUEUE}
                                        WHERE entity = ? AND status IN ('open', 'dismissed'))""",
@@ -227,6 +235,21 @@ def merge_outcomes(*outcomes: PushOutcome) -> PushOutcome:
                 for k, v in value.items():
                     current[k] = current.get(k, 0) + v
     return total
+
+
+def record_routing(conn, sobject: str, run_id: str, fields: list[str]) -> None:
+    """Keep the routing rule of each record this run created (routing applies on create)."""
+    owner = '"OwnerId"' if "OwnerId" in fields else "NULL"
+    record_type = '"RecordTypeId"' if "RecordTypeId" in fields else "NULL"
+    conn.execute(
+        f"""INSERT OR REPLACE INTO sync.routing_decisions
+            SELECT ?, _intercom_id, _routing_rule, {owner}, {record_type}, now(), ?
+            FROM _mapped
+            WHERE _routing_rule IS NOT NULL AND _intercom_id IN (
+                SELECT external_id FROM {SYNC_RESULTS}
+                WHERE run_id = ? AND sobject = ? AND outcome = 'created')""",
+        [sobject, run_id, run_id, sobject],
+    ).fetchall()
 
 
 def push_object(
@@ -256,7 +279,6 @@ def push_object(
     queued = review_unmapped(conn, run_id, matches.entity)
     fields = output_fields(mapping, sobject)
     policies = field_policies(mapping, sobject)
-    create_only = {f for f, (truth, _clear) in policies.items() if truth != "intercom"}
     clearable = {f for f, (_truth, clear) in policies.items() if clear}
     ext = mapping.objects[sobject].external_id
     work = settings.run_dir(run_id, sobject.lower())
@@ -281,13 +303,17 @@ def push_object(
         matches.entity,
     )
     outcomes.append(upsert_pending(conn, sf, ext_field=ext, columns=created, **common))
-    # updates leave out the fields we only set on create: an absent column is left alone
-    ours = [f for f in fields if f not in create_only]
+    record_routing(conn, sobject, run_id, fields)
+    # updates: each field's source of truth decides what is sent; conflicts are left alone
     listed = ", ".join(f"'{r}'" for r in matches.update_rules)
-    pending_rows(
-        conn, ours, "_sf_id", f"_sf_object = ? AND _rule IN ({listed})", [sobject], matches.entity
+    routed_owner = any("OwnerId" in r.set for _, r in mapping.rules_for(sobject))
+    ours = stage_updates(
+        conn, sobject, policies, f"_sf_object = ? AND _rule IN ({listed})", [sobject], routed_owner
     )
+    conflicts = record_conflicts(conn, sobject, run_id)
+    pending_rows(conn, ours, "_sf_id", "TRUE", [], matches.entity, source="_decided")
     outcomes.append(upsert_pending(conn, sf, ext_field="Id", columns=["Id", *ours], **common))
+    outcomes[-1].conflicts = conflicts
     return merge_outcomes(*outcomes), queued
 
 
