@@ -234,7 +234,7 @@ def print_summary(run_id: str, first: str, last: str, checks_passed: bool) -> No
         ]
     finally:
         con.close()
-    matched = rules.get("external_id", 0) + rules.get("email", 0)
+    matched = sum(rules.get(r, 0) for r in ("manual", "external_id", "user_id", "email"))
     print(f"\nSummary of run {run_id}")
     print(f"  extracted from Intercom:  {staged} contacts staged")
     print(
@@ -242,7 +242,8 @@ def print_summary(run_id: str, first: str, last: str, checks_passed: bool) -> No
     )
     print(
         f"  matched in Salesforce:    {matched} "
-        f"(external id {rules.get('external_id', 0)}, email {rules.get('email', 0)}), "
+        f"(external id {rules.get('external_id', 0)}, user id {rules.get('user_id', 0)}, "
+        f"email {rules.get('email', 0)}, chosen {rules.get('manual', 0)}), "
         f"ambiguous {rules.get('ambiguous', 0)}, no email {rules.get('no_email', 0)}, "
         f"unmatched {rules.get('none', 0)}"
     )
@@ -323,6 +324,17 @@ def cmd_review_set(args: argparse.Namespace) -> int:
     from intercom_salesforce.assets.quality.review_queue import set_status
 
     con = _warehouse()
+    rule = con.execute(
+        "SELECT rule FROM quality.review_queue WHERE item_id = ?", [args.item]
+    ).fetchone()
+    if rule and rule[0] == "ambiguous_match" and args.status == "fixed":
+        # marking it fixed would choose nothing: the person would stay ambiguous and unsynced
+        print(
+            f"item {args.item} is an ambiguous match: choose the surviving record with "
+            f"`intercom-salesforce review merge {args.item} --survivor SF_ID`",
+            file=sys.stderr,
+        )
+        return 1
     done = set_status(con, args.item, args.status, args.note)
     if done is None:
         print(f"no review item {args.item}")

@@ -104,7 +104,9 @@ def person_matches(
         metadata={
             "dagster/row_count": total,
             **{f"rule_{k}": v for k, v in by_rule.items()},
-            "matched": by_rule.get("external_id", 0) + by_rule.get("email", 0),
+            "matched": sum(
+                by_rule.get(r, 0) for r in ("manual", "external_id", "user_id", "email")
+            ),
             "sent_to_review": queued,
             "sample": dg.MetadataValue.md(
                 "| intercom id | rule | object | sf id | candidates |\n|---|---|---|---|---|\n"

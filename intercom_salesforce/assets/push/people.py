@@ -307,8 +307,17 @@ def push_object(
     # updates: each field's source of truth decides what is sent; conflicts are left alone
     listed = ", ".join(f"'{r}'" for r in matches.update_rules)
     routed_owner = any("OwnerId" in r.set for _, r in mapping.rules_for(sobject))
+    update_policies = dict(policies)
+    if sobject == "Contact" and "AccountId" not in policies:
+        # a matched Contact without an Account takes its company's (never replaces one)
+        update_policies["AccountId"] = ("fill_blank", False)
     ours = stage_updates(
-        conn, sobject, policies, f"_sf_object = ? AND _rule IN ({listed})", [sobject], routed_owner
+        conn,
+        sobject,
+        update_policies,
+        f"_sf_object = ? AND _rule IN ({listed})",
+        [sobject],
+        routed_owner,
     )
     conflicts = record_conflicts(conn, sobject, run_id)
     pending_rows(conn, ours, "_sf_id", "TRUE", [], matches.entity, source="_decided")
