@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pytest
 
@@ -14,6 +13,7 @@ from intercom_salesforce.definitions import CONVERSATION_ASSETS, SYNC_ASSETS
 from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
 
+from .helpers import materialize_range
 from .test_thin_slice import full_range, soql
 
 SANDBOX_MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "sandbox.yaml"
@@ -34,22 +34,12 @@ def mapping_for(tmp_path: Path, target: str, extra_rule: str = "") -> str:
     return str(path)
 
 
-def sync(sandbox, tmp_path: Path, mapping_file: str, assets, first: str, last: str) -> None:
+def sync(sandbox, tmp_path: Path, mapping_file: str, assets, first: str, last: str, **kw):
     resources = sandbox.resources(tmp_path)
     resources["sync_settings"] = SyncSettings(
         work_dir=str(tmp_path / "work"), mapping_file=mapping_file
     )
-    result = dg.materialize(
-        assets,
-        resources=resources,
-        instance=dg.DagsterInstance.ephemeral(),
-        tags={
-            "dagster/asset_partition_range_start": first,
-            "dagster/asset_partition_range_end": last,
-        },
-        raise_on_error=False,
-    )
-    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return materialize_range(assets, resources, first, last, **kw)
 
 
 def full_sync(sandbox, tmp_path: Path, mapping_file: str) -> None:
@@ -198,21 +188,9 @@ def test_a_queue_owner_the_target_cannot_have_stops_the_run(
     sandbox, tmp_path, target, rule, message
 ):
     mapping_file = mapping_for(tmp_path, target, rule)
-    resources = sandbox.resources(tmp_path)
-    resources["sync_settings"] = SyncSettings(
-        work_dir=str(tmp_path / "work"), mapping_file=mapping_file
-    )
-    first, last = full_range()
-    result = dg.materialize(
-        [*REFERENCE_ASSETS, *CONVERSATION_ASSETS],
-        resources=resources,
-        instance=dg.DagsterInstance.ephemeral(),
-        tags={
-            "dagster/asset_partition_range_start": last,
-            "dagster/asset_partition_range_end": last,
-        },
-        raise_on_error=False,
-    )
+    last = full_range()[1]
+    assets = [*REFERENCE_ASSETS, *CONVERSATION_ASSETS]
+    result = sync(sandbox, tmp_path, mapping_file, assets, last, last, succeed=False)
     assert not result.success
     failures = " ".join(
         str(e.step_failure_data.user_failure_data.description)

@@ -3,7 +3,6 @@ the same Task."""
 
 from __future__ import annotations
 
-import dagster as dg
 import duckdb
 
 from intercom_salesforce.assets.extract.reference import REFERENCE_ASSETS
@@ -12,22 +11,12 @@ from intercom_salesforce.definitions import CONVERSATION_ASSETS, SYNC_ASSETS
 from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
 
+from .helpers import materialize_range
 from .test_thin_slice import full_range, soql
 
 
 def run(sandbox, tmp_path, assets, first, last):
-    result = dg.materialize(
-        assets,
-        resources=sandbox.resources(tmp_path),
-        instance=dg.DagsterInstance.ephemeral(),
-        tags={
-            "dagster/asset_partition_range_start": first,
-            "dagster/asset_partition_range_end": last,
-        },
-        raise_on_error=False,
-    )
-    assert result.success, [e.message for e in result.all_events if e.is_failure]
-    return result
+    return materialize_range(assets, sandbox.resources(tmp_path), first, last)
 
 
 def test_tasks_on_the_matched_person_then_updated_in_place(sandbox, tmp_path):
@@ -124,16 +113,7 @@ def test_transcript_plain_text_redacted_and_cut(sandbox, tmp_path):
         [*SYNC_ASSETS, CHECKS_BY_ENTITY["intercom_contacts"]],
         [*REFERENCE_ASSETS, *CONVERSATION_ASSETS],
     ):
-        result = dg.materialize(
-            assets,
-            resources=resources,
-            instance=dg.DagsterInstance.ephemeral(),
-            tags={
-                "dagster/asset_partition_range_start": first,
-                "dagster/asset_partition_range_end": last,
-            },
-        )
-        assert result.success
+        materialize_range(assets, resources, first, last)
     tasks = soql(
         sandbox,
         "SELECT Intercom_Conversation_Id__c, Description FROM Task "
