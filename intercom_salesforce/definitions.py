@@ -68,7 +68,12 @@ sync_conversations_job = dg.define_asset_job(
     "sync_conversations_job",
     selection=dg.AssetSelection.assets(*CONVERSATION_ASSETS),
     partitions_def=daily_partitions,
-    description="Intercom conversations -> Salesforce Tasks on the matched Lead or Contact.",
+    description="Intercom conversations -> Salesforce Tasks, Intercom_Conversation__c records or "
+    "Notes on the matched Lead or Contact, routed by the mapping's conversation rules.",
+)
+# the sensor reacts within a minute; the schedule is the safety net, half an hour after the people
+sync_conversations_schedule = hourly_current_partition_schedule(
+    sync_conversations_job, "SYNC_CONVERSATIONS_SCHEDULE_CRON", "35 * * * *"
 )
 
 conversation_sensor = build_change_sensor(
@@ -76,7 +81,7 @@ conversation_sensor = build_change_sensor(
     sync_conversations_job,
     "conversations",
     "conversations",
-    "New or updated Intercom conversations start a Task sync of their days.",
+    "New or updated Intercom conversations start a conversation sync of their days.",
 )
 contact_sensor = build_change_sensor(
     "intercom_contacts_sensor",
@@ -115,7 +120,7 @@ defs = dg.Definitions(
     assets=ALL_ASSETS,
     asset_checks=QUALITY_CHECKS,
     jobs=[sync_people_job, sync_conversations_job, extract_intercom_job, refresh_reference_job],
-    schedules=[sync_people_schedule],
+    schedules=[sync_people_schedule, sync_conversations_schedule],
     sensors=[conversation_sensor, contact_sensor, webhook_sensor, sync_failure_audit],
     # one process per run: steps share the warehouse connection's process and pay imports once
     executor=dg.in_process_executor,

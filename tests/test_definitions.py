@@ -27,6 +27,7 @@ def test_graph_checks_jobs_schedules():
     assert spec.blocking
     assert defs.resolve_job_def("sync_people_job").partitions_def is not None
     assert defs.resolve_schedule_def("sync_people_job_hourly").cron_schedule == "5 * * * *"
+    assert defs.resolve_schedule_def("sync_conversations_job_hourly").cron_schedule == "35 * * * *"
 
 
 def test_dagster_definitions_validate(tmp_path):

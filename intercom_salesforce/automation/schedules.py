@@ -17,8 +17,10 @@ def current_partition_range(when) -> tuple[str, str]:
     return keys[max(0, len(keys) - 2)], keys[-1]
 
 
-def hourly_current_partition_schedule(job) -> dg.ScheduleDefinition:
-    """Every hour (``SYNC_SCHEDULE_CRON`` to change it), sync yesterday's and today's partitions.
+def hourly_current_partition_schedule(
+    job, env_var: str = "SYNC_SCHEDULE_CRON", default_cron: str = "5 * * * *"
+) -> dg.ScheduleDefinition:
+    """Every hour (``env_var`` to change it), sync yesterday's and today's partitions.
 
     One run over the two days: records updated after the previous run, but before midnight, sit
     in yesterday's partition once the day has rolled over, so a run that read only today would
@@ -29,7 +31,7 @@ def hourly_current_partition_schedule(job) -> dg.ScheduleDefinition:
     @dg.schedule(
         name=f"{job.name}_hourly",
         job=job,
-        cron_schedule=os.environ.get("SYNC_SCHEDULE_CRON", "5 * * * *"),
+        cron_schedule=os.environ.get(env_var, default_cron),
         execution_timezone=workspace_timezone(),
         default_status=dg.DefaultScheduleStatus.STOPPED,
     )

@@ -59,16 +59,6 @@ def stage_updates(
     spec = next(s for s in MIRROR_SPECS if s.sobject == sobject)
     fields = list(policies)
     field_list = ", ".join(_lit(f) for f in fields)
-    conn.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _last AS
-            SELECT * FROM (
-                PIVOT (SELECT external_id, field, coalesce(value, {_lit(PUSHED_NULL)}) AS value,
-                              pushed_at
-                       FROM sync.field_state WHERE sobject = ? AND field IN ({field_list}))
-                ON field IN ({field_list}) USING first(value) AS v, max(pushed_at) AS at
-                GROUP BY external_id)""",
-        [sobject],
-    ).fetchall()
     decided, conflicts = [], []
     for field, (policy, _clear) in policies.items():
         p = f"u.{_q(field)}::VARCHAR"
@@ -113,6 +103,17 @@ def stage_updates(
         )
     conn.execute(
         f"CREATE OR REPLACE TEMP TABLE _upd AS SELECT * FROM _mapped WHERE {where}", params
+    ).fetchall()
+    conn.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _last AS
+            SELECT * FROM (
+                PIVOT (SELECT external_id, field, coalesce(value, {_lit(PUSHED_NULL)}) AS value,
+                              pushed_at
+                       FROM sync.field_state WHERE sobject = ? AND field IN ({field_list})
+                         AND external_id IN (SELECT _intercom_id FROM _upd))
+                ON field IN ({field_list}) USING first(value) AS v, max(pushed_at) AS at
+                GROUP BY external_id)""",
+        [sobject],
     ).fetchall()
     conn.execute(
         f"""CREATE OR REPLACE TEMP TABLE _sf AS SELECT * FROM {spec.table}
