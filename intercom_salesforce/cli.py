@@ -216,13 +216,16 @@ def print_summary(run_id: str, first: str, last: str, checks_passed: bool) -> No
                 [run_id],
             ).fetchall()
         )
-        outcomes = dict(
-            con.execute(
-                "SELECT outcome, count(*) FROM sync.sync_results WHERE run_id = ? AND sobject = 'Lead' "
-                "GROUP BY 1",
-                [run_id],
-            ).fetchall()
-        )
+        by_object: dict[str, dict[str, int]] = {}
+        for sobject, outcome, n in con.execute(
+            "SELECT sobject, outcome, count(*) FROM sync.sync_results WHERE run_id = ? "
+            "GROUP BY 1, 2",
+            [run_id],
+        ).fetchall():
+            by_object.setdefault(sobject, {})[outcome] = n
+        conflicts = con.execute(
+            "SELECT count(*) FROM sync.sync_conflicts WHERE resolved_at IS NULL"
+        ).fetchall()[0][0]
         review = con.execute(
             "SELECT count(*) FROM quality.review_queue WHERE status = 'open'"
         ).fetchall()[0][0]
@@ -247,11 +250,14 @@ def print_summary(run_id: str, first: str, last: str, checks_passed: bool) -> No
         f"ambiguous {rules.get('ambiguous', 0)}, no email {rules.get('no_email', 0)}, "
         f"unmatched {rules.get('none', 0)}"
     )
-    print(
-        f"  Salesforce Leads:         created {outcomes.get('created', 0)}, "
-        f"updated {outcomes.get('updated', 0)}, failed {outcomes.get('failed', 0)}, "
-        f"unprocessed {outcomes.get('unprocessed', 0)}"
-    )
+    for sobject in ("Account", "Lead", "Contact"):
+        outcomes = by_object.get(sobject, {})
+        print(
+            f"  Salesforce {sobject + 's:':<15}created {outcomes.get('created', 0)}, "
+            f"updated {outcomes.get('updated', 0)}, failed {outcomes.get('failed', 0)}, "
+            f"unprocessed {outcomes.get('unprocessed', 0)}"
+        )
+    print(f"  conflicts left alone:     {conflicts}  (sync.sync_conflicts)")
     print(f"  Bulk jobs:                {', '.join(jobs) or 'none (nothing changed)'}")
     print(f"  waiting in review:        {review}  (intercom-salesforce review list)")
 
