@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from intercom_salesforce.assets.extract.reference import REFERENCE_ASSETS
 from intercom_salesforce.assets.quality.checks import CHECKS_BY_ENTITY
@@ -175,26 +174,3 @@ def test_notes_inserted_once_then_updated_by_id(sandbox, tmp_path):
         warehouse_rows(tmp_path, "SELECT count(*) FROM sync.bulk_jobs WHERE sobject = 'Note'")
         == jobs
     )
-
-
-@pytest.mark.parametrize(
-    ("target", "rule", "message"),
-    [
-        ("Task", QUEUE_RULE, "Task records cannot be owned by a queue ('Support_Queue')"),
-        ("Note", QUEUE_RULE, "Note records cannot be owned by a queue ('Support_Queue')"),
-    ],
-)
-def test_a_queue_owner_the_target_cannot_have_stops_the_run(
-    sandbox, tmp_path, target, rule, message
-):
-    mapping_file = mapping_for(tmp_path, target, rule)
-    last = full_range()[1]
-    assets = [*REFERENCE_ASSETS, *CONVERSATION_ASSETS]
-    result = sync(sandbox, tmp_path, mapping_file, assets, last, last, succeed=False)
-    assert not result.success
-    failures = " ".join(
-        str(e.step_failure_data.user_failure_data.description)
-        for e in result.all_events
-        if e.is_step_failure and e.step_failure_data.user_failure_data
-    )
-    assert message in failures and "conversations.routing[2].set.OwnerId" in failures
