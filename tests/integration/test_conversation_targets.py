@@ -158,14 +158,23 @@ def test_notes_inserted_once_then_updated_by_id(sandbox, tmp_path):
     )
     assert kept == {c: n[0]["Id"] for c, n in by_conv.items()}
 
-    conv_id = sorted(by_conv)[0]
+    conv_id, lost_id = sorted(by_conv)[:2]
     retag_first(sandbox, conv_id)
+    retag_first(sandbox, lost_id)
+    # a run that died after Salesforce inserted a Note, before its result was recorded
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute("DELETE FROM sync.sync_state WHERE sobject = 'Note' AND external_id = ?", [lost_id])
+    con.execute(
+        "DELETE FROM sync.field_state WHERE sobject = 'Note' AND external_id = ?", [lost_id]
+    )
+    con.close()
     last = full_range()[1]
     sync(sandbox, tmp_path, mapping_file, CONVERSATION_ASSETS, last, last)
     after = soql(sandbox, "SELECT Id, Body FROM Note")
-    assert len(after) == len(notes)  # no second Note
-    body = {n["Id"]: n["Body"] for n in after}[by_conv[conv_id][0]["Id"]]
-    assert "Tags: churn-risk, bug" in body
+    assert len(after) == len(notes)  # no second Note, not even for the lost one
+    bodies = {n["Id"]: n["Body"] for n in after}
+    assert "Tags: churn-risk, bug" in bodies[by_conv[conv_id][0]["Id"]]
+    assert "Tags: churn-risk, bug" in bodies[by_conv[lost_id][0]["Id"]]  # found, then updated
 
     # nothing changed: nothing is uploaded
     jobs = warehouse_rows(tmp_path, "SELECT count(*) FROM sync.bulk_jobs WHERE sobject = 'Note'")

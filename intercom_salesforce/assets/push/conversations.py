@@ -20,6 +20,7 @@ default, then the assignee's active user); the rule that decided is kept per rec
 created.
 """
 
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -141,6 +142,49 @@ def pending_from(conn, columns: dict[str, str], key_sql: str, where: str = "TRUE
     ).fetchall()
 
 
+NOTE_TITLE_ID = r"^\[Intercom #([^\]]+)\]"
+SALESFORCE_ID = re.compile(r"^[A-Za-z0-9]{15,18}$")
+
+
+def adopt_existing_notes(conn, sf, chunk: int = 200) -> int:
+    """Notes already in the org for conversations we have no Note Id for, found by the id in
+    their title (a run that died after Salesforce inserted them but before their results were
+    recorded): kept in ``sync.sync_state``, so they are updated, never inserted twice."""
+    parents = [
+        r[0]
+        for r in conn.execute(
+            """SELECT DISTINCT sf_id FROM _conversations WHERE NOT _pending
+               AND conversation_id NOT IN (SELECT external_id FROM sync.sync_state
+                                           WHERE sobject = 'Note')"""
+        ).fetchall()
+        if r[0] and SALESFORCE_ID.match(r[0])
+    ]
+    found: list[tuple[str, str]] = []
+    for i in range(0, len(parents), chunk):
+        ids = ", ".join(f"'{p}'" for p in parents[i : i + chunk])
+        soql = f"SELECT Id, Title FROM Note WHERE ParentId IN ({ids}) AND Title LIKE '[Intercom #%'"
+        found += [
+            (r["Id"], r["Title"]) for r in sf.call(lambda s, q=soql: s.query_all(q))["records"]
+        ]
+    if not found:
+        return 0
+    conn.execute("CREATE OR REPLACE TEMP TABLE _found_notes (id VARCHAR, title VARCHAR)")
+    conn.executemany("INSERT INTO _found_notes VALUES (?, ?)", found)
+    return (
+        conn.execute(
+            f"""INSERT OR IGNORE INTO sync.sync_state
+            SELECT 'Note', c.conversation_id, min(n.id), now()
+            FROM _found_notes n
+            JOIN _conversations c
+              ON c.conversation_id = regexp_extract(n.title, '{NOTE_TITLE_ID}', 1)
+            GROUP BY 2
+            RETURNING 1"""
+        )
+        .fetchall()
+        .__len__()
+    )
+
+
 def push_conversations(
     conn, sf, mapping: Mapping, settings: SyncSettings, run_id: str
 ) -> PushOutcome:
@@ -157,6 +201,7 @@ def push_conversations(
     if target != "Note":
         pending_from(conn, columns, "r.conversation_id")
         return upsert_pending(conn, sf, ext_field=CONVERSATION_KEY, columns=list(columns), **common)
+    adopt_existing_notes(conn, sf)
     known = "r.conversation_id IN (SELECT external_id FROM sync.sync_state WHERE sobject = 'Note')"
     pending_from(conn, columns, columns["Title"], f"NOT ({known})")
     inserted = upsert_pending(
