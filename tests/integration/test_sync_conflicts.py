@@ -52,7 +52,10 @@ def test_conflicts_left_alone_and_recorded(sandbox, tmp_path):
 
     # Salesforce side: someone edits the phone (fill_blank) and takes the Lead from the queue
     sf = salesforce(sandbox)
-    sf.Lead.update(both_lead, {"Phone": "+1 555 0100", "OwnerId": alice})
+    region = soql(sandbox, f"SELECT Intercom_Region__c FROM Lead WHERE Id = '{both_lead}'")
+    sf.Lead.update(
+        both_lead, {"Phone": "+1 555 0100", "OwnerId": alice, "Intercom_Region__c": "EDITED"}
+    )
     # Intercom side: the same person's phone changes too; another one is seen again (newest)
     store = IntercomStore(sandbox.state.intercom_db)
     store.update_contact(both_id, phone="+44 20 7946 0000")
@@ -63,6 +66,10 @@ def test_conflicts_left_alone_and_recorded(sandbox, tmp_path):
     assert result.success
     md = result.asset_materializations_for_node("salesforce_lead_upserts")[-1].metadata
     assert md["conflicts"].value >= 2
+    # an Intercom-owned field edited in Salesforce only is set back to Intercom's value
+    assert md["salesforce_edits_overwritten"].value == 1
+    restored = soql(sandbox, f"SELECT Intercom_Region__c FROM Lead WHERE Id = '{both_lead}'")
+    assert restored == region and region[0]["Intercom_Region__c"] != "EDITED"
 
     lead = soql(sandbox, f"SELECT Phone, OwnerId FROM Lead WHERE Id = '{both_lead}'")[0]
     assert lead["Phone"] == "+1 555 0100" and lead["OwnerId"] == alice  # left alone

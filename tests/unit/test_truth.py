@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from intercom_salesforce.assets.push.truth import record_conflicts, stage_updates
+from intercom_salesforce.assets.push.truth import forget_drifted, record_conflicts, stage_updates
 from intercom_salesforce.warehouse import ensure_warehouse
 
 POLICIES = {
@@ -223,3 +223,19 @@ def test_owner_conflicts_name_the_routing_rule_and_resolve(conn):
     assert conn.execute(
         "SELECT resolved_at IS NOT NULL FROM sync.sync_conflicts WHERE field = 'OwnerId'"
     ).fetchall() == [(True,)]
+
+
+def test_an_intercom_field_edited_in_salesforce_only_is_sent_again(conn):
+    setup(
+        conn,
+        mapped=[("f", "00Q6", T0, "f@x.io", "Web", None, None, None)],
+        mirror=[("00Q6", "someone@else.io", "005A", T0, values())],
+        pushed=[("f", "Email", "f@x.io")],
+    )
+    _cols, rows, conflicts = run(conn)
+    assert rows["f"]["Email"] == "f@x.io" and conflicts == []
+    assert forget_drifted(conn, "Lead") == 1
+    # the pushed state is forgotten, so the diff sends Intercom's value again
+    assert conn.execute(
+        "SELECT count(*) FROM sync.field_state WHERE field = 'Email'"
+    ).fetchall() == [(0,)]

@@ -57,6 +57,7 @@ class PushOutcome:
     retried: int = 0
     sent_to_review: int = 0
     conflicts: int = 0
+    salesforce_edits_overwritten: int = 0
     bytes_uploaded: int = 0
     job_ids: list[str] = field(default_factory=list)
     failed_jobs: list[str] = field(default_factory=list)
@@ -75,6 +76,7 @@ class PushOutcome:
             "retried": self.retried,
             "sent_to_review": self.sent_to_review,
             "conflicts": self.conflicts,
+            "salesforce_edits_overwritten": self.salesforce_edits_overwritten,
             "bytes_uploaded": self.bytes_uploaded,
             "bulk_job_ids": ", ".join(self.job_ids) or "none",
         }

@@ -24,7 +24,11 @@ from dagster_duckdb import DuckDBResource
 
 from intercom_salesforce.assets.partitions import daily_partitions, window_days
 from intercom_salesforce.assets.push.bulk_upsert import PushOutcome, upsert_pending
-from intercom_salesforce.assets.push.truth import record_conflicts, stage_updates
+from intercom_salesforce.assets.push.truth import (
+    forget_drifted,
+    record_conflicts,
+    stage_updates,
+)
 from intercom_salesforce.assets.quality.review_queue import upsert_items
 from intercom_salesforce.mapping import (
     Mapping,
@@ -320,9 +324,11 @@ def push_object(
         routed_owner,
     )
     conflicts = record_conflicts(conn, sobject, run_id)
+    overwritten = forget_drifted(conn, sobject)
     pending_rows(conn, ours, "_sf_id", "TRUE", [], matches.entity, source="_decided")
     outcomes.append(upsert_pending(conn, sf, ext_field="Id", columns=["Id", *ours], **common))
     outcomes[-1].conflicts = conflicts
+    outcomes[-1].salesforce_edits_overwritten = overwritten
     return merge_outcomes(*outcomes), queued
 
 

@@ -5,7 +5,9 @@ Three values meet per record and field: Intercom's mapped value (P), what we las
 field), with both sides' record timestamps (Intercom ``updated_at``, Salesforce
 ``LastModifiedDate``). A field is sent when its policy says so:
 
-* ``intercom``: whenever P differs from L (the usual diff);
+* ``intercom``: whenever P differs from L (the usual diff), and again when someone changed the
+  field in Salesforce only (S differs from both): Intercom owns it, so Salesforce's edit is
+  overwritten (counted as ``salesforce_edits_overwritten``);
 * ``salesforce``: never after the record exists (routing fields too: assignment happens once);
 * ``fill_blank``: when S is blank;
 * ``newest``: after a sync, when Intercom changed the field (P differs from L) and Salesforce did
@@ -59,7 +61,7 @@ def stage_updates(
     spec = next(s for s in MIRROR_SPECS if s.sobject == sobject)
     fields = list(policies)
     field_list = ", ".join(_lit(f) for f in fields)
-    decided, conflicts = [], []
+    decided, conflicts, drifted = [], [], []
     for field, (policy, _clear) in policies.items():
         p = f"u.{_q(field)}::VARCHAR"
         raw = f"l.{_q(field + '_v')}"
@@ -79,7 +81,17 @@ def stage_updates(
             ),
         }[policy]
         decided.append(f"CASE WHEN {send} THEN {p} ELSE {last} END AS {_q(field)}")
-        if policy == "intercom" or (field == "OwnerId" and routed_owner):
+        if policy == "intercom":
+            # edited in Salesforce only: Intercom owns the field, so its value is sent again
+            drifted.append(
+                f"""SELECT u._intercom_id AS ext, {_lit(field)} AS field
+                    FROM _upd u JOIN _sf sf ON sf."Id" = u._sf_id
+                    LEFT JOIN _last l ON l.external_id = u._intercom_id
+                    WHERE {has_last} AND {p} IS NOT NULL AND NOT ({changed_here})
+                      AND {changed_there} AND NOT sync.sf_same({p}, {s})"""
+            )
+            continue
+        if field == "OwnerId" and routed_owner:
             continue
         conflicts.append(
             f"""SELECT u._intercom_id AS ext, u._sf_id AS sf_id, {_lit(field)} AS field,
@@ -136,7 +148,24 @@ def stage_updates(
         "CREATE OR REPLACE TEMP TABLE _conflicts_now AS "
         + "\nUNION ALL\n".join([empty, *conflicts])
     ).fetchall()
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE _drifted AS "
+        + "\nUNION ALL\n".join(
+            ["SELECT NULL::VARCHAR AS ext, NULL::VARCHAR AS field WHERE FALSE", *drifted]
+        )
+    ).fetchall()
     return [f for f, (policy, _c) in policies.items() if policy != "salesforce"]
+
+
+def forget_drifted(conn: duckdb.DuckDBPyConnection, sobject: str) -> int:
+    """Forget the pushed state of ``intercom`` fields someone changed in Salesforce, so the diff
+    sends Intercom's value again; returns how many fields that is."""
+    conn.execute(
+        """DELETE FROM sync.field_state f USING _drifted d
+           WHERE f.sobject = ? AND f.external_id = d.ext AND f.field = d.field""",
+        [sobject],
+    ).fetchall()
+    return conn.execute("SELECT count(*) FROM _drifted").fetchall()[0][0]
 
 
 def record_conflicts(conn: duckdb.DuckDBPyConnection, sobject: str, run_id: str) -> int:
