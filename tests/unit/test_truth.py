@@ -148,7 +148,8 @@ def test_each_policy_after_a_sync(conn):
         ("b", "LeadSource", "both_changed", "salesforce", "Web", "Partner", "Intercom"),
         ("b", "Phone", "both_changed", "fill_blank", "+1 3", "+9 9", "+1 1"),
     ]
-    assert record_conflicts(conn, "Lead", "run-1") == 3
+    assert record_conflicts(conn, "Lead", "run-1") == (3, 3)
+    assert record_conflicts(conn, "Lead", "run-2") == (3, 0)  # seen again, not new
     assert conn.execute(
         "SELECT count(*) FROM sync.sync_conflicts WHERE resolved_at IS NULL"
     ).fetchall() == [(3,)]

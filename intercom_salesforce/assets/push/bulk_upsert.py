@@ -56,7 +56,8 @@ class PushOutcome:
     unprocessed: int = 0
     retried: int = 0
     sent_to_review: int = 0
-    conflicts: int = 0
+    conflicts: int = 0  # fields left alone in this run (still open or new)
+    conflicts_new: int = 0
     salesforce_edits_overwritten: int = 0
     bytes_uploaded: int = 0
     job_ids: list[str] = field(default_factory=list)
@@ -76,6 +77,7 @@ class PushOutcome:
             "retried": self.retried,
             "sent_to_review": self.sent_to_review,
             "conflicts": self.conflicts,
+            "conflicts_new": self.conflicts_new,
             "salesforce_edits_overwritten": self.salesforce_edits_overwritten,
             "bytes_uploaded": self.bytes_uploaded,
             "bulk_job_ids": ", ".join(self.job_ids) or "none",

@@ -323,11 +323,12 @@ def push_object(
         [sobject],
         routed_owner,
     )
-    conflicts = record_conflicts(conn, sobject, run_id)
+    conflicts, new_conflicts = record_conflicts(conn, sobject, run_id)
     overwritten = forget_drifted(conn, sobject)
     pending_rows(conn, ours, "_sf_id", "TRUE", [], matches.entity, source="_decided")
     outcomes.append(upsert_pending(conn, sf, ext_field="Id", columns=["Id", *ours], **common))
     outcomes[-1].conflicts = conflicts
+    outcomes[-1].conflicts_new = new_conflicts
     outcomes[-1].salesforce_edits_overwritten = overwritten
     return merge_outcomes(*outcomes), queued
 

@@ -168,8 +168,17 @@ def forget_drifted(conn: duckdb.DuckDBPyConnection, sobject: str) -> int:
     return conn.execute("SELECT count(*) FROM _drifted").fetchall()[0][0]
 
 
-def record_conflicts(conn: duckdb.DuckDBPyConnection, sobject: str, run_id: str) -> int:
-    """Upsert this run's conflicts; resolve earlier ones of the same records that are gone."""
+def record_conflicts(conn: duckdb.DuckDBPyConnection, sobject: str, run_id: str) -> tuple[int, int]:
+    """Upsert this run's conflicts; resolve earlier ones of the same records that are gone.
+
+    Returns (conflicts seen in this run, of which new: not already open).
+    """
+    new = conn.execute(
+        f"""SELECT count(*) FROM _conflicts_now n WHERE NOT EXISTS (
+                SELECT 1 FROM {CONFLICTS} c WHERE c.sobject = ? AND c.external_id = n.ext
+                AND c.field = n.field AND c.resolved_at IS NULL)""",
+        [sobject],
+    ).fetchall()[0][0]
     conn.execute(
         f"""INSERT INTO {CONFLICTS}
             SELECT ?, ext, sf_id, field, kind, rule, intercom_value, salesforce_value,
@@ -195,4 +204,4 @@ def record_conflicts(conn: duckdb.DuckDBPyConnection, sobject: str, run_id: str)
                               WHERE n.ext = c.external_id AND n.field = c.field)""",
         [sobject],
     ).fetchall()
-    return conn.execute("SELECT count(*) FROM _conflicts_now").fetchall()[0][0]
+    return conn.execute("SELECT count(*) FROM _conflicts_now").fetchall()[0][0], new
