@@ -32,7 +32,7 @@ dev: env
 	$(UV) run --frozen dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 test: env
-	$(UV) run --frozen pytest -q
+	$(UV) run --frozen pytest -q -n 2 --dist loadscope --durations=10
 
 lint: env
 	$(UV) run --frozen ruff check .

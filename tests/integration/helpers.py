@@ -1,10 +1,13 @@
-"""What the integration tests share: materializing assets over a partition range."""
+"""What the integration tests share: materializing assets over a partition range, reading the
+warehouse."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 
 
 def materialize_range(
@@ -25,3 +28,12 @@ def materialize_range(
     if succeed:
         assert result.success, [e.message for e in result.all_events if e.is_failure]
     return result
+
+
+def warehouse_rows(tmp_path: Path, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of ``sql`` over the test's warehouse, opened read-only for just this query."""
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()

@@ -12,7 +12,7 @@ from intercom_salesforce.definitions import CONVERSATION_ASSETS, SYNC_ASSETS
 from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
 
-from .helpers import materialize_range
+from .helpers import materialize_range, warehouse_rows
 from .test_thin_slice import full_range, soql
 
 SANDBOX_MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "sandbox.yaml"
@@ -46,14 +46,6 @@ def full_sync(sandbox, tmp_path: Path, mapping_file: str) -> None:
     people = [*SYNC_ASSETS, CHECKS_BY_ENTITY["intercom_contacts"]]
     sync(sandbox, tmp_path, mapping_file, people, first, last)
     sync(sandbox, tmp_path, mapping_file, [*REFERENCE_ASSETS, *CONVERSATION_ASSETS], first, last)
-
-
-def warehouse_rows(tmp_path: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def people_and_conversations(tmp_path: Path) -> tuple[dict, dict, set]:

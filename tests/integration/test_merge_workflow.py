@@ -3,25 +3,16 @@ our external id on it), nothing else, and the run after matches it by external i
 
 from __future__ import annotations
 
-import duckdb
-
 from intercom_salesforce import cli
 
+from .helpers import warehouse_rows
 from .test_thin_slice import full_range, run_range, soql
-
-
-def read(tmp_path, query: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.execute(query, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def test_merge_picks_the_survivor_and_the_sync_follows(sandbox, tmp_path, monkeypatch, capsys):
     first, last = full_range()
     assert run_range(sandbox, tmp_path, first, last).success
-    item_id, person, candidates = read(
+    item_id, person, candidates = warehouse_rows(
         tmp_path,
         "SELECT item_id, record_id, candidates FROM quality.review_queue "
         "WHERE rule = 'ambiguous_match' AND status = 'open' ORDER BY item_id LIMIT 1",
@@ -37,12 +28,12 @@ def test_merge_picks_the_survivor_and_the_sync_follows(sandbox, tmp_path, monkey
 
     second = run_range(sandbox, tmp_path, first, last)
     assert second.success
-    assert read(
+    assert warehouse_rows(
         tmp_path,
         "SELECT rule, sf_object, sf_id FROM match.person_matches WHERE intercom_contact_id = ?",
         [person],
     ) == [("manual", "Contact", survivor)]
-    outcomes = read(
+    outcomes = warehouse_rows(
         tmp_path,
         "SELECT run_id, sobject, outcome, sf_id FROM sync.sync_results WHERE external_id = ?",
         [person],
@@ -64,16 +55,16 @@ def test_merge_picks_the_survivor_and_the_sync_follows(sandbox, tmp_path, monkey
     assert soql(sandbox, f"SELECT Id FROM Lead WHERE Intercom_Contact_Id__c = '{person}'") == []
 
     assert run_range(sandbox, tmp_path, first, last).success
-    assert read(
+    assert warehouse_rows(
         tmp_path,
         "SELECT rule, sf_object, sf_id FROM match.person_matches WHERE intercom_contact_id = ?",
         [person],
     ) == [("external_id", "Contact", survivor)]
-    status, note = read(
+    status, note = warehouse_rows(
         tmp_path, "SELECT status, note FROM quality.review_queue WHERE item_id = ?", [item_id]
     )[0]
     assert status == "fixed" and f"Contact:{survivor}" in note
-    assert read(
+    assert warehouse_rows(
         tmp_path,
         "SELECT count(*) FROM sync.sync_results WHERE external_id = ? AND outcome = 'created'",
         [person],

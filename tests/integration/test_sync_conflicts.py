@@ -5,12 +5,12 @@ sent."""
 
 from __future__ import annotations
 
-import duckdb
 from simple_salesforce import Salesforce
 
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
 from intercom_salesforce.sandbox.tls import trusting_session
 
+from .helpers import warehouse_rows
 from .test_thin_slice import full_range, run_range, soql
 
 
@@ -23,29 +23,21 @@ def salesforce(sandbox) -> Salesforce:
     )
 
 
-def rows(tmp_path, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
-
-
 def test_conflicts_left_alone_and_recorded(sandbox, tmp_path):
     first, last = full_range()
     assert run_range(sandbox, tmp_path, first, last).success
-    created = rows(
+    created = warehouse_rows(
         tmp_path,
         "SELECT s.external_id, s.sf_id, f.value FROM sync.sync_state s "
         "JOIN sync.field_state f ON f.sobject = 'Lead' AND f.external_id = s.external_id "
         "AND f.field = 'Phone' WHERE s.sobject = 'Lead' AND f.value IS NOT NULL ORDER BY 1 LIMIT 2",
     )
     (both_id, both_lead, old_phone), (newest_id, newest_lead, _) = created
-    queue = rows(
+    queue = warehouse_rows(
         tmp_path,
         'SELECT "Id" FROM mirror.salesforce_queues WHERE "DeveloperName" = \'Inbound_Leads\'',
     )[0][0]
-    alice = rows(
+    alice = warehouse_rows(
         tmp_path,
         'SELECT "Id" FROM mirror.salesforce_users WHERE "Email" = \'alice@sandbox-corp.example.com\'',
     )[0][0]
@@ -75,7 +67,7 @@ def test_conflicts_left_alone_and_recorded(sandbox, tmp_path):
     assert lead["Phone"] == "+1 555 0100" and lead["OwnerId"] == alice  # left alone
     conflicts = {
         r[0]: r[1:]
-        for r in rows(
+        for r in warehouse_rows(
             tmp_path,
             "SELECT field, kind, rule, intercom_value, salesforce_value, last_synced_value, "
             "intercom_updated_at IS NOT NULL, salesforce_modified_at IS NOT NULL, resolved_at "
@@ -100,7 +92,7 @@ def test_conflicts_left_alone_and_recorded(sandbox, tmp_path):
     # newest: only Intercom changed since the last sync, so Intercom's value is sent
     seen = soql(sandbox, f"SELECT Intercom_Last_Seen__c FROM Lead WHERE Id = '{newest_lead}'")
     assert seen[0]["Intercom_Last_Seen__c"].startswith("2030-03-17T17:46:40")
-    assert not rows(
+    assert not warehouse_rows(
         tmp_path,
         "SELECT field, kind, rule, intercom_value, salesforce_value FROM sync.sync_conflicts "
         "WHERE external_id = ? AND field = 'Intercom_Last_Seen__c'",
@@ -110,7 +102,7 @@ def test_conflicts_left_alone_and_recorded(sandbox, tmp_path):
     # the two sides agree again (Salesforce takes Intercom's phone): the conflict is resolved
     sf.Lead.update(both_lead, {"Phone": "+44 20 7946 0000"})
     assert run_range(sandbox, tmp_path, first, last).success
-    resolved = rows(
+    resolved = warehouse_rows(
         tmp_path,
         "SELECT resolved_at IS NOT NULL FROM sync.sync_conflicts "
         "WHERE sobject = 'Lead' AND external_id = ? AND field = 'Phone'",
