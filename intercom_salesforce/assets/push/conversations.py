@@ -26,9 +26,14 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from intercom_salesforce.assets.partitions import daily_partitions, window_days
+from intercom_salesforce.assets.partitions import window_days
 from intercom_salesforce.assets.push.bulk_upsert import PushOutcome, upsert_pending
-from intercom_salesforce.assets.push.people import load_checked_mapping, merge_outcomes
+from intercom_salesforce.assets.push.people import (
+    PUSH,
+    REFERENCE_MIRRORS,
+    load_checked_mapping,
+    merge_outcomes,
+)
 from intercom_salesforce.mapping import Mapping, MappingError
 from intercom_salesforce.mapping.conversations import (
     check_conversation_target,
@@ -38,7 +43,7 @@ from intercom_salesforce.mapping.conversations import (
 from intercom_salesforce.mapping.references import resolve_conversation_references
 from intercom_salesforce.resources.salesforce import SalesforceResource
 from intercom_salesforce.resources.sync_settings import SyncSettings
-from intercom_salesforce.warehouse import SYNC_RESULTS, WAREHOUSE_POOL, ensure_warehouse, read_sql
+from intercom_salesforce.warehouse import SYNC_RESULTS, ensure_warehouse, read_sql
 
 SQL = Path(__file__).parent / "sql"
 CONVERSATION_KEY = "Intercom_Conversation_Id__c"
@@ -234,11 +239,7 @@ def record_routing(conn, target: str, run_id: str) -> dict[str, int]:
 
 
 @dg.asset(
-    group_name="push",
-    kinds={"salesforce", "duckdb"},
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool=WAREHOUSE_POOL,
+    **PUSH,
     deps=[
         "intercom_conversations",
         "intercom_conversation_parts",
@@ -248,10 +249,7 @@ def record_routing(conn, target: str, run_id: str) -> dict[str, int]:
         "person_matches",
         "salesforce_lead_upserts",
         "salesforce_contact_upserts",
-        "salesforce_users_mirror",
-        "salesforce_queues_mirror",
-        "salesforce_queue_sobjects_mirror",
-        "salesforce_record_types_mirror",
+        *REFERENCE_MIRRORS,
     ],
 )
 def salesforce_conversations(
