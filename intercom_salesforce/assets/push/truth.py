@@ -38,9 +38,9 @@ def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _salesforce_value(sobject: str, field: str) -> str:
-    spec = next(s for s in MIRROR_SPECS if s.sobject == sobject)
-    if field in spec.fields:
+def _salesforce_value(mirrored: tuple[str, ...], field: str) -> str:
+    """Salesforce's current value of ``field``: a mirrored column, else from ``_values``."""
+    if field in mirrored:
         return f"sf.{_q(field)}::VARCHAR"
     return f"sf._values->>{_lit(field)}"
 
@@ -67,7 +67,7 @@ def stage_updates(
         raw = f"l.{_q(field + '_v')}"
         last = f"nullif({raw}, {_lit(PUSHED_NULL)})"
         has_last = f"({raw} IS NOT NULL)"
-        s = _salesforce_value(sobject, field)
+        s = _salesforce_value(spec.fields, field)
         blank = f"(coalesce({s}, '') = '')"
         changed_here = f"NOT sync.sf_same({p}, {last})"
         changed_there = f"NOT sync.sf_same({s}, {last})"
