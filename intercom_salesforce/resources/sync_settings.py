@@ -57,6 +57,15 @@ class SyncSettings(dg.ConfigurableResource):
     max_upload_bytes: int = Field(
         default=90_000_000, description="Split Bulk uploads under Salesforce's 100 MB raw limit."
     )
+    push_attempts: int = Field(
+        default=3,
+        description="Uploads per record in one run while Salesforce answers with a transient "
+        "error (UNABLE_TO_LOCK_ROW, unprocessed rows); what still fails is listed in review and "
+        "sent again by the next run.",
+    )
+    push_retry_seconds: float = Field(
+        default=1.0, description="Wait before the first retry upload; doubles per attempt."
+    )
 
     def run_dir(self, run_id: str, stage: str) -> Path:
         path = Path(self.work_dir) / run_id / stage

@@ -244,6 +244,8 @@ def refresh_mirror(
     since = mark - timedelta(seconds=config.lookback_seconds) if incremental and mark else None
     soql, operation = spec.soql(since, extra)
     page_dir = settings.run_dir(context.run.run_id, f"mirror-{spec.sobject}")
+    # the org as of the query's start: a push recorded after it may be missing from the pages
+    read_at = datetime.now(UTC)
     files = sf.query_to_files(spec.sobject, soql, page_dir, operation=operation)
     files = [f for f in files if f.stat().st_size > 0]
     columns = list(spec.fields) + list(extra) + (["IsDeleted"] if operation == "queryAll" else [])
@@ -283,7 +285,7 @@ def refresh_mirror(
         new_mark = mark if newest is None else max(mark, newest) if incremental and mark else newest
         conn.execute(
             f"INSERT OR REPLACE INTO {MIRROR_HWM} VALUES (?, ?, ?, ?)",
-            [spec.sobject, new_mark, datetime.now(UTC), signature],
+            [spec.sobject, new_mark, read_at, signature],
         )
         conn.execute("COMMIT")
         conn.execute("DROP TABLE IF EXISTS _mirror_batch")

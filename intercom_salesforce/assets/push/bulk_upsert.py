@@ -42,6 +42,8 @@ TRANSIENT_CODES = (
     "REQUEST_RUNNING_TOO_LONG",
     "QUERY_TIMEOUT",
 )
+# review rule of records still failing after every attempt of a run (retried by the next run)
+RETRY_EXHAUSTED = "salesforce_retry_exhausted"
 
 
 @dataclass
@@ -141,17 +143,28 @@ def prepare_changes(
 
 
 def write_csv_files(
-    conn: duckdb.DuckDBPyConnection, table: str, columns: list[str], out_dir: Path, max_bytes: int
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: list[str],
+    out_dir: Path,
+    max_bytes: int,
+    key_field: str | None = None,
 ) -> list[Path]:
     """``COPY`` ``table`` to CSV files in ``columns`` order, each under ``max_bytes``.
 
     Rows are assigned to files by a running sum of their JSON size in UTF-8 bytes (an
-    over-estimate of their CSV size; the limit is on bytes, and non-ASCII text takes several). NULL is an empty cell: "leave the field unchanged" in Bulk API 2.0.
+    over-estimate of their CSV size; the limit is on bytes, and non-ASCII text takes several).
+    NULL is an empty cell: "leave the field unchanged" in Bulk API 2.0.
+
+    With ``key_field``, each file also gets a ``keys.parquet`` beside it: which Intercom record
+    (``ext``) each upload key stands for. The CSV cannot carry it (Salesforce refuses unknown
+    columns), and a run that collects the job's results after a crash needs it.
     """
     cols = ", ".join(_q(c) for c in columns)
+    extra = ", t.ext" if key_field else ""
     conn.execute(
         f"""CREATE OR REPLACE TEMP TABLE _files AS
-            SELECT {cols},
+            SELECT {cols}{extra},
                    (sum(strlen(to_json(t)::VARCHAR) + 16)
                         OVER (ORDER BY t.ext ROWS UNBOUNDED PRECEDING) // ?)::INTEGER AS file_no
             FROM {table} t""",
@@ -163,7 +176,21 @@ def write_csv_files(
         "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NULL '', "
         "PARTITION_BY (file_no), OVERWRITE_OR_IGNORE true)"
     ).fetchall()
-    return sorted(out_dir.glob("file_no=*/*.csv"))
+    files = sorted(out_dir.glob("file_no=*/*.csv"))
+    if key_field:
+        for path in files:
+            file_no = int(path.parent.name.removeprefix("file_no="))
+            conn.execute(
+                f"COPY (SELECT {_q(key_field)} AS key, ext FROM _files WHERE file_no = ?) "
+                f"TO '{keys_path(path)}' (FORMAT parquet)",
+                [file_no],
+            ).fetchall()
+    return files
+
+
+def keys_path(csv_path: Path) -> Path:
+    """Where the upload key -> Intercom id map of one uploaded CSV is kept."""
+    return csv_path.parent / "keys.parquet"
 
 
 def _load_result(
@@ -183,7 +210,9 @@ def _load_result(
             f"LEFT JOIN _send s ON s.{_q(key_field)} = r.{_q(key_field)}"
         ).fetchall()
     else:
-        cols = [f"NULL::VARCHAR AS {_q(c)}" for c in required] + ["NULL::VARCHAR AS ext"]
+        # an empty result file (every record failed, say) still has the key column
+        names = dict.fromkeys([*required, key_field])
+        cols = [f"NULL::VARCHAR AS {_q(c)}" for c in names] + ["NULL::VARCHAR AS ext"]
         conn.execute(
             f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT {', '.join(cols)} WHERE false"
         ).fetchall()
@@ -192,44 +221,60 @@ def _load_result(
 def record_results(
     conn: duckdb.DuckDBPyConnection, result: IngestResult, key_field: str, run_id: str
 ) -> dict[str, int]:
-    """Per-record outcomes into ``sync_results``; successes move the record and field state."""
+    """Per-record outcomes into ``sync_results``; successes move the record and field state.
+
+    One transaction: a crash part-way leaves the ledger row open, and the next run collects the
+    job again from the start (``recovery.py``) instead of finding half its results recorded.
+    """
     _load_result(conn, "_ok", result.successful_csv, key_field, ["sf__Id", "sf__Created"])
     _load_result(conn, "_failed", result.failed_csv, key_field, ["sf__Id", "sf__Error"])
     _load_result(conn, "_unprocessed", result.unprocessed_csv, key_field, [])
-    conn.execute(
-        read_sql("record_ingest_results.sql", SQL), [result.job_id, result.sobject, run_id]
-    ).fetchall()
     now = datetime.now(UTC)
-    conn.execute(
-        f"""INSERT OR REPLACE INTO {RECORD_STATE}
-            SELECT ?, ext, "sf__Id", ? FROM _ok""",
-        [result.sobject, now],
-    ).fetchall()
-    conn.execute(
-        f"""INSERT OR REPLACE INTO {FIELD_STATE}
-            SELECT ?, ch.ext, ch.field, ch.value, ? FROM _changes ch
-            WHERE ch.ext IN (SELECT ext FROM _ok)""",
-        [result.sobject, now],
-    ).fetchall()
-    if key_field != "Id":
-        # the upsert key was sent too: remember it, so a later update by Id does not resend it
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute(
+            read_sql("record_ingest_results.sql", SQL), [result.job_id, result.sobject, run_id]
+        ).fetchall()
+        conn.execute(
+            f"""INSERT OR REPLACE INTO {RECORD_STATE}
+                SELECT ?, ext, "sf__Id", ? FROM _ok""",
+            [result.sobject, now],
+        ).fetchall()
         conn.execute(
             f"""INSERT OR REPLACE INTO {FIELD_STATE}
-                SELECT ?, ext, ?, {_q(key_field)}, ? FROM _ok""",
-            [result.sobject, key_field, now],
+                SELECT ?, ch.ext, ch.field, ch.value, ? FROM _changes ch
+                WHERE ch.ext IN (SELECT ext FROM _ok)""",
+            [result.sobject, now],
         ).fetchall()
-    conn.execute(
-        f"""UPDATE {BULK_JOBS} SET state = ?, records_processed = ?, records_failed = ?,
-               error_message = ?, finished_at = ? WHERE job_id = ?""",
-        [
-            result.state,
-            result.records_processed,
-            result.records_failed,
-            result.error_message,
-            now,
-            result.job_id,
-        ],
-    ).fetchall()
+        if key_field != "Id":
+            # the upsert key was sent too: remember it, so a later update by Id does not resend it
+            conn.execute(
+                f"""INSERT OR REPLACE INTO {FIELD_STATE}
+                    SELECT ?, ext, ?, {_q(key_field)}, ? FROM _ok""",
+                [result.sobject, key_field, now],
+            ).fetchall()
+        conn.execute(
+            f"""UPDATE {REVIEW_QUEUE} SET status = 'resolved', resolved_at = ?
+                WHERE rule = ? AND status = 'open' AND column_name = ?
+                  AND record_id IN (SELECT ext FROM _ok)""",
+            [now, RETRY_EXHAUSTED, result.sobject],
+        ).fetchall()
+        conn.execute(
+            f"""UPDATE {BULK_JOBS} SET state = ?, records_processed = ?, records_failed = ?,
+                   error_message = ?, finished_at = ? WHERE job_id = ?""",
+            [
+                result.state,
+                result.records_processed,
+                result.records_failed,
+                result.error_message,
+                now,
+                result.job_id,
+            ],
+        ).fetchall()
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
     return dict(
         conn.execute(
             f"SELECT outcome, count(*) FROM {SYNC_RESULTS} WHERE job_id = ? GROUP BY 1",
@@ -252,31 +297,57 @@ def _transient_exts(conn: duckdb.DuckDBPyConnection) -> list[str]:
 def review_rejections(
     conn: duckdb.DuckDBPyConnection, entity: str, sobject: str, run_id: str, job_ids: list[str]
 ) -> int:
-    """Permanent per-record rejections wait in the review queue with Salesforce's message."""
+    """Records not written in this push wait in the review queue with Salesforce's message.
+
+    Permanent rejections (rule ``salesforce_rejected``) block the record until a person acts.
+    Records still failing with a transient error after every attempt, or left unprocessed by a
+    job that failed (rule ``salesforce_retry_exhausted``), are listed too, so a run never ends
+    with records silently unwritten; they do not block: the next run sends them again, and their
+    item is resolved when Salesforce takes them.
+    """
     from intercom_salesforce.assets.quality.review_queue import upsert_items
 
     if not job_ids:
         return 0
     marks = ", ".join("?" for _ in job_ids)
     codes = ", ".join(f"'{c}'" for c in TRANSIENT_CODES)
+    final = f"""SELECT external_id, arg_max(outcome, recorded_at) AS outcome,
+                       arg_max(error_code, recorded_at) AS error_code,
+                       arg_max(coalesce(error, 'left unprocessed by job ' || job_id),
+                               recorded_at) AS error,
+                       count(*) AS attempts
+                FROM {SYNC_RESULTS} WHERE job_id IN ({marks}) GROUP BY external_id"""
     conn.execute(
         f"""CREATE OR REPLACE TEMP TABLE _failures AS
-            SELECT external_id AS record_id, NULL::DATE AS partition_date,
-                   arg_max(error, recorded_at) AS value
-            FROM {SYNC_RESULTS}
-            WHERE job_id IN ({marks}) AND outcome = 'failed'
-              AND coalesce(error_code, '') NOT IN ({codes})
-              AND external_id NOT IN (SELECT external_id FROM {SYNC_RESULTS}
-                                      WHERE job_id IN ({marks}) AND outcome IN ('created', 'updated'))
-            GROUP BY external_id""",
-        [*job_ids, *job_ids],
+            SELECT external_id AS record_id, NULL::DATE AS partition_date, error AS value
+            FROM ({final})
+            WHERE outcome = 'failed' AND coalesce(error_code, '') NOT IN ({codes})""",
+        job_ids,
     ).fetchall()
-    return upsert_items(
+    queued = upsert_items(
         conn,
         entity,
         "salesforce_rejected",
         sobject,
         f"Salesforce rejected the {sobject}: see the value for its error",
+        run_id,
+    )
+    conn.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _failures AS
+            SELECT external_id AS record_id, NULL::DATE AS partition_date,
+                   error || ' (' || attempts || ' attempts)' AS value
+            FROM ({final})
+            WHERE outcome = 'unprocessed'
+               OR (outcome = 'failed' AND coalesce(error_code, '') IN ({codes}))""",
+        job_ids,
+    ).fetchall()
+    return queued + upsert_items(
+        conn,
+        entity,
+        RETRY_EXHAUSTED,
+        sobject,
+        f"The {sobject} was not written: Salesforce still answered with a transient error after "
+        "every attempt in the run; the next run sends it again",
         run_id,
     )
 
@@ -309,7 +380,7 @@ def upsert_pending(
     conn.execute("CREATE OR REPLACE TEMP TABLE _batch AS SELECT * FROM _send").fetchall()
     for attempt in range(1, max_attempts + 1):
         files = write_csv_files(
-            conn, "_batch", columns, work_dir / f"{sobject}-{attempt}", max_bytes
+            conn, "_batch", columns, work_dir / f"{sobject}-{attempt}", max_bytes, ext_field
         )
         retry: list[str] = []
         for path in files:
@@ -321,10 +392,11 @@ def upsert_pending(
                 conn.execute(
                     f"INSERT INTO {BULK_JOBS} (job_id, sobject, operation, external_id_field, "
                     "csv_path, rows_uploaded, bytes_uploaded, state, created_at, run_id) "
-                    "VALUES (?, ?, 'upsert', ?, ?, ?, ?, 'Open', ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, 'Open', ?, ?)",
                     [
                         job_id,
                         sobject,
+                        operation,
                         ext_field,
                         str(path),
                         rows,

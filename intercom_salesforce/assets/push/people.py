@@ -23,7 +23,8 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from intercom_salesforce.assets.partitions import daily_partitions, window_days
-from intercom_salesforce.assets.push.bulk_upsert import PushOutcome, upsert_pending
+from intercom_salesforce.assets.push.bulk_upsert import RETRY_EXHAUSTED, PushOutcome, upsert_pending
+from intercom_salesforce.assets.push.recovery import recover_open_jobs
 from intercom_salesforce.assets.push.truth import (
     forget_drifted,
     record_conflicts,
@@ -88,6 +89,7 @@ class Matches:
     role_sql: str
     create_rules: tuple[str, ...]
     update_rules: tuple[str, ...]
+    objects: tuple[str, ...]  # the Salesforce objects these records become
 
 
 PEOPLE = Matches(
@@ -100,6 +102,7 @@ PEOPLE = Matches(
     f"(SELECT any_value(x.role) FROM {STAGING_CONTACTS_CURRENT} x WHERE x.id = s._intercom_id)",
     ("none",),
     ("manual", "external_id", "user_id", "email"),
+    ("Lead", "Contact"),
 )
 COMPANIES = Matches(
     "intercom_companies",
@@ -111,6 +114,7 @@ COMPANIES = Matches(
     "NULL::VARCHAR",
     ("none", "no_domain", "free_mail"),  # no Account has this company's id or domain
     ("external_id", "domain"),
+    ("Account",),
 )
 
 
@@ -221,8 +225,9 @@ def pending_rows(
             FROM {source}
             WHERE NOT _needs_review AND ({where})
               AND _intercom_id NOT IN (SELECT record_id FROM {REVIEW_QUEUE}
-                                       WHERE entity = ? AND status IN ('open', 'dismissed'))""",
-        [*params, entity],
+                                       WHERE entity = ? AND status IN ('open', 'dismissed')
+                                         AND rule <> ?)""",
+        [*params, entity, RETRY_EXHAUSTED],
     ).fetchall()
 
 
@@ -290,6 +295,8 @@ def push_object(
         sobject=sobject,
         work_dir=work,
         max_bytes=settings.max_upload_bytes,
+        max_attempts=settings.push_attempts,
+        retry_base_seconds=settings.push_retry_seconds,
         run_id=run_id,
         review_entity=matches.entity,
         clearable=clearable,
@@ -298,12 +305,16 @@ def push_object(
     created = (
         [*fields, "AccountId"] if sobject == "Contact" and "AccountId" not in fields else fields
     )
+    # a record this sync already wrote as another object of its kind (a Contact, when the
+    # match this run read predates it) is never created a second time
+    siblings = [o for o in matches.objects if o != sobject] or ["-"]
     pending_rows(
         conn,
         created,
         f'"{ext}"',
-        f'_create_as = ? AND "{ext}" IS NOT NULL',
-        [sobject],
+        f"""_create_as = ? AND "{ext}" IS NOT NULL AND _intercom_id NOT IN (
+            SELECT external_id FROM sync.sync_state WHERE sobject IN ({", ".join("?" for _ in siblings)}))""",
+        [sobject, *siblings],
         matches.entity,
     )
     outcomes.append(upsert_pending(conn, sf, ext_field=ext, columns=created, **common))
@@ -365,6 +376,14 @@ def run_push(context, salesforce, warehouse, sync_settings, sobject: str, matche
             return dg.MaterializeResult(
                 metadata={"mode": salesforce.mode, "skipped": f"{sobject} is not mapped"}
             )
+        recovery = recover_open_jobs(
+            conn,
+            sf,
+            sobject,
+            run_id,
+            sync_settings.run_dir(run_id, f"{sobject.lower()}-recovered"),
+            context.log,
+        )
         outcome, queued = push_object(
             conn,
             sf,
@@ -382,7 +401,12 @@ def run_push(context, salesforce, warehouse, sync_settings, sobject: str, matche
             "WHERE run_id = ? AND sobject = ? ORDER BY outcome DESC, external_id LIMIT 10",
             [run_id, sobject],
         ).fetchall()
-    metadata = people_metadata(salesforce, sf, outcome, queued, sample)
+    outcome.created += recovery.created
+    outcome.updated += recovery.updated
+    metadata = {
+        **people_metadata(salesforce, sf, outcome, queued, sample),
+        **recovery.as_metadata(),
+    }
     if outcome.failed_jobs:
         raise dg.Failure(
             description="Bulk job(s) did not complete: "

@@ -14,6 +14,8 @@ field), with both sides' record timestamps (Intercom ``updated_at``, Salesforce
   not (S equals L); before any sync, when S is blank or Intercom's record is the newer one.
 
 A field that is not sent is pinned to L, so the diff sees no change and the CSV cell stays empty.
+Salesforce's value is taken as L when the field was pushed after the mirror read the org (by
+another run, between this run's mirror and its push), so a stale mirror is never an "edit".
 When such a field changed on both sides since the last sync, to different values, a row goes to
 ``sync.sync_conflicts`` with both values, both timestamps and the rule; so does a record whose
 Salesforce owner differs from the owner the routing rules choose. Later runs update the row, and
@@ -59,6 +61,14 @@ def stage_updates(
     Returns the columns to send: every field except those Salesforce owns after create.
     """
     spec = next(s for s in MIRROR_SPECS if s.sobject == sobject)
+    mirrored_at = conn.execute(
+        "SELECT refreshed_at FROM mirror.high_water_marks WHERE sobject = ?", [sobject]
+    ).fetchone()
+    read_at = (
+        f"'{mirrored_at[0].isoformat()}'::TIMESTAMPTZ"
+        if mirrored_at and mirrored_at[0]
+        else "NULL::TIMESTAMPTZ"
+    )
     fields = list(policies)
     field_list = ", ".join(_lit(f) for f in fields)
     decided, conflicts, drifted = [], [], []
@@ -67,7 +77,10 @@ def stage_updates(
         raw = f"l.{_q(field + '_v')}"
         last = f"nullif({raw}, {_lit(PUSHED_NULL)})"
         has_last = f"({raw} IS NOT NULL)"
-        s = _salesforce_value(spec.fields, field)
+        # a push newer than the mirror's read (another run's, between this run's mirror and
+        # push) is what Salesforce holds now: the mirrored value predates it, and is no edit
+        stale = f"coalesce(l.{_q(field + '_at')} > {read_at}, FALSE)"
+        s = f"CASE WHEN {stale} THEN {last} ELSE {_salesforce_value(spec.fields, field)} END"
         blank = f"(coalesce({s}, '') = '')"
         changed_here = f"NOT sync.sf_same({p}, {last})"
         changed_there = f"NOT sync.sf_same({s}, {last})"
