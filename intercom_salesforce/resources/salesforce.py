@@ -22,7 +22,11 @@ import jwt
 import requests
 from pydantic import Field
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceGeneralError
+from simple_salesforce.exceptions import (
+    SalesforceExpiredSession,
+    SalesforceGeneralError,
+    SalesforceResourceNotFound,
+)
 from tenacity import (
     retry,
     retry_if_exception,
@@ -259,8 +263,28 @@ class SalesforceClient:
             except Exception:  # noqa: BLE001 - the original error matters more
                 self.log.warning("could not abort bulk job %s", job_id)
             raise
+        return self.collect(sobject, operation, job_id, results_dir, bytes_uploaded=size)
+
+    def collect(
+        self,
+        sobject: str,
+        operation: str,
+        job_id: str,
+        results_dir: Path,
+        *,
+        bytes_uploaded: int = 0,
+    ) -> IngestResult:
+        """Poll a closed job to its end and download its three result files.
+
+        Also how a job found open in the ledger after a crash is collected: Salesforce keeps a
+        job and its results for seven days, so a later run can still learn every record's fate.
+        """
         info = self.wait_for_job(job_id)
         results_dir.mkdir(parents=True, exist_ok=True)
+
+        def client(sf: Salesforce) -> Any:
+            return getattr(sf.bulk2, sobject)._client
+
         paths = {}
         for kind in ("successfulResults", "failedResults", "unprocessedrecords"):
             dest = results_dir / f"{job_id}-{kind}.csv"
@@ -276,11 +300,23 @@ class SalesforceClient:
             records_processed=int(info.get("numberRecordsProcessed") or 0),
             records_failed=int(info.get("numberRecordsFailed") or 0),
             error_message=info.get("errorMessage"),
-            bytes_uploaded=size,
+            bytes_uploaded=bytes_uploaded,
             successful_csv=paths["successfulResults"],
             failed_csv=paths["failedResults"],
             unprocessed_csv=paths["unprocessedrecords"],
         )
+
+    def job_state(self, job_id: str) -> str | None:
+        """The job's state in Salesforce, or None when the org no longer knows the job."""
+        try:
+            info = self.call(lambda sf: sf.bulk2.Account._client.get_job(job_id, False))
+        except SalesforceResourceNotFound:
+            return None
+        return info.get("state")
+
+    def abort(self, job_id: str) -> None:
+        """Abort an ingest job whose upload never finished: nothing of it is processed."""
+        self.call(lambda sf: sf.bulk2.Account._client.abort_job(job_id, False))
 
     def wait_for_job(self, job_id: str, *, is_query: bool = False) -> dict[str, Any]:
         """Poll with backoff from ``poll_initial_seconds`` (simple-salesforce waits 5 s)."""

@@ -34,6 +34,7 @@ from intercom_salesforce.assets.push.people import (
     load_checked_mapping,
     merge_outcomes,
 )
+from intercom_salesforce.assets.push.recovery import recover_open_jobs
 from intercom_salesforce.mapping import Mapping, MappingError
 from intercom_salesforce.mapping.conversations import (
     check_conversation_target,
@@ -196,6 +197,8 @@ def push_conversations(
         sobject=target,
         work_dir=settings.run_dir(run_id, target.lower()),
         max_bytes=settings.max_upload_bytes,
+        max_attempts=settings.push_attempts,
+        retry_base_seconds=settings.push_retry_seconds,
         run_id=run_id,
         review_entity=REVIEW_ENTITY,
         clearable=CLEARABLE[target],
@@ -270,7 +273,12 @@ def salesforce_conversations(
         ensure_warehouse(conn)
         stage_conversations(conn, mapping, sync_settings, first_day, last_day)
         waiting = conn.execute("SELECT count(*) FROM sync.pending_conversations").fetchall()[0][0]
+        recovery = recover_open_jobs(
+            conn, sf, target, run_id, sync_settings.run_dir(run_id, "recovered"), context.log
+        )
         outcome = push_conversations(conn, sf, mapping, sync_settings, run_id)
+        outcome.created += recovery.created
+        outcome.updated += recovery.updated
         by_rule = record_routing(conn, target, run_id)
         sample = conn.execute(
             f"""SELECT r.outcome, r.external_id, r.sf_id, coalesce(d.rule, ''),
@@ -287,6 +295,7 @@ def salesforce_conversations(
         "mode": salesforce.mode,
         "target": target,
         **outcome.as_metadata(),
+        **recovery.as_metadata(),
         "waiting_for_person": waiting,
         "transcripts": sync_settings.include_transcript,
         "routed_by_rule": dg.MetadataValue.json(by_rule),
