@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
@@ -161,10 +162,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     try:
         home = _prepare_dagster_home()
-        import dagster as dg
-
-        from intercom_salesforce.definitions import defs
-
         resources = settings.build_resources()
         window = _partition_range(resources["intercom"])
         if window is None:
@@ -176,18 +173,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"({settings.workspace_timezone()}) as one run ...",
             flush=True,
         )
-        job = defs.resolve_job_def("sync_people_job")
-        with dg.DagsterInstance.get() as instance:
-            result = job.execute_in_process(
-                instance=instance,
-                tags={
-                    "dagster/asset_partition_range_start": first,
-                    "dagster/asset_partition_range_end": last,
-                    "source": "make demo",
-                },
-                raise_on_error=False,
-                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            )
+        result = run_job("sync_people_job", first, last, "make demo", quiet=True)
         checks = result.get_asset_check_evaluations()
         print_summary(
             result.run_id, first, last, checks_passed=bool(checks) and all(c.passed for c in checks)
@@ -201,39 +187,155 @@ def cmd_demo(args: argparse.Namespace) -> int:
         sandbox.stop()
 
 
-def print_summary(run_id: str, first: str, last: str, checks_passed: bool) -> None:
+@contextmanager
+def sync_lock(path: Path, poll_seconds: float = 2.0):
+    """One sync at a time per warehouse, across processes and instances.
+
+    An advisory ``flock`` on a file beside the warehouse: the kernel drops it when its process
+    dies, however it dies, so a killed run never leaves it held. A second sync waits, saying
+    which process holds it; SIGINT and SIGTERM end the wait.
+    """
+    import fcntl
+
+    from intercom_salesforce.automation.run_guard import signals_end_waiting
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh, signals_end_waiting():
+        said = False
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not said:
+                    fh.seek(0)
+                    holder = fh.read().strip() or "another process"
+                    print(
+                        f"waiting for the sync lock {path} held by {holder}; Ctrl-C to stop",
+                        flush=True,
+                    )
+                    said = True
+                time.sleep(poll_seconds)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} since {datetime.now():%Y-%m-%d %H:%M:%S}\n")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.truncate(0)
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def run_job(job_name: str, first: str, last: str, source: str, *, quiet: bool = False):
+    """Execute a sync job over ``first``..``last`` in this process, on the instance at
+    ``DAGSTER_HOME``: after taking the sync lock, ending runs that died and waiting for the
+    warehouse pool, so a crashed run never wedges this one."""
+    import dagster as dg
+
+    from intercom_salesforce.automation.run_guard import process_tags, wait_for_pool
+    from intercom_salesforce.definitions import defs
+    from intercom_salesforce.warehouse import WAREHOUSE_POOL
+
+    job = defs.resolve_job_def(job_name)
+    lock = settings.paths().warehouse.with_name(settings.paths().warehouse.name + ".sync.lock")
+    with sync_lock(lock), dg.DagsterInstance.get() as instance:
+        wait_for_pool(instance, WAREHOUSE_POOL, log=lambda m: print(m, flush=True))
+        return job.execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": first,
+                "dagster/asset_partition_range_end": last,
+                "source": source,
+                **process_tags(),
+            },
+            raise_on_error=False,
+            run_config=(
+                {"loggers": {"console": {"config": {"log_level": "WARNING"}}}} if quiet else {}
+            ),
+        )
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """One sync run from the command line (what the schedules run), over a range of days."""
+    from intercom_salesforce.assets.partitions import daily_partitions
+
+    _prepare_dagster_home()
+    last = args.to or daily_partitions.get_last_partition_key()
+    first = args.from_ or last
+    job = {"people": "sync_people_job", "conversations": "sync_conversations_job"}[args.job]
+    print(f"Running {job} over {first} .. {last} ...", flush=True)
+    result = run_job(job, first, last, "intercom-salesforce sync", quiet=args.quiet)
+    checks = result.get_asset_check_evaluations()
+    print_summary(
+        result.run_id, first, last, checks_passed=bool(checks) and all(c.passed for c in checks)
+    )
+    return 0 if result.success else 1
+
+
+def _summary_rows(con, sql: str, params: list) -> list[tuple]:
+    """Rows of one summary query; none when a failed step left its table missing."""
     import duckdb
 
-    con = duckdb.connect(str(settings.paths().warehouse), read_only=True)
     try:
-        staged = con.execute(
+        return con.execute(sql, params).fetchall()
+    except duckdb.CatalogException:
+        return []
+
+
+def print_summary(run_id: str, first: str, last: str, checks_passed: bool) -> None:
+    """What the run did, per record (a record retried three times counts once, by its last
+    outcome); a run whose steps failed still gets the part of the summary it produced."""
+    import duckdb
+
+    path = settings.paths().warehouse
+    if not path.exists():
+        print(f"\nRun {run_id} wrote no warehouse ({path}): see its failure above.")
+        return
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.ConnectionException:
+        # a failed step's traceback can keep its read-write connection alive in this process
+        con = duckdb.connect(str(path))
+    try:
+        staged = _summary_rows(
+            con,
             "SELECT count(*) FROM staging.intercom_contacts WHERE partition_date BETWEEN ? AND ?",
             [first, last],
-        ).fetchone()[0]
+        )
+        staged = staged[0][0] if staged else 0
         rules = dict(
-            con.execute(
+            _summary_rows(
+                con,
                 "SELECT rule, count(*) FROM match.person_matches WHERE run_id = ? GROUP BY 1",
                 [run_id],
-            ).fetchall()
+            )
         )
         by_object: dict[str, dict[str, int]] = {}
-        for sobject, outcome, n in con.execute(
-            "SELECT sobject, outcome, count(*) FROM sync.sync_results WHERE run_id = ? "
-            "GROUP BY 1, 2",
+        for sobject, outcome, n in _summary_rows(
+            con,
+            """SELECT sobject, outcome, count(*) FROM (
+                   SELECT sobject, external_id, arg_max(outcome, recorded_at) AS outcome
+                   FROM sync.sync_results WHERE run_id = ? GROUP BY 1, 2)
+               GROUP BY 1, 2""",
             [run_id],
-        ).fetchall():
+        ):
             by_object.setdefault(sobject, {})[outcome] = n
-        conflicts = con.execute(
-            "SELECT count(*) FROM sync.sync_conflicts WHERE resolved_at IS NULL"
-        ).fetchall()[0][0]
-        review = con.execute(
-            "SELECT count(*) FROM quality.review_queue WHERE status = 'open'"
-        ).fetchall()[0][0]
+        conflicts = _summary_rows(
+            con, "SELECT count(*) FROM sync.sync_conflicts WHERE resolved_at IS NULL", []
+        )
+        conflicts = conflicts[0][0] if conflicts else 0
+        review = _summary_rows(
+            con, "SELECT count(*) FROM quality.review_queue WHERE status = 'open'", []
+        )
+        review = review[0][0] if review else 0
         jobs = [
             r[0]
-            for r in con.execute(
-                "SELECT job_id FROM sync.bulk_jobs WHERE run_id = ? ORDER BY created_at", [run_id]
-            ).fetchall()
+            for r in _summary_rows(
+                con,
+                "SELECT job_id FROM sync.bulk_jobs WHERE run_id = ? ORDER BY created_at",
+                [run_id],
+            )
         ]
     finally:
         con.close()
@@ -411,6 +513,13 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--reset", action="store_true", help="start from a fresh sandbox")
     demo.add_argument("--contacts", type=int, default=300)
     demo.set_defaults(func=cmd_demo)
+
+    sync = sub.add_parser("sync", help="one sync run over a range of days, in this process")
+    sync.add_argument("--job", choices=["people", "conversations"], default="people")
+    sync.add_argument("--from", dest="from_", help="first day (default: the last day)")
+    sync.add_argument("--to", help="last day (default: today's partition)")
+    sync.add_argument("--quiet", action="store_true", help="only warnings from Dagster")
+    sync.set_defaults(func=cmd_sync)
 
     sandbox = sub.add_parser("sandbox", help="the local Intercom and Salesforce emulators")
     ssub = sandbox.add_subparsers(dest="sandbox_command", required=True)

@@ -32,6 +32,7 @@ from intercom_salesforce.automation.sensors import (
     sync_audit,
     sync_failure_audit,
 )
+from intercom_salesforce.automation.stale_run_sensor import stale_run_sensor
 from intercom_salesforce.settings import build_resources, paths
 
 # The people sync, end to end: what make demo, the schedule and UI backfills run.
@@ -48,8 +49,13 @@ SYNC_ASSETS = [
     review_queue_summary,
 ]
 
+# Runs that write Salesforce carry this tag; both instance configurations let one such run at a
+# time out of the queue, so two syncs never diff against the same state at once.
+SYNC_TAGS = {"intercom_salesforce/writes": "salesforce"}
+
 sync_people_job = dg.define_asset_job(
     "sync_people_job",
+    tags=SYNC_TAGS,
     selection=dg.AssetSelection.assets(*SYNC_ASSETS),
     partitions_def=daily_partitions,
     description="Intercom people and companies -> checks -> match -> map -> Salesforce, "
@@ -66,6 +72,7 @@ CONVERSATION_ASSETS = [
 ]
 sync_conversations_job = dg.define_asset_job(
     "sync_conversations_job",
+    tags=SYNC_TAGS,
     selection=dg.AssetSelection.assets(*CONVERSATION_ASSETS),
     partitions_def=daily_partitions,
     description="Intercom conversations -> Salesforce Tasks, Intercom_Conversation__c records or "
@@ -121,7 +128,13 @@ defs = dg.Definitions(
     asset_checks=QUALITY_CHECKS,
     jobs=[sync_people_job, sync_conversations_job, extract_intercom_job, refresh_reference_job],
     schedules=[sync_people_schedule, sync_conversations_schedule],
-    sensors=[conversation_sensor, contact_sensor, webhook_sensor, sync_failure_audit],
+    sensors=[
+        conversation_sensor,
+        contact_sensor,
+        webhook_sensor,
+        sync_failure_audit,
+        stale_run_sensor,
+    ],
     # one process per run: steps share the warehouse connection's process and pay imports once
     executor=dg.in_process_executor,
     resources=build_resources(),

@@ -77,7 +77,7 @@ def stage_upload(conn: duckdb.DuckDBPyConnection, csv_path: Path, key_field: str
     conn.execute(
         f"""CREATE OR REPLACE TEMP TABLE _send AS
             SELECT c.*, k.ext
-            FROM read_csv('{csv_path}', header=true, all_varchar=true) c
+            FROM read_csv('{csv_path}', header=true, all_varchar=true, hive_partitioning=false) c
             JOIN read_parquet('{keys_path(csv_path)}') k ON k.key = c.{key}"""
     ).fetchall()
     conn.execute(

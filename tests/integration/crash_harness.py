@@ -1,0 +1,158 @@
+"""Run syncs as separate processes against a sandbox served by the test, stop them at exact
+points of the Salesforce or Intercom protocol (the emulators' hold faults), and SIGKILL them there.
+
+Shared by the crash test and the soak: the org a run leaves is compared with the org a fault-free
+run over the same data leaves, by our external ids and the values of the fields we write.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from intercom_salesforce.sandbox.runtime import RunningSandbox, SandboxState, seed, start
+from intercom_salesforce.sandbox.world import WorldSize
+
+from .test_thin_slice import full_range
+
+INGEST = r"/services/data/v[0-9.]+/jobs/ingest"
+# the fields whose values a clean run and a crashed-then-resumed run must agree on
+COMPARED = {
+    "Lead": "Intercom_Contact_Id__c, Email, FirstName, LastName, Company, OwnerId, Status",
+    "Contact": "Intercom_Contact_Id__c, Email, FirstName, LastName, AccountId",
+    "Account": "Intercom_Company_Id__c, Name, Website",
+}
+KEYS = {"Lead": "Intercom_Contact_Id__c", "Contact": "Intercom_Contact_Id__c"}
+KEYS["Account"] = "Intercom_Company_Id__c"
+
+
+@dataclass
+class SyncHome:
+    """One sandbox, one warehouse, one Dagster instance: what a deployment has."""
+
+    root: Path
+    running: RunningSandbox
+
+    @property
+    def ca(self) -> str:
+        return str(self.root / "var" / "sandbox" / "tls" / "ca.pem")
+
+    def env(self) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("INTERCOM_", "SALESFORCE_", "DAGSTER_", "SANDBOX_", "WAREHOUSE"))
+        }
+        env.update(
+            INTERCOM_SALESFORCE_HOME=str(self.root),
+            SANDBOX_INTERCOM_URL=self.running.intercom_url,
+            SANDBOX_SALESFORCE_URL=self.running.salesforce_url,
+            PYTHONWARNINGS="ignore",
+        )
+        return env
+
+    def start_sync(self, job: str = "people") -> subprocess.Popen:
+        first, last = full_range()
+        cmd = [sys.executable, "-m", "intercom_salesforce.cli", "sync", "--job", job]
+        cmd += ["--from", first, "--to", last, "--quiet"]
+        log = open(self.root / f"sync-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
+        return subprocess.Popen(
+            cmd, env=self.env(), cwd=self.root, stdout=log, stderr=subprocess.STDOUT, text=True
+        )
+
+    def sync(self, job: str = "people", timeout: float = 300) -> tuple[int, str]:
+        proc = self.start_sync(job)
+        code = proc.wait(timeout=timeout)
+        return code, self.last_log()
+
+    def last_log(self) -> str:
+        logs = sorted(self.root.glob("sync-*.log"))
+        return logs[-1].read_text() if logs else ""
+
+    # -- the emulators' faults ------------------------------------------------------------------
+    def salesforce_faults(self, **faults) -> None:
+        resp = requests.put(
+            f"{self.running.salesforce_url}/_sandbox/config/faults",
+            json=faults,
+            verify=self.ca,
+            timeout=10,
+        )
+        resp.raise_for_status()
+
+    def intercom_faults(self, **faults) -> None:
+        resp = requests.put(f"{self.running.intercom_url}/_sandbox/faults", json=faults, timeout=10)
+        resp.raise_for_status()
+
+    def wait_held(self, service: str, rule: str, timeout: float = 120) -> bool:
+        """Whether a request reached the hold ``rule`` within ``timeout`` seconds."""
+        base = self.running.salesforce_url if service == "salesforce" else self.running.intercom_url
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            resp = requests.get(
+                f"{base}/_sandbox/holds",
+                params={"rule": rule, "wait": 10},
+                verify=self.ca,
+                timeout=30,
+            )
+            resp.raise_for_status()
+            if any(h["name"] == rule and h["held"] > 0 for h in resp.json()["holds"]):
+                return True
+        return False
+
+    def clear_holds(self) -> None:
+        self.salesforce_faults(holds=[])
+        self.intercom_faults(holds=[])
+
+    # -- the org ----------------------------------------------------------------------------------
+    def org(self) -> dict[str, Counter]:
+        """Per object, a multiset of our records' compared values (duplicates count twice)."""
+        from intercom_salesforce.resources.salesforce import SalesforceResource
+        from intercom_salesforce.settings import SANDBOX_SF_CLIENT_ID, SANDBOX_SF_CLIENT_SECRET
+
+        sf = SalesforceResource(
+            mode="sandbox",
+            login_url=self.running.salesforce_url,
+            auth_flow="client_credentials",
+            client_id=SANDBOX_SF_CLIENT_ID,
+            client_secret=SANDBOX_SF_CLIENT_SECRET,
+            ca_bundle=self.ca,
+        ).client()
+        out: dict[str, Counter] = {}
+        for sobject, fields in COMPARED.items():
+            query = f"SELECT {fields} FROM {sobject} WHERE {KEYS[sobject]} != null"
+            rows = sf.call(lambda s, q=query: s.query_all(q))["records"]
+            out[sobject] = Counter(
+                tuple(str(r.get(f.strip())) for f in fields.split(",")) for r in rows
+            )
+        return out
+
+    def stop(self) -> None:
+        self.running.stop()
+
+
+def make_home(root: Path, contacts: int) -> SyncHome:
+    state = SandboxState(root / "var" / "sandbox")
+    seed(state, WorldSize(contacts=contacts), timezone="America/Los_Angeles")
+    return SyncHome(root, start(state))
+
+
+def kill(proc: subprocess.Popen) -> None:
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def duplicates(org: dict[str, Counter]) -> dict[str, int]:
+    """Records of ours present more than once, per object (by their external id)."""
+    out = {}
+    for sobject, rows in org.items():
+        ids = Counter(row[0] for row in rows.elements())
+        out[sobject] = sum(n - 1 for n in ids.values() if n > 1)
+    return out
