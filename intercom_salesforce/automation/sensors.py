@@ -10,6 +10,7 @@ per (day, newest change) makes a repeated tick a no-op.
 import json
 import os
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,8 @@ import dagster as dg
 
 from intercom_salesforce.resources.intercom import IntercomResource
 from intercom_salesforce.settings import workspace_timezone
+from intercom_salesforce.webhooks.queue import BadTimestamp, WebhookQueue, epoch_seconds
+from intercom_salesforce.webhooks.queue import Notification as WebhookNotification
 
 MAX_PAGES_PER_TICK = 20
 # how often the change sensors poll Intercom (each tick is one or more search calls)
@@ -124,11 +127,69 @@ sync_audit = dg.AssetSpec(
 )
 
 
+# notifications read per tick; the rest wait for the next one
+WEBHOOK_BATCH = 500
+# an item stamped this far ahead of our clock is read as "now"; further ahead it is quarantined
+WEBHOOK_CLOCK_SKEW_SECONDS = 300
+# Unix seconds reach 10^11 in the year 5138: a larger value is milliseconds (or garbage)
+_LARGEST_PLAUSIBLE_SECONDS = 100_000_000_000
+
+
+def webhook_partition(
+    note: WebhookNotification, partitions_def: dg.PartitionsDefinition, tz: ZoneInfo, now: float
+) -> tuple[str, int]:
+    """(partition day, timestamp) a notification asks to sync, or ``BadTimestamp`` with why not.
+
+    Each notification is judged alone, so one bad value costs only itself. A day must be a key of
+    the job's partitions: a run request for a day before the first partition (or after today)
+    would fail the whole tick, and with it every other notification of the batch.
+    """
+    if note.problem:
+        raise BadTimestamp(note.problem)
+    field = note.timestamp_field or "received_at"
+    ts = int(note.received_at) if note.timestamp is None else epoch_seconds(note.timestamp)
+    if ts < 0:
+        raise BadTimestamp(f"{field} {ts} is negative")
+    if ts >= _LARGEST_PLAUSIBLE_SECONDS:
+        raise BadTimestamp(f"{field} {ts} is too large for Unix seconds (milliseconds?)")
+    if ts > now + WEBHOOK_CLOCK_SKEW_SECONDS:
+        raise BadTimestamp(f"{field} {ts} is in the future")
+    ts = min(ts, int(now))  # within the allowed clock skew: today, not a day that does not exist
+    day = datetime.fromtimestamp(ts, tz).date().isoformat()
+    if not partitions_def.has_partition_key(day):
+        first = partitions_def.get_first_partition_key()
+        where = "before the first partition" if first and day < first else "outside the partitions"
+        raise BadTimestamp(f"{field} {ts} falls on {day}, {where} ({first} onwards)")
+    return day, ts
+
+
+def _acknowledged(cursor: str | None, queue: WebhookQueue) -> int:
+    """The last queue ``seq`` a committed tick asked runs for, or 0.
+
+    0 when there is no cursor yet, it is unreadable, or it was written against another queue file
+    (deleted and recreated since): then nothing is confirmed, and pending notifications are asked
+    for again under the same run keys, which Dagster does not launch twice.
+    """
+    try:
+        state = json.loads(cursor or "{}")
+        seq = int(state["seq"]) if state.get("queue") == queue.instance else 0
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return 0
+    return max(0, seq)
+
+
 def build_webhook_sensor(
     people_job: Any, conversations_job: Any, queue_path: str
 ) -> dg.SensorDefinition:
     """Turns queued webhook notifications into runs: conversation topics sync the conversation's
-    day, contact and data-event topics the person's day (new lead, lead -> user, MQL events)."""
+    day, contact and data-event topics the person's day (new lead, lead -> user, MQL events).
+
+    Notifications stay pending until a tick that asked for their runs is committed: the cursor
+    carries the queue file's id and the last ``seq`` asked for, and the next tick marks everything
+    up to it consumed. A tick that fails, at any point, leaves them pending, and the retry asks for
+    the same runs under the same run keys. A notification whose time cannot place it on a partition is quarantined with
+    the reason (``WebhookQueue.quarantined()``) and logged, and never blocks the others.
+    """
 
     @dg.sensor(
         name="intercom_webhook_sensor",
@@ -137,29 +198,40 @@ def build_webhook_sensor(
         default_status=dg.DefaultSensorStatus.STOPPED,
         description="Runs for the days touched by webhooks the receiver queued.",
     )
-    def _sensor(context: dg.SensorEvaluationContext):
-        from pathlib import Path
-
-        from intercom_salesforce.webhooks.queue import WebhookQueue
-
+    def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        queue = WebhookQueue(Path(queue_path))
+        acknowledged = _acknowledged(context.cursor, queue)
+        if acknowledged:
+            queue.acknowledge(acknowledged)
         tz = ZoneInfo(workspace_timezone())
+        now = datetime.now().timestamp()
         wanted: dict[tuple[str, str], int] = {}
-        for note in WebhookQueue(Path(queue_path)).take():
+        notes = queue.pending(WEBHOOK_BATCH)
+        for note in notes:
             job = conversations_job if note.topic.startswith("conversation") else people_job
-            ts = note.updated_at or int(datetime.now().timestamp())
-            day = datetime.fromtimestamp(ts, tz).date().isoformat()
-            key = (job.name, day)
-            wanted[key] = max(wanted.get(key, 0), ts)
+            try:
+                day, ts = webhook_partition(note, job.partitions_def, tz, now)
+            except BadTimestamp as exc:
+                queue.quarantine(note.seq, str(exc))
+                context.log.warning(f"webhook notification {note.id} quarantined: {exc}")
+                continue
+            wanted[(job.name, day)] = max(wanted.get((job.name, day), 0), ts)
+        seq = max([acknowledged, *(n.seq for n in notes)])
+        cursor = json.dumps({"queue": queue.instance, "seq": seq})
         if not wanted:
-            return dg.SkipReason("no webhook notifications waiting")
-        return [
-            dg.RunRequest(
-                run_key=f"webhook:{job}:{day}:{ts}",
-                job_name=job,
-                partition_key=day,
-                tags={"intercom_salesforce/trigger": "intercom_webhook_sensor"},
-            )
-            for (job, day), ts in sorted(wanted.items())
-        ]
+            skip = f"{len(notes)} quarantined" if notes else "no webhook notifications waiting"
+            return dg.SensorResult(skip_reason=skip, cursor=cursor)
+        return dg.SensorResult(
+            run_requests=[
+                dg.RunRequest(
+                    run_key=f"webhook:{job}:{day}:{ts}",
+                    job_name=job,
+                    partition_key=day,
+                    tags={"intercom_salesforce/trigger": "intercom_webhook_sensor"},
+                )
+                for (job, day), ts in sorted(wanted.items())
+            ],
+            cursor=cursor,
+        )
 
     return _sensor

@@ -1,95 +1,314 @@
 """A durable queue of verified webhook notifications, read by the webhook sensor.
 
 SQLite (one small file under ``var/``): the receiver and the sensor are different processes, and
-delivery is at-least-once, so notifications are deduplicated on their ``id``.
+delivery is at-least-once, so notifications are deduplicated on their ``id``; a row is kept after
+it is consumed, so a late redelivery is still recognised.
+
+Each notification moves from ``pending`` to ``consumed`` (its run was asked for and Dagster
+committed the tick) or ``quarantined`` (it can never become a run; the reason is kept beside it).
+``seq`` numbers rows in arrival order and is never reused, so the sensor can confirm "everything up
+to seq N" from its committed cursor without listing ids. ``instance`` names the file (a random id
+made with it), so a cursor written against a queue file that was since deleted and recreated is
+recognised as foreign instead of confirming the new file's notifications unseen.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 import sqlite3
 import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA = """
+PENDING, CONSUMED, QUARANTINED = "pending", "consumed", "quarantined"
+
+SCHEMA = [
+    """
 CREATE TABLE IF NOT EXISTS notifications (
-    id          TEXT PRIMARY KEY,
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT NOT NULL UNIQUE,
     topic       TEXT NOT NULL,
     item_type   TEXT,
     item_id     TEXT,
     updated_at  INTEGER,
     received_at REAL NOT NULL,
+    status      TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'consumed', 'quarantined')),
     consumed_at REAL,
+    reason      TEXT,
     body        TEXT NOT NULL
-);
-"""
+)""",
+    "CREATE INDEX IF NOT EXISTS notifications_by_status ON notifications (status, seq)",
+    "CREATE TABLE IF NOT EXISTS queue_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+]
+
+# the first layout had no seq, status or reason; its rows are carried over in arrival order
+MIGRATE_FROM_V1 = [
+    "ALTER TABLE notifications RENAME TO notifications_v1",
+    *SCHEMA,
+    """
+INSERT INTO notifications
+    (id, topic, item_type, item_id, updated_at, received_at, status, consumed_at, body)
+SELECT id, topic, item_type, item_id, updated_at, received_at,
+       CASE WHEN consumed_at IS NULL THEN 'pending' ELSE 'consumed' END, consumed_at, body
+FROM notifications_v1 ORDER BY received_at""",
+    "DROP TABLE notifications_v1",
+]
+
+SQLITE_INT_MAX = 2**63 - 1
+_INTEGER = re.compile(r"[+-]?\d{1,30}")
+
+
+class MalformedNotification(ValueError):
+    """A signed body that is not a notification we can queue; the receiver answers 400."""
+
+
+class BadTimestamp(ValueError):
+    """A notification's time that cannot place it on a partition; it is quarantined."""
 
 
 @dataclass(frozen=True)
 class Notification:
+    """One queued notification as the sensor sees it.
+
+    ``timestamp`` is the raw value the partition is chosen by: the item's ``updated_at`` when it
+    has one, else the envelope's ``created_at``, else None (then the time it was received counts).
+    It stays raw so a bad value is quarantined with its own reason instead of being guessed at.
+    """
+
+    seq: int
     id: str
     topic: str
     item_type: str | None
     item_id: str | None
-    updated_at: int | None
+    timestamp_field: str | None
+    timestamp: Any
+    received_at: float
+    problem: str | None = None
 
 
-def _epoch(value: Any) -> int | None:
-    """Items carry Unix seconds, or ISO-8601 strings in newer webhook payloads."""
-    if value is None:
-        return None
-    if isinstance(value, int | float):
+@dataclass(frozen=True)
+class Quarantined:
+    """A notification set aside for good, with why; kept for people to look at."""
+
+    seq: int
+    id: str
+    topic: str
+    item_id: str | None
+    reason: str
+    quarantined_at: float
+    body: str
+
+
+def epoch_seconds(value: Any) -> int:
+    """Unix seconds from a number or an ISO-8601 string (newer webhook payloads), else BadTimestamp.
+
+    Only the format is judged here; whether the instant is plausible is the sensor's call. A
+    string without a zone is read as UTC, never as this machine's local time.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise BadTimestamp(f"not a timestamp: {json.dumps(value)[:80]}")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise BadTimestamp(f"not a timestamp: {value}")
         return int(value)
-    from datetime import datetime
-
+    if isinstance(value, int):
+        return value
+    text = value.strip()
+    if _INTEGER.fullmatch(text):
+        return int(text)
     try:
-        return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp())
-    except ValueError:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return int(moment.timestamp())
+    except (ValueError, OverflowError, OSError):  # the last two: dates at the calendar's ends
+        raise BadTimestamp(f"not a timestamp: {value[:80]!r}") from None
+
+
+def parse_envelope(envelope: Any) -> dict[str, Any]:
+    """The fields of a ``notification_event`` the queue relies on, or MalformedNotification.
+
+    Checked before anything is stored, so a well-signed but malformed body is refused (4xx) at the
+    door rather than failing later in the receiver or the sensor.
+    """
+    if not isinstance(envelope, Mapping):
+        raise MalformedNotification("the body is not a JSON object")
+    note_id, topic = envelope.get("id"), envelope.get("topic")
+    if not isinstance(topic, str) or not topic:
+        raise MalformedNotification("'topic' must be a non-empty string")
+    if not isinstance(note_id, str) or not note_id:
+        raise MalformedNotification("'id' must be a non-empty string")
+    data = envelope.get("data")
+    item = data.get("item") if isinstance(data, Mapping) else None
+    if not isinstance(item, Mapping):
+        raise MalformedNotification("'data.item' must be an object")
+    item_id, item_type = item.get("id"), item.get("type")
+    if item_id is not None and (isinstance(item_id, bool) or not isinstance(item_id, str | int)):
+        raise MalformedNotification("'data.item.id' must be a string or an integer")
+    if item_type is not None and not isinstance(item_type, str):
+        raise MalformedNotification("'data.item.type' must be a string")
+    field, raw = _timestamp_of(envelope, item)
+    return {
+        "id": note_id,
+        "topic": topic,
+        "item_type": item_type,
+        "item_id": None if item_id is None else str(item_id),
+        "updated_at": _storable_epoch(raw),
+        "timestamp_field": field,
+        "timestamp": raw,
+    }
+
+
+def _timestamp_of(envelope: Mapping[str, Any], item: Mapping[str, Any]) -> tuple[str | None, Any]:
+    """Which time places the notification: the item's change, else when Intercom raised it."""
+    if item.get("updated_at") is not None:
+        return "updated_at", item["updated_at"]
+    if envelope.get("created_at") is not None:
+        return "created_at", envelope["created_at"]
+    return None, None
+
+
+def _storable_epoch(raw: Any) -> int | None:
+    """The parsed time for the ``updated_at`` column (for people reading the file), if it fits."""
+    try:
+        value = epoch_seconds(raw)
+    except BadTimestamp:
         return None
+    return value if -SQLITE_INT_MAX <= value <= SQLITE_INT_MAX else None
+
+
+def _notification(row: tuple[Any, ...]) -> Notification:
+    """Rebuild the sensor's view from the stored body; a body that no longer parses (written by
+    an older receiver that checked less) comes back with its ``problem``, to be quarantined."""
+    seq, note_id, topic, item_type, item_id, received_at, body = row
+    try:
+        fields = parse_envelope(json.loads(body))
+    except (ValueError, RecursionError) as exc:
+        problem = f"stored body is not a notification: {exc}"
+        return Notification(
+            seq, note_id, topic, item_type, item_id, None, None, received_at, problem
+        )
+    return Notification(
+        seq,
+        note_id,
+        topic,
+        item_type,
+        item_id,
+        fields["timestamp_field"],
+        fields["timestamp"],
+        received_at,
+    )
 
 
 class WebhookQueue:
+    """The queue file; every method opens its own short connection, so it is safe across the
+    receiver's threads and the sensor's process."""
+
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         with self._conn() as conn:
-            conn.executescript(SCHEMA)
+            conn.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(notifications)")}
+            for statement in MIGRATE_FROM_V1 if columns and "seq" not in columns else SCHEMA:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT OR IGNORE INTO queue_meta VALUES ('instance', ?)", (uuid.uuid4().hex,)
+            )
+            (self.instance,) = conn.execute(
+                "SELECT value FROM queue_meta WHERE key = 'instance'"
+            ).fetchone()
 
-    def _conn(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
-        return conn
+    @contextmanager
+    def _conn(self) -> Iterator[sqlite3.Connection]:
+        """A connection in autocommit mode with an explicit transaction around the block."""
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            yield conn
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            conn.close()
 
-    def put(self, envelope: dict[str, Any]) -> bool:
-        """Queue one notification; False when it was already queued (a redelivery)."""
-        item = (envelope.get("data") or {}).get("item") or {}
+    def put(self, envelope: Mapping[str, Any]) -> bool:
+        """Queue one notification; False when it was already queued (a redelivery).
+
+        Raises MalformedNotification for a body that is not a queueable notification.
+        """
+        note = parse_envelope(envelope)
         with self._conn() as conn:
             cur = conn.execute(
-                "INSERT OR IGNORE INTO notifications VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+                "INSERT OR IGNORE INTO notifications "
+                "(id, topic, item_type, item_id, updated_at, received_at, body) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
-                    envelope["id"],
-                    envelope.get("topic", ""),
-                    item.get("type"),
-                    str(item["id"]) if item.get("id") is not None else None,
-                    _epoch(item.get("updated_at")) or _epoch(envelope.get("created_at")),
+                    note["id"],
+                    note["topic"],
+                    note["item_type"],
+                    note["item_id"],
+                    note["updated_at"],
                     time.time(),
                     json.dumps(envelope),
                 ),
             )
             return cur.rowcount == 1
 
-    def take(self, limit: int = 500) -> list[Notification]:
-        """The oldest unconsumed notifications, marked consumed."""
+    def pending(self, limit: int = 500) -> list[Notification]:
+        """The oldest pending notifications, left pending: only the sensor's committed cursor
+        (see :meth:`acknowledge`) or a quarantine takes them out of the queue."""
         with self._conn() as conn:
             rows = conn.execute(
-                "SELECT id, topic, item_type, item_id, updated_at FROM notifications "
-                "WHERE consumed_at IS NULL ORDER BY received_at LIMIT ?",
+                "SELECT seq, id, topic, item_type, item_id, received_at, body FROM notifications "
+                "WHERE status = 'pending' ORDER BY seq LIMIT ?",
                 (limit,),
             ).fetchall()
-            conn.executemany(
-                "UPDATE notifications SET consumed_at = ? WHERE id = ?",
-                [(time.time(), r[0]) for r in rows],
+        return [_notification(row) for row in rows]
+
+    def acknowledge(self, up_to: int) -> int:
+        """Mark consumed every pending notification with ``seq <= up_to``: the runs they asked for
+        were committed by Dagster. Returns how many."""
+        with self._conn() as conn:
+            cur = conn.execute(
+                "UPDATE notifications SET status = 'consumed', consumed_at = ? "
+                "WHERE status = 'pending' AND seq <= ?",
+                (time.time(), up_to),
             )
-        return [Notification(*r) for r in rows]
+            return cur.rowcount
+
+    def quarantine(self, seq: int, reason: str) -> None:
+        """Set one pending notification aside for good, with the reason, so it is never retried."""
+        with self._conn() as conn:
+            conn.execute(
+                "UPDATE notifications SET status = 'quarantined', consumed_at = ?, reason = ? "
+                "WHERE seq = ? AND status = 'pending'",
+                (time.time(), reason, seq),
+            )
+
+    def quarantined(self, limit: int = 1000) -> list[Quarantined]:
+        """Quarantined notifications, newest first, with their reasons and bodies."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT seq, id, topic, item_id, reason, consumed_at, body FROM notifications "
+                "WHERE status = 'quarantined' ORDER BY seq DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [Quarantined(*row) for row in rows]
+
+    def counts(self) -> dict[str, int]:
+        """{status: notifications}, only the statuses present."""
+        with self._conn() as conn:
+            rows = conn.execute("SELECT status, count(*) FROM notifications GROUP BY status")
+            return dict(sorted(rows.fetchall()))
