@@ -379,7 +379,9 @@ def _safe_json(resp: requests.Response) -> Any:
 class IntercomResource(dg.ConfigurableResource):
     """Intercom API access. ``access_token`` comes from the environment (``EnvVar``) only."""
 
-    access_token: str = Field(description="Bearer token; set from INTERCOM_ACCESS_TOKEN.")
+    access_token: str = Field(
+        description="Bearer token; set from INTERCOM_ACCESS_TOKEN.", repr=False
+    )
     region: Literal["US", "EU", "AU"] = Field(
         default="US", description="Where the workspace lives; picks the API host."
     )

@@ -386,11 +386,13 @@ class SalesforceResource(dg.ConfigurableResource):
     login_url: str = "https://login.salesforce.com"
     auth_flow: Literal["jwt", "client_credentials", "password"] = "jwt"
     client_id: str | None = None
-    client_secret: str | None = None
+    client_secret: str | None = Field(default=None, repr=False)
     username: str | None = None
-    password: str | None = None
-    security_token: str | None = None
-    private_key: str | None = Field(default=None, description="PEM of the JWT signing key.")
+    password: str | None = Field(default=None, repr=False)
+    security_token: str | None = Field(default=None, repr=False)
+    private_key: str | None = Field(
+        default=None, description="PEM of the JWT signing key.", repr=False
+    )
     jwt_audience: str | None = None
     api_version: str = "59.0"
     ca_bundle: str | None = Field(default=None, description="CA file to trust (sandbox TLS).")

@@ -1,7 +1,8 @@
 """WSGI app of the Intercom emulator: auth, versions, rate limits, faults, routing, control API.
 
 Order of checks per API request, following what clients observe (reference §1, §6):
-bearer token (401 without rate-limit headers) → fixed-window rate limit (429 with headers) →
+hold fault (``FaultConfig.holds``: the request waits before or after the rest) → bearer token
+(401 without rate-limit headers) → fixed-window rate limit (429 with headers) →
 injected faults → ``Intercom-Version`` → ``Accept`` → route (unknown path or method → 404) →
 JSON body (400 ``parameter_invalid``) → handler. Every authenticated response carries
 ``X-RateLimit-*``. Control endpoints under ``/_sandbox/`` need no token and are not rate limited.
@@ -25,6 +26,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from intercom_salesforce.sandbox.hold import HoldRegistry
 from intercom_salesforce.sandbox.intercom import (
     companies_api,
     contacts_api,
@@ -136,6 +138,11 @@ class IntercomEmulator:
     def config(self) -> IntercomEmulatorConfig:
         return self.ctx.config
 
+    @property
+    def holds(self) -> HoldRegistry:
+        """The hold fault's live rules and held requests (``FaultConfig.holds``)."""
+        return self.ctx.faults.holds
+
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
@@ -150,9 +157,16 @@ class IntercomEmulator:
                 return error_response(404, "not_found", NOT_FOUND)(environ, start_response)
         request = Request(environ)
         if request.path.startswith("/_sandbox/") or request.path == "/_sandbox":
-            response = self._control(request)
-        else:
-            response = self._api(request, environ)
+            return self._control(request)(environ, start_response)
+        holds = self.holds
+        holds.sync(self.ctx.faults.config.holds)
+        ticket = holds.ticket(request.method, request.path)
+        if ticket is not None and not ticket.rule.after:
+            request.get_data(cache=True)  # the whole request is received before it waits
+            holds.hold(ticket, environ)
+        response = self._api(request, environ)
+        if ticket is not None and ticket.rule.after:
+            holds.hold(ticket, environ)
         return response(environ, start_response)
 
     # --- control API ------------------------------------------------------------------------

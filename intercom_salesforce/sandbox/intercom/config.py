@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from intercom_salesforce.sandbox.hold import HoldRule, parse_holds
+
 
 @dataclass
 class FaultConfig:
@@ -21,6 +23,14 @@ class FaultConfig:
     ``scroll_500_after_pages`` makes the company scroll fail with the documented 500 after that many
     pages, once per configuration (the restarted scroll then completes). ``mutate_while_paging`` bumps ``updated_at`` of matching records while a client pages a
     search, so records move between pages. ``seed`` makes the fault dice reproducible.
+
+    ``holds`` stops clients at an exact point, for crash tests: a list of
+    :class:`~intercom_salesforce.sandbox.hold.HoldRule` (``{"method", "path", "after", "nth",
+    "timeout_s", "name"}``, ``path`` a regex over the API path without ``path_prefix``). A matching
+    request is read (and handled first when ``after`` is true) and its response withheld until
+    ``POST /_sandbox/holds/release`` or the rule's timeout, e.g. ``{"method": "POST", "path":
+    "/contacts/search"}`` or ``{"method": "GET", "path": "/conversations/[^/]+", "nth": 3}``.
+    See :mod:`intercom_salesforce.sandbox.hold`.
     """
 
     error_rate: float = 0.0
@@ -36,17 +46,19 @@ class FaultConfig:
     drift_rename: dict[str, str] = field(default_factory=dict)
     drift_retype: dict[str, str] = field(default_factory=dict)
     seed: int | None = None
+    holds: list[HoldRule] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> FaultConfig:
-        data = data or {}
+        data = dict(data or {})
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown fault settings: {sorted(unknown)}")
+        data["holds"] = parse_holds(data.get("holds"))
         return cls(**data)
 
 

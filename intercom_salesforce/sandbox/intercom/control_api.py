@@ -7,6 +7,9 @@
 * ``POST /_sandbox/contacts/<id>/touch`` and ``POST /_sandbox/conversations/<id>/touch`` — set
   ``updated_at`` (body ``{"updated_at": ts}``, default now) to simulate changes.
 * ``GET /_sandbox/counts`` — number of records per entity.
+* ``GET /_sandbox/holds`` (``?rule=NAME&held=N&wait=SECONDS`` to wait for held requests) and
+  ``POST /_sandbox/holds/release`` (``{"rule": NAME, "drop": false, "disarm": true}``) — the hold
+  fault's rules, what they hold, and their release (:mod:`intercom_salesforce.sandbox.hold`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
+from intercom_salesforce.sandbox.hold import hold_control
 from intercom_salesforce.sandbox.intercom.config import FaultConfig
 from intercom_salesforce.sandbox.intercom.errors import ApiError, json_response
 
@@ -88,12 +92,32 @@ def touch_conversation(app: IntercomEmulator, request: Request, conversation_id:
     return _touch(app, request, "conversations", conversation_id)
 
 
+def _holds(app: IntercomEmulator, request: Request, action: str | None) -> Response:
+    body = _body(request) if request.method == "POST" else None
+    app.holds.sync(app.ctx.faults.config.holds)
+    status, payload = hold_control(app.holds, request.method, action, request.args, body)
+    if status != 200:
+        code = "not_found" if status == 404 else "parameter_invalid"
+        raise ApiError(status, code, payload["error"])
+    return json_response(200, payload)
+
+
+def holds(app: IntercomEmulator, request: Request) -> Response:
+    return _holds(app, request, None)
+
+
+def release_holds(app: IntercomEmulator, request: Request) -> Response:
+    return _holds(app, request, "release")
+
+
 ROUTES = [
     ("/_sandbox/health", ["GET"], health),
     ("/_sandbox/requests", ["GET", "DELETE"], requests_log),
     ("/_sandbox/faults", ["GET", "PUT"], faults),
     ("/_sandbox/config", ["GET"], config),
     ("/_sandbox/counts", ["GET"], counts),
+    ("/_sandbox/holds", ["GET"], holds),
+    ("/_sandbox/holds/release", ["POST"], release_holds),
     ("/_sandbox/contacts/<contact_id>/touch", ["POST"], touch_contact),
     ("/_sandbox/conversations/<conversation_id>/touch", ["POST"], touch_conversation),
 ]

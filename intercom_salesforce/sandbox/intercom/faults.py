@@ -5,17 +5,21 @@ from __future__ import annotations
 import random
 import threading
 
+from intercom_salesforce.sandbox.hold import HoldRegistry
 from intercom_salesforce.sandbox.intercom.config import FaultConfig
 
 
 class FaultInjector:
-    """Holds the live ``FaultConfig``, its RNG and the countdown of a 429 storm."""
+    """Holds the live ``FaultConfig``, its RNG, the countdown of a 429 storm and the hold rules."""
 
     def __init__(self, config: FaultConfig) -> None:
         self._lock = threading.Lock()
+        self.holds = HoldRegistry()
         self.replace(config)
 
     def replace(self, config: FaultConfig) -> None:
+        """Install a new configuration; its ``holds`` replace the rules (old holds answered)."""
+        self.holds.configure(config.holds)
         with self._lock:
             self.config = config
             self._rng = random.Random(config.seed)

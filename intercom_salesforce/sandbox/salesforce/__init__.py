@@ -7,7 +7,11 @@ Entry points: :func:`create_app` (WSGI app), :class:`SalesforceStore` (SQLite or
 
 Unauthenticated control and inspection endpoints:
 
-* ``GET``/``PUT /_sandbox/config/faults`` - read or change :class:`SalesforceFaults` (partial PUT)
+* ``GET``/``PUT /_sandbox/config/faults`` - read or change :class:`SalesforceFaults` (partial PUT;
+  ``holds`` lists hold rules that stop clients at an exact protocol step for crash tests)
+* ``GET /_sandbox/holds[?rule=NAME&held=N&wait=SECONDS]`` - each hold rule with how many requests
+  it holds now and their paths; ``POST /_sandbox/holds/release`` (``{"rule", "drop", "disarm"}``)
+  lets them go (see :mod:`intercom_salesforce.sandbox.hold`)
 * ``POST /_sandbox/reset-limits`` - zero the daily API / batch / query-job counters
 * ``GET /_sandbox/requests`` - log of recent requests (method, path, query, status)
 * ``POST /_sandbox/leads/{id}/convert`` - convert a Lead (optional JSON ``{"accountId": ...}``)

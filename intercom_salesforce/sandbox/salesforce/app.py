@@ -4,6 +4,11 @@ and the unauthenticated ``/_sandbox/`` control and inspection pages.
 Every authenticated call under ``/services/data/vXX.X/`` is counted against the daily allocation and
 answered with ``Sforce-Limit-Info`` (reference 3); errors use the JSON array envelope
 ``[{"message", "errorCode", ...}]`` that simple-salesforce indexes with ``[0]`` (reference 7.3).
+
+Hold faults (``SalesforceFaults.holds``) wrap everything outside ``/_sandbox/``: a request matching
+a hold rule is read whole and waits before :meth:`SalesforceEmulator.respond` (the request is not
+applied yet) or after it (applied, only the response withheld), until ``POST
+/_sandbox/holds/release``, the rule's timeout, or the server stopping (see ``sandbox.hold``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from collections.abc import Callable
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
+
+from intercom_salesforce.sandbox.hold import HoldRegistry, hold_control
 
 from . import bulk
 from .auth import (
@@ -65,6 +72,10 @@ def json_response(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, content_type="application/json;charset=UTF-8")
 
 
+def _is_control(path: str) -> bool:
+    return path == "/_sandbox" or path.startswith("/_sandbox/")
+
+
 def _release_label(version: float) -> str:
     idx = int(version) - 59
     return f"{_SEASONS[idx % 3]} '{24 + idx // 3}"
@@ -86,10 +97,25 @@ class SalesforceEmulator:
         self.lock = threading.RLock()
         self.request_log: deque[dict[str, Any]] = deque(maxlen=5000)
         self.cursors: OrderedDict[str, tuple[str, bool]] = OrderedDict()
+        self.holds = HoldRegistry(config.faults.holds)
 
     # -- WSGI entry -------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         request = Request(environ)
+        ticket = None
+        if not _is_control(request.path):
+            self.holds.sync(self.config.faults.holds)
+            ticket = self.holds.ticket(request.method, request.path)
+        if ticket is not None and not ticket.rule.after:
+            request.get_data(cache=True)  # the whole request is received before it waits
+            self.holds.hold(ticket, environ)
+        response = self.respond(request)
+        if ticket is not None and ticket.rule.after:
+            self.holds.hold(ticket, environ)
+        return response(environ, start_response)
+
+    def respond(self, request: Request) -> Response:
+        """Dispatch one request, turning errors into Salesforce's envelope, and log it."""
         try:
             response = self.dispatch(request)
         except ApiError as exc:
@@ -112,7 +138,7 @@ class SalesforceEmulator:
                     "status": response.status_code,
                 }
             )
-        return response(environ, start_response)
+        return response
 
     def own_url(self, request: Request) -> str:
         """Scheme, host and port the request arrived on, no trailing slash (reference 7.1)."""
@@ -120,7 +146,7 @@ class SalesforceEmulator:
 
     def dispatch(self, request: Request) -> Response:
         path = request.path
-        if path == "/_sandbox" or path.startswith("/_sandbox/"):
+        if _is_control(path):
             return self.control(request)
         if path.rstrip("/") == "/services/oauth2/token":
             return self.token(request)
@@ -854,24 +880,47 @@ class SalesforceEmulator:
         return response
 
     # -- /_sandbox control and inspection ------------------------------------------------------
+    def fault_control(self, request: Request) -> Response:
+        """``GET``/``PUT /_sandbox/config/faults``: a PUT changes only the settings it names, and
+        replaces the hold rules (answering what they held) only when it names ``holds``."""
+        if request.method == "PUT":
+            body = self._body(request)
+            if not isinstance(body, dict):
+                raise ApiError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
+            try:
+                faults = SalesforceFaults.from_dict({**self.config.faults.to_dict(), **body})
+            except (TypeError, ValueError) as exc:
+                raise ApiError(400, "INVALID_FIELD", str(exc)) from exc
+            with self.lock:
+                self.config.faults = faults
+                self.rng = random.Random(faults.seed)
+            if "holds" in body:
+                self.holds.configure(faults.holds)
+        return json_response(self.config.faults.to_dict())
+
+    def hold_control(self, request: Request, rest: list[str]) -> Response:
+        """``GET /_sandbox/holds`` and ``POST /_sandbox/holds/release`` (see ``sandbox.hold``)."""
+        if len(rest) > 1:
+            raise ApiError(404, "NOT_FOUND", _NOT_FOUND)
+        body = self._body(request) if request.method == "POST" else None
+        self.holds.sync(self.config.faults.holds)
+        status, payload = hold_control(
+            self.holds, request.method, rest[0] if rest else None, request.args, body
+        )
+        if status != 200:
+            code = "NOT_FOUND" if status == 404 else "INVALID_FIELD"
+            raise ApiError(status, code, payload["error"])
+        return json_response(payload)
+
     def control(self, request: Request) -> Response:
         parts = [p for p in request.path.split("/") if p][1:]
         method = request.method
         if not parts:
             return Response(overview_page(self.store), content_type="text/html; charset=utf-8")
         if parts == ["config", "faults"]:
-            if method == "PUT":
-                body = self._body(request)
-                if not isinstance(body, dict):
-                    raise ApiError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
-                try:
-                    faults = SalesforceFaults.from_dict({**self.config.faults.to_dict(), **body})
-                except (TypeError, ValueError) as exc:
-                    raise ApiError(400, "INVALID_FIELD", str(exc)) from exc
-                with self.lock:
-                    self.config.faults = faults
-                    self.rng = random.Random(faults.seed)
-            return json_response(self.config.faults.to_dict())
+            return self.fault_control(request)
+        if parts[0] == "holds":
+            return self.hold_control(request, parts[1:])
         if parts == ["reset-limits"] and method == "POST":
             for key in ("api_usage", "bulk_batches", "bulk_query_jobs"):
                 self.store.set_meta(key, "0")

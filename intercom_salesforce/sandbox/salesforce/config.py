@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from intercom_salesforce.sandbox.hold import HoldRule, parse_holds
+
 from .ids import make_id
 
 
@@ -23,6 +25,14 @@ class SalesforceFaults:
     ``http_503_rate``/``http_500_rate`` answer a share of API calls with ``SERVER_UNAVAILABLE`` /
     ``UNKNOWN_EXCEPTION``; ``slow_job_polls`` adds polls before a job completes;
     ``expire_sessions`` invalidates every issued token once, so the next request gets a 401.
+
+    ``holds`` stops clients at an exact point of the protocol, for crash tests: a list of
+    :class:`~intercom_salesforce.sandbox.hold.HoldRule` (``{"method", "path", "after", "nth",
+    "timeout_s", "name"}``); a matching request is read, applied first when ``after`` is true, and
+    its response withheld until ``POST /_sandbox/holds/release`` (or the rule's timeout). For
+    example ``{"method": "POST", "path": ".*/jobs/ingest", "after": true}`` leaves a created job
+    whose id the client never learned, ``{"method": "PUT", "path": ".*/jobs/ingest/[^/]+/batches"}``
+    a client killed mid-upload (the data is never stored). See :mod:`intercom_salesforce.sandbox.hold`.
     """
 
     lock_row_rate: float = 0.0
@@ -32,6 +42,7 @@ class SalesforceFaults:
     slow_job_polls: int = 0
     expire_sessions: bool = False
     seed: int = 0
+    holds: list[HoldRule] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -42,6 +53,8 @@ class SalesforceFaults:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown fault settings: {sorted(unknown)}")
+        data = dict(data)
+        data["holds"] = parse_holds(data.get("holds"))
         return cls(**data)
 
 

@@ -649,6 +649,8 @@ def _unquote(text: str, keep_like_escapes: bool = False) -> str:
             rep = _ESCAPES.get(nxt, nxt)
             if not keep_like_escapes and nxt in "_%":
                 rep = nxt
+            elif keep_like_escapes and nxt == "\\":
+                rep = "\\\\"  # a literal backslash stays escaped for LIKE ... ESCAPE '\\'
             out.append(rep)
             i += 2
             continue
