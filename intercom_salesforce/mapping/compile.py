@@ -1,17 +1,21 @@
 """A mapping compiled to one DuckDB SELECT per Salesforce object: set-based, no Python per row.
 
-The inner query reads the staging row once and computes each field's mapped value, the value-map
-misses and the routing and lifecycle conditions; the outer query picks each field's final value
-(lifecycle, then routing rules, then the field mapping, then the default rule) and keeps values a
-picklist does not accept away from Salesforce, flagging them for review instead.
+The inner query reads the staging row once and computes each field's mapped value, why a value
+cannot be sent (a value-map miss, a custom attribute of the wrong type, an unreadable date) and the
+routing and lifecycle conditions; the middle query picks each field's final value (lifecycle, then
+routing rules, then the field mapping, then the default rule) and checks it (a picklist value the
+org does not accept, the Bulk API's clear marker ``#N/A``, a value of the wrong kind for the
+field); the outer query keeps every value that failed a check away from Salesforce, flagging the
+record for review with the reasons instead (``guards.py``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from . import guards
 from .errors import MappingError
-from .expr import compile_expr, parse_path
+from .expr import compile_node, parse_expr, parse_path, refs
 from .functions import (
     ROW,
     Typed,
@@ -20,6 +24,7 @@ from .functions import (
     email_local,
     format_date,
     format_datetime,
+    json_ref,
     literal,
     lower,
     null_if_blank,
@@ -68,12 +73,31 @@ def describe_fields(describe: dict[str, dict] | None, object_name: str) -> dict[
     return {f["name"]: f for f in describe[object_name].get("fields", [])}
 
 
-def _source_value(fm: FieldMapping, source: Source) -> Typed:
+def _source_value(
+    fm: FieldMapping, source: Source, name: str, meta: dict[str, Any]
+) -> tuple[Typed, list[guards.Check]]:
+    """The field's value before transforms, and the checks on what the source holds.
+
+    A path into a JSON column (a custom attribute) is read as what the field takes, cast where
+    that loses nothing; a value map decides for itself what it accepts, so it gets no check.
+    """
+    checked = fm.value_map is None
     if fm.kind == "from":
-        return column_ref(source, parse_path(fm.from_ or ""))
+        segments = parse_path(fm.from_ or "")
+        raw = json_ref(source, segments)
+        if raw is None or not checked:
+            return column_ref(source, segments), []
+        value, check = guards.json_value(name, fm.from_ or "", raw, guards.expectation(meta))
+        return value, [check]
     if fm.kind == "expr":
-        return compile_expr(fm.expr or "", source)
-    return literal(fm.value)
+        node = parse_expr(fm.expr or "")
+        checks = []
+        for ref in refs(node) if checked else []:
+            raw = json_ref(source, ref.segments)
+            if raw is not None:
+                checks.append(guards.scalar_check(name, ".".join(ref.segments), raw))
+        return compile_node(node, source), checks
+    return literal(fm.value), []
 
 
 def _value_map(x: Typed, t: MapTransform) -> tuple[Typed, str | None]:
@@ -98,34 +122,56 @@ def _value_map(x: Typed, t: MapTransform) -> tuple[Typed, str | None]:
     return Typed(sql, "VARCHAR"), miss
 
 
+Step = str | MapTransform | TruncateTransform | DateTransform | DatetimeTransform
+
+
+def _apply(
+    value: Typed, t: Step, length: int | None, name: str, where: str
+) -> tuple[Typed, guards.Check | None]:
+    """One transform on ``value``, and the check it adds (a value-map miss, an unreadable date)."""
+    if isinstance(t, str) and t != "truncate":
+        return _UNARY[t](value), None
+    if t == "truncate" or isinstance(t, TruncateTransform):
+        n = t.truncate if isinstance(t, TruncateTransform) else None
+        n = n or length
+        if not n:
+            raise MappingError(f"{where}: truncate needs a length: give one or a describe")
+        return truncate(value, n), None
+    if isinstance(t, MapTransform):
+        mapped, miss = _value_map(value, t)
+        reason = (
+            f"{quote(name + ': ')} || {guards.snippet(text(value))} || ' has no value in the map'"
+        )
+        return mapped, guards.Check(miss, reason) if miss else None
+    if isinstance(t, DateTransform):
+        formatted = format_date(value, t.date)
+    else:
+        formatted = format_datetime(value, t.datetime)
+    # a timestamp always formats; text or Unix seconds may not be a date at all
+    check = None if value.type == "TIMESTAMPTZ" else guards.date_check(name, value, formatted)
+    return formatted, check
+
+
 def field_sql(
-    fm: FieldMapping, source: Source, length: int | None, where: str
-) -> tuple[Typed, list[str]]:
-    """The mapped value of one field and the conditions sending it to review.
+    fm: FieldMapping,
+    source: Source,
+    length: int | None,
+    where: str,
+    name: str = "",
+    meta: dict[str, Any] | None = None,
+) -> tuple[Typed, list[guards.Check]]:
+    """The mapped value of one field and the checks that send the record to review instead.
 
     ``length`` is describe's length, used by a bare ``truncate``; ``where`` names the field in
-    errors.
+    errors; ``name`` and ``meta`` (describe's entry) name the field in reasons and say what it
+    takes.
     """
-    value = _source_value(fm, source)
-    misses: list[str] = []
+    value, checks = _source_value(fm, source, name, meta or {})
     for t in fm.transforms:
-        if isinstance(t, str) and t != "truncate":
-            value = _UNARY[t](value)
-        elif t == "truncate" or isinstance(t, TruncateTransform):
-            n = t.truncate if isinstance(t, TruncateTransform) else None
-            n = n or length
-            if not n:
-                raise MappingError(f"{where}: truncate needs a length: give one or a describe")
-            value = truncate(value, n)
-        elif isinstance(t, MapTransform):
-            value, miss = _value_map(value, t)
-            if miss:
-                misses.append(miss)
-        elif isinstance(t, DateTransform):
-            value = format_date(value, t.date)
-        elif isinstance(t, DatetimeTransform):
-            value = format_datetime(value, t.datetime)
-    return value, misses
+        value, check = _apply(value, t, length, name, where)
+        if check is not None:
+            checks.append(check)
+    return value, checks
 
 
 def _in(sql: str, values: list[str]) -> str:
@@ -210,10 +256,18 @@ def output_fields(mapping: Mapping, object_name: str) -> list[str]:
     return out
 
 
+def _checked(fm: FieldMapping | None) -> bool:
+    """Whether a field's final value is checked per record: any value read from Intercom, unless
+    a value map turns it into one of the file's constants (checked at load)."""
+    return fm is not None and fm.kind != "value" and fm.value_map is None
+
+
 def review_fields(
     mapping: Mapping, object_name: str, describe: dict[str, dict] | None = None
 ) -> list[str]:
-    """Fields with an ``_unmapped_<Field>`` column: value maps without default, and picklists."""
+    """Fields with an ``_unmapped_<Field>`` column: every field read from Intercom (a value may
+    be the clear marker, of the wrong type, or an unreadable date), value maps without default,
+    and picklists."""
     obj = mapping.objects[object_name]
     fields = describe_fields(describe, object_name)
     out = []
@@ -221,7 +275,7 @@ def review_fields(
         fm = obj.fields.get(name)
         vm = fm.value_map if fm else None
         picklist = fields.get(name, {}).get("type") == "picklist"
-        if (vm is not None and not vm.has_default) or (picklist and fm is not None):
+        if (vm is not None and not vm.has_default) or (picklist and fm is not None) or _checked(fm):
             out.append(name)
     return out
 
@@ -264,6 +318,50 @@ def _overrides(
     return out
 
 
+def _final_checks(
+    name: str, fm: FieldMapping | None, meta: dict[str, Any], with_why: bool
+) -> list[guards.Check]:
+    """Checks of a field's mapped value ``m."<name>"`` in the middle query, in the order their
+    reasons are given: what the inner query found, the picklist, then the value itself."""
+    mapped = f'm."{name}"'
+    checks = []
+    if with_why:
+        checks.append(guards.Check(f'm."_why_{name}" IS NOT NULL', f'm."_why_{name}"'))
+    if meta.get("type") == "picklist" and fm is not None:
+        active = _active_values(meta)
+        valid = _in(mapped, active) if active else "FALSE"
+        checks.append(
+            guards.Check(
+                f"({mapped} IS NOT NULL AND NOT coalesce({valid}, FALSE))",
+                f"{quote(name + ': ')} || {guards.snippet(text(Typed(mapped, 'VARCHAR')))} "
+                "|| ' is not an active value of the picklist'",
+            )
+        )
+    if _checked(fm):
+        checks += guards.output_checks(name, f"{mapped}::VARCHAR", guards.expectation(meta))
+    return checks
+
+
+def _inner_columns(
+    mapping: Mapping, object_name: str, source: Source, fields: dict[str, dict]
+) -> tuple[list[str], set[str]]:
+    """The inner query's field columns and ``_why_<Field>`` columns (why the source value of a
+    field cannot be sent), with the names of the fields that have one."""
+    obj = mapping.objects[object_name]
+    inner: list[str] = []
+    with_why: set[str] = set()
+    for name, fm in obj.fields.items():
+        meta = fields.get(name, {})
+        where = mapping.where(("objects", object_name, "fields", name))
+        value, checks = field_sql(fm, source, meta.get("length") or None, where, name, meta)
+        inner.append(f'{value.sql} AS "{name}"')
+        why = guards.first_reason(checks)
+        if why is not None:
+            inner.append(f'{why} AS "_why_{name}"')
+            with_why.add(name)
+    return inner, with_why
+
+
 def compile_select(
     mapping: Mapping,
     object_name: str,
@@ -271,12 +369,13 @@ def compile_select(
     references: dict[str, dict[str, str]] | None = None,
 ) -> str:
     """A DuckDB SELECT over the object's staging view: ``_intercom_id``, ``_intercom_updated_at``,
-    one column per Salesforce field (``output_fields``), ``_unmapped_<Field>`` per review field
-    and ``_needs_review``.
+    one column per Salesforce field (``output_fields``), ``_unmapped_<Field>`` per review field,
+    ``_needs_review`` and ``_review_reason`` (why, field by field; NULL when nothing is wrong).
 
-    ``describe`` ({object: describe JSON}) supplies truncate lengths, record type Ids and the
-    picklist values a field accepts; ``references`` ({"OwnerId": {email or queue: Id}, ...})
-    the Ids routing names stand for. NULL in a field column means "leave unchanged".
+    ``describe`` ({object: describe JSON}) supplies truncate lengths, record type Ids, the
+    picklist values a field accepts and the type each field takes; ``references`` ({"OwnerId":
+    {email or queue: Id}, ...}) the Ids routing names stand for. NULL in a field column means
+    "leave unchanged"; a value that failed a check is NULL too, and its record needs review.
     """
     if object_name not in mapping.objects:
         raise MappingError(f"{mapping.where(('objects',))}: {object_name!r} is not mapped")
@@ -289,52 +388,53 @@ def compile_select(
         ids["RecordTypeId"] = {**record_types, **ids.get("RecordTypeId", {})}
 
     inner = [f"{ROW}.id AS _intercom_id", f"{ROW}.updated_at AS _intercom_updated_at"]
-    with_miss: set[str] = set()
-    for name, fm in obj.fields.items():
-        length = fields.get(name, {}).get("length") or None
-        where = mapping.where(("objects", object_name, "fields", name))
-        value, misses = field_sql(fm, source, length, where)
-        inner.append(f'{value.sql} AS "{name}"')
-        if misses:
-            inner.append(f'coalesce({" OR ".join(misses)}, FALSE) AS "_miss_{name}"')
-            with_miss.add(name)
+    field_columns, with_why = _inner_columns(mapping, object_name, source, fields)
+    inner += field_columns
     over = _overrides(mapping, object_name, source, ids)
     inner += over.columns
 
-    outer = ["m._intercom_id", "m._intercom_updated_at"]
-    flags: list[str] = []
+    middle = ["m._intercom_id", "m._intercom_updated_at"]
     to_review = review_fields(mapping, object_name, describe)
     for name in output_fields(mapping, object_name):
-        meta = fields.get(name, {})
-        mapped = f'm."{name}"' if name in obj.fields else over.defaults.get(name, "NULL")
-        # a mapped picklist value Salesforce would refuse is kept back (and flagged below)
-        guard = meta.get("type") == "picklist" and name in obj.fields
-        active = _active_values(meta)
-        valid = _in(mapped, active) if active else "FALSE"
-        if guard:
-            mapped = f"CASE WHEN {valid} THEN {mapped} END"
+        fm = obj.fields.get(name)
+        mapped = f'm."{name}"' if fm is not None else over.defaults.get(name, "NULL")
         whens = over.whens.get(name, [])
         if whens:
             case = " ".join(f"WHEN {c} THEN {v}" for c, v in whens)
-            outer.append(f'CASE {case} ELSE {mapped} END AS "{name}"')
+            middle.append(f'CASE {case} ELSE {mapped} END AS "{name}"')
         else:
-            outer.append(f'{mapped} AS "{name}"')
+            middle.append(f'{mapped} AS "{name}"')
         if name in to_review:
-            cond = [f'm."_miss_{name}"'] if name in with_miss else []
-            if guard:
-                cond.append(f'(m."{name}" IS NOT NULL AND NOT {valid})')
-            flag = " OR ".join(cond) or "FALSE"
-            if whens:
-                flag = f"NOT coalesce({' OR '.join(c for c, _ in whens)}, FALSE) AND ({flag})"
-            flags.append(f'coalesce({flag}, FALSE) AS "_unmapped_{name}"')
-    outer += flags
-    outer.append(f"{_routing_label(mapping, object_name)} AS _routing_rule")
-    names = [f'"_unmapped_{n}"' for n in to_review]
-    needs_review = " OR ".join(names) if names else "FALSE"
+            reason = guards.first_reason(
+                _final_checks(name, fm, fields.get(name, {}), name in with_why)
+            )
+            if reason and whens:  # a lifecycle or routing value replaced the mapped one
+                replaced = " OR ".join(c for c, _ in whens)
+                reason = f"CASE WHEN NOT coalesce({replaced}, FALSE) THEN {reason} END"
+            middle.append(f'{reason or "NULL::VARCHAR"} AS "_reason_{name}"')
+    middle.append(f"{_routing_label(mapping, object_name)} AS _routing_rule")
     return (
-        "SELECT *, " + needs_review + " AS _needs_review FROM (\n"
-        "SELECT " + ",\n       ".join(outer) + "\nFROM (\n"
-        "SELECT " + ",\n       ".join(inner) + f"\nFROM {source.view} {ROW}\n) m\n) r"
+        _outer(to_review)
+        + " FROM (\nSELECT "
+        + ",\n       ".join(middle)
+        + "\nFROM (\nSELECT "
+        + ",\n       ".join(inner)
+        + f"\nFROM {source.view} {ROW}\n) m\n) r"
+    )
+
+
+def _outer(to_review: list[str]) -> str:
+    """The outer SELECT: a field whose value failed a check is left empty, and flagged."""
+    if not to_review:
+        return "SELECT *, FALSE AS _needs_review, NULL::VARCHAR AS _review_reason"
+    reasons = [f'"_reason_{n}"' for n in to_review]
+    kept = ", ".join(f'CASE WHEN "_reason_{n}" IS NULL THEN "{n}" END AS "{n}"' for n in to_review)
+    flags = ", ".join(f'"_reason_{n}" IS NOT NULL AS "_unmapped_{n}"' for n in to_review)
+    needs = " OR ".join(f"{r} IS NOT NULL" for r in reasons)
+    return (
+        f"SELECT * EXCLUDE ({', '.join(reasons)}) REPLACE ({kept}),\n       {flags},\n"
+        f"       ({needs}) AS _needs_review,\n"
+        f"       nullif(concat_ws('; ', {', '.join(reasons)}), '') AS _review_reason"
     )
 
 

@@ -177,3 +177,12 @@ def compile_node(node: Node, source: Source) -> Typed:
 
 def compile_expr(text: str, source: Source) -> Typed:
     return compile_node(parse_expr(text), source)
+
+
+def refs(node: Node) -> list[Ref]:
+    """Every path the expression reads, in order (for checks on what each one holds)."""
+    if isinstance(node, Ref):
+        return [node]
+    if isinstance(node, Call):
+        return [r for a in node.args for r in refs(a)]
+    return []

@@ -52,14 +52,29 @@ def column_ref(source: Source, segments: tuple[str, ...]) -> Typed:
         raise ValueError(f"unknown {source.name} column {column!r} (known: {known})")
     ref = f'{ROW}."{column}"'
     if not rest:
-        return Typed(ref, kind)
+        return clean_text(Typed(ref, kind)) if kind == "VARCHAR" else Typed(ref, kind)
+    return clean_text(
+        Typed(f"json_extract_string({ref}, {quote(_json_path(column, kind, rest))})", "VARCHAR")
+    )
+
+
+def _json_path(column: str, kind: str, rest: tuple[str, ...]) -> str:
     if kind != "JSON":
         raise ValueError(f"{column!r} is {kind}, not JSON: it has no keys")
     for seg in rest:
         if not seg or '"' in seg or "\\" in seg:
             raise ValueError(f"unsupported key {seg!r} in a JSON path")
-    json_path = "$." + ".".join(f'"{s}"' for s in rest)
-    return Typed(f"json_extract_string({ref}, {quote(json_path)})", "VARCHAR")
+    return "$." + ".".join(f'"{s}"' for s in rest)
+
+
+def json_ref(source: Source, segments: tuple[str, ...]) -> str | None:
+    """SQL of the JSON value (not its text) at a path into a JSON column, so its JSON type can be
+    checked; None when ``segments`` is a plain column."""
+    column, rest = segments[0], segments[1:]
+    kind = source.column_type(column)
+    if not rest or kind is None:
+        return None
+    return f'json_extract({ROW}."{column}", {quote(_json_path(column, kind, rest))})'
 
 
 def text(x: Typed) -> str:
@@ -80,8 +95,29 @@ def _utc_timestamp(x: Typed) -> str:
     )
 
 
-# leading/trailing whitespace of any kind: ASCII (tabs, newlines) and Unicode spaces (NBSP)
-_EDGE_SPACE = "'^[\\s\\p{Z}]+|[\\s\\p{Z}]+$'"
+# whitespace of any kind, as Python's str.split() sees it: ASCII (tabs, line breaks, vertical tab,
+# form feed, the file/group/record/unit separators), NEL, and Unicode spaces (NBSP, em space, ...)
+SPACE = r"[\t\n\x0b\x0c\r\x1c-\x1f\x85\p{Z}]"
+_EDGE_SPACE = f"'^{SPACE}+|{SPACE}+$'"
+# C0 control characters Salesforce does not keep: all but tab and line feed (carriage returns
+# are turned into line feeds first, as Salesforce stores line breaks)
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+
+
+def clean_text(x: Typed) -> Typed:
+    """Text as Salesforce stores it: CRLF and lone CR become LF, NUL and the other C0 control
+    characters except tab and line feed are dropped.
+
+    Every text read from staging passes through here, so the value we send (and remember in
+    ``sync.field_state``) is the value Salesforce will hold and the mirror will read back; a
+    value that differed would look changed, and be sent again, on every run.
+    """
+    t = text(x)
+    fixed = rf"regexp_replace(regexp_replace({t}, '\r\n?', chr(10), 'g'), '{_CONTROL}', '', 'g')"
+    return Typed(
+        rf"CASE WHEN regexp_matches({t}, '[\x00-\x08\x0b-\x1f]') THEN {fixed} ELSE {t} END",
+        "VARCHAR",
+    )
 
 
 def _strip(sql: str) -> str:
@@ -118,16 +154,22 @@ def truncate(x: Typed, length: int) -> Typed:
     return Typed(f"left({text(x)}, {int(length)})", "VARCHAR")
 
 
+def _words(x: Typed) -> str:
+    """The text with edge whitespace stripped and every inner run of whitespace (line breaks and
+    tabs included) made one space, so a name's words are separated by exactly one space."""
+    return f"regexp_replace({_strip(text(x))}, '{SPACE}+', ' ', 'g')"
+
+
 def split_name_first(x: Typed) -> Typed:
-    """Everything before the last word; NULL for a one-word name (Salesforce's FirstName)."""
-    return Typed(
-        f"nullif(regexp_extract({_strip(text(x))}, '^(.*\\S)\\s+\\S+$', 1), '')", "VARCHAR"
-    )
+    """Everything before the last word, words joined by one space; NULL for a one-word name
+    (Salesforce's FirstName). Any whitespace separates words: a name typed with a line break
+    between its parts must not lose its first name."""
+    return Typed(f"nullif(regexp_extract({_words(x)}, '^(.+) [^ ]+$', 1), '')", "VARCHAR")
 
 
 def split_name_last(x: Typed) -> Typed:
     """The last word (Salesforce's LastName)."""
-    return Typed(f"nullif(regexp_extract({_strip(text(x))}, '(\\S+)$', 1), '')", "VARCHAR")
+    return Typed(f"nullif(regexp_extract({_words(x)}, '([^ ]+)$', 1), '')", "VARCHAR")
 
 
 def email_local(x: Typed) -> Typed:

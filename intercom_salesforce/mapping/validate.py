@@ -60,6 +60,41 @@ def _check_field(
     return out
 
 
+def _mapped_field_problems(
+    mapping: Mapping, name: str, field: str, fm: FieldMapping, meta: dict[str, Any]
+) -> list[str]:
+    """One mapped field against its describe entry: writable, a length for a bare truncate,
+    constants in the picklist, a formatted timestamp for a date or datetime field."""
+    path: PathKey = ("objects", name, "fields", field)
+    out = _check_field(mapping, name, field, meta, fm.source_of_truth, path)
+    for i, t in enumerate(fm.transforms):
+        bare = t == "truncate" or (isinstance(t, TruncateTransform) and t.truncate is None)
+        if bare and not meta.get("length"):
+            out.append(
+                mapping.problem(
+                    path + ("transforms", i),
+                    f"{name}.{field} has no length in describe; give truncate a length",
+                )
+            )
+    if meta.get("type") in ("picklist", "multipicklist"):
+        for vpath, value in _field_values(fm, path):
+            problem = _picklist_problem(name, field, value, meta)
+            if problem:
+                out.append(mapping.problem(vpath, problem))
+    if meta.get("type") in ("date", "datetime"):
+        source = SOURCES[mapping.objects[name].source]
+        typed, _ = field_sql(fm, source, meta.get("length") or 1, "")
+        if typed.type == "TIMESTAMPTZ":
+            out.append(
+                mapping.problem(
+                    path,
+                    f"{name}.{field} is a {meta['type']}: format the timestamp with "
+                    f"{{{meta['type']}: iso}}",
+                )
+            )
+    return out
+
+
 def _object_problems(mapping: Mapping, name: str, describe: dict[str, Any]) -> list[str]:
     obj = mapping.objects[name]
     fields = describe_fields({name: describe}, name)
@@ -83,33 +118,8 @@ def _object_problems(mapping: Mapping, name: str, describe: dict[str, Any]) -> l
     for field, fm in obj.fields.items():
         path: PathKey = ("objects", name, "fields", field)
         meta = meta_of(field, path)
-        if meta is None:
-            continue
-        out += _check_field(mapping, name, field, meta, fm.source_of_truth, path)
-        for i, t in enumerate(fm.transforms):
-            bare = t == "truncate" or (isinstance(t, TruncateTransform) and t.truncate is None)
-            if bare and not meta.get("length"):
-                out.append(
-                    mapping.problem(
-                        path + ("transforms", i),
-                        f"{name}.{field} has no length in describe; give truncate a length",
-                    )
-                )
-        if meta.get("type") in ("picklist", "multipicklist"):
-            for vpath, value in _field_values(fm, path):
-                problem = _picklist_problem(name, field, value, meta)
-                if problem:
-                    out.append(mapping.problem(vpath, problem))
-        if meta.get("type") in ("date", "datetime"):
-            typed, _ = field_sql(fm, SOURCES[obj.source], meta.get("length") or 1, "")
-            if typed.type == "TIMESTAMPTZ":
-                out.append(
-                    mapping.problem(
-                        path,
-                        f"{name}.{field} is a {meta['type']}: format the timestamp with "
-                        f"{{{meta['type']}: iso}}",
-                    )
-                )
+        if meta is not None:
+            out += _mapped_field_problems(mapping, name, field, fm, meta)
     out += _routing_problems(mapping, name, describe, meta_of)
     for setting in mapping.lifecycle_for(name):
         meta = meta_of(setting.field, setting.path)

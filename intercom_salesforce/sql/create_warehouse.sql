@@ -188,6 +188,18 @@ CREATE OR REPLACE MACRO sync.sf_multiselect(vals) AS
     nullif(array_to_string(list_sort(list_distinct(
         list_filter(vals::VARCHAR[], lambda v: v IS NOT NULL AND trim(v) <> ''))), ';'), '');
 CREATE OR REPLACE MACRO sync.sf_clear(v) AS coalesce(v::VARCHAR, '#N/A');
+-- Text as Salesforce stores it (the same SQL as mapping/functions.py clean_text): CRLF and lone CR
+-- become LF; NUL and the other C0 control characters but tab and line feed are dropped. A value
+-- sent otherwise never equals what the mirror reads back, so it would be sent again every run.
+CREATE OR REPLACE MACRO sync.sf_text(v) AS
+    CASE WHEN regexp_matches(v::VARCHAR, '[\x00-\x08\x0b-\x1f]')
+         THEN regexp_replace(regexp_replace(v::VARCHAR, '\r\n?', chr(10), 'g'),
+                             '[\x00-\x08\x0b\x0c\x0e-\x1f]', '', 'g')
+         ELSE v::VARCHAR END;
+-- True for a value a Bulk API CSV cannot carry as data: the clear marker #N/A (spaces, tabs and
+-- line breaks around it, any case). Such a value must go to review, never into a cell.
+CREATE OR REPLACE MACRO sync.sf_is_clear_marker(v) AS
+    coalesce(upper(trim(v::VARCHAR, ' ' || chr(9) || chr(10))) = '#N/A', FALSE);
 
 -- Incremental extraction: how each run read its window (incremental | full_refresh). Its
 -- high_water_mark is the instant up to which the window is complete: the run's start, less the

@@ -100,6 +100,11 @@ class EntitySpec:
             ",\n    partition_date DATE NOT NULL" if self.partitioned else ""
         ) + ",\n    extracted_at TIMESTAMPTZ NOT NULL,\n    run_id VARCHAR"
         ddl = f"CREATE TABLE IF NOT EXISTS {self.table} (\n    {cols}{extra}\n);"
+        # columns added since a warehouse was created (inserts are by name)
+        ddl += "".join(
+            f'\nALTER TABLE {self.table} ADD COLUMN IF NOT EXISTS "{c.name}" {c.type};'
+            for c in self.columns
+        )
         if self.partitioned:
             ts = "updated_at"
             ddl += (
@@ -108,6 +113,26 @@ class EntitySpec:
                 f"ORDER BY {ts} DESC, extracted_at DESC) = 1;"
             )
         return ddl
+
+
+# seconds since the epoch that a TIMESTAMPTZ (and Salesforce) can hold: years 1 to 9999
+EPOCH_RANGE = (-62135596800, 253402300799)
+
+
+def _out_of_range(*names: str) -> Callable[[dict[str, Any]], Any]:
+    """The record's timestamps no date can hold (milliseconds or microseconds sent as seconds),
+    as sent: staged as NULL, kept here, so the quality gate puts the record in review."""
+
+    def read(record: dict[str, Any]) -> Any:
+        bad = {
+            n: record[n]
+            for n in names
+            if isinstance(record.get(n), int | float)
+            and not EPOCH_RANGE[0] <= record[n] <= EPOCH_RANGE[1]
+        }
+        return bad or None
+
+    return read
 
 
 def _ids(sub: str) -> Callable[[dict[str, Any]], Any]:
@@ -159,6 +184,11 @@ CONTACTS = EntitySpec(
         Column("updated_at", "TIMESTAMPTZ"),
         Column("signed_up_at", "TIMESTAMPTZ"),
         Column("last_seen_at", "TIMESTAMPTZ"),
+        Column(
+            "invalid_timestamps",
+            "JSON",
+            read=_out_of_range("created_at", "signed_up_at", "last_seen_at"),
+        ),
         Column("custom_attributes", "JSON"),
         Column("location", "JSON"),
         Column("tags", "JSON", read=_ids("tags")),

@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from intercom_salesforce.assets.extract.drift import PayloadObserver
-from intercom_salesforce.assets.extract.entities import EntitySpec
+from intercom_salesforce.assets.extract.entities import EPOCH_RANGE, EntitySpec
 
 CHUNK_ROWS = 5_000
 
@@ -55,7 +55,11 @@ class StagingWriter:
         exprs = []
         for c in self.spec.columns:
             if c.type == "TIMESTAMPTZ":
-                exprs.append(f'to_timestamp("{c.name}") AS "{c.name}"')
+                # a value no timestamp can hold (microseconds, say) is NULL, not a failed extract
+                exprs.append(
+                    f'CASE WHEN "{c.name}" BETWEEN {EPOCH_RANGE[0]} AND {EPOCH_RANGE[1]} '
+                    f'THEN to_timestamp("{c.name}") END AS "{c.name}"'
+                )
             elif c.type == "JSON":
                 exprs.append(f'"{c.name}"::JSON AS "{c.name}"')
             else:

@@ -319,7 +319,8 @@ def review_rejections(
                 FROM {SYNC_RESULTS} WHERE job_id IN ({marks}) GROUP BY external_id"""
     conn.execute(
         f"""CREATE OR REPLACE TEMP TABLE _failures AS
-            SELECT external_id AS record_id, NULL::DATE AS partition_date, error AS value
+            SELECT external_id AS record_id, NULL::DATE AS partition_date,
+                   left(error, 1000) AS value
             FROM ({final})
             WHERE outcome = 'failed' AND coalesce(error_code, '') NOT IN ({codes})""",
         job_ids,

@@ -195,7 +195,7 @@ def review_unmapped(conn, run_id: str, entity: str = PEOPLE_ENTITY) -> int:
     conn.execute(
         f"""CREATE OR REPLACE TEMP TABLE _failures AS
             SELECT _intercom_id AS record_id, NULL::DATE AS partition_date,
-                   concat_ws(', ', {fields}) AS value
+                   coalesce(_review_reason, concat_ws(', ', {fields})) AS value
             FROM _mapped WHERE _needs_review"""
     ).fetchall()
     return upsert_items(
@@ -203,7 +203,7 @@ def review_unmapped(conn, run_id: str, entity: str = PEOPLE_ENTITY) -> int:
         entity,
         "mapping_unmapped_value",
         "mapped fields",
-        "A mapped value has no valid Salesforce picklist value",
+        "A mapped value cannot be sent to Salesforce: the value names each field and why",
         run_id,
     )
 

@@ -75,7 +75,7 @@ CONTACTS = Suite(
                phone, length(phone) AS phone_length,
                coalesce(nullif(regexp_extract(trim(name), '(\\S+)$', 1), ''),
                         nullif(split_part(lower(trim(email)), '@', 1), '')) AS last_name,
-               custom_attributes->>'plan' AS plan
+               custom_attributes->>'plan' AS plan, invalid_timestamps::VARCHAR AS invalid_timestamps
         FROM staging.intercom_contacts
         WHERE partition_date BETWEEN $1 AND $2""",
     structural=lambda start, end: [
@@ -106,6 +106,13 @@ CONTACTS = Suite(
             "plan",
             "custom attribute plan has no value in the Intercom_Plan__c picklist map",
             lambda: E.ExpectColumnValuesToBeInSet(column="plan", value_set=MAPPED_PLANS),
+        ),
+        RowRule(
+            "timestamp_out_of_range",
+            "invalid_timestamps",
+            "A timestamp is outside years 1-9999 (sent in milliseconds or microseconds?): staged "
+            "empty, and the person is not pushed until Intercom sends it in seconds",
+            lambda: E.ExpectColumnValuesToBeNull(column="invalid_timestamps"),
         ),
         RowRule(
             "last_name_missing",

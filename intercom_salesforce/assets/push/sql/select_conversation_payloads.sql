@@ -54,9 +54,12 @@ transcripts AS (   -- parts as plain text, oldest first (only when asked for)
 )
 SELECT
     c.id AS conversation_id,
-    coalesce(nullif(trim(c.title), ''),
-             nullif(trim(regexp_replace(regexp_replace(c.source->>'body', '<[^>]*>', ' ', 'g'),
-                                        '\s+', ' ', 'g')), ''),
+    -- text as Salesforce stores it (no NUL, LF line ends); the clear marker is never a subject
+    coalesce(CASE WHEN NOT sync.sf_is_clear_marker(c.title)
+                  THEN nullif(trim(sync.sf_text(c.title)), '') END,
+             CASE WHEN NOT sync.sf_is_clear_marker(c.source->>'body') THEN
+             nullif(trim(regexp_replace(regexp_replace(sync.sf_text(c.source->>'body'),
+                                        '<[^>]*>', ' ', 'g'), '\s+', ' ', 'g')), '') END,
              'Intercom conversation ' || c.id) AS subject,
     c.created_at AS opened_at,
     to_timestamp((c.statistics->>'first_admin_reply_at')::BIGINT) AS first_response_at,
@@ -69,7 +72,7 @@ SELECT
     'https://' || $3 || '/a/inbox/' || (SELECT app_id FROM app) || '/inbox/conversation/' || c.id
         AS link,
     array_to_string(coalesce(from_json(c.tag_names, '["VARCHAR"]'), []), ', ') AS tags,
-    left(
+    sync.sf_text(left(
         'Intercom conversation ' || c.id || ' (' || c.state || ')' || chr(10)
         || 'Tags: ' || coalesce(array_to_string(from_json(c.tag_names, '["VARCHAR"]'), ', '), '')
         || chr(10) || 'Assignee: ' || coalesce(ad.name, '-')
@@ -88,7 +91,7 @@ SELECT
                             '\+?[0-9][0-9 ().-]{7,}[0-9]', '[phone]', 'g')
                     ELSE tr.text END END,
         $6) || CASE WHEN length(coalesce(tr.text, '')) + 400 > $6
-                    THEN chr(10) || '[transcript truncated]' ELSE '' END AS description,
+                    THEN chr(10) || '[transcript truncated]' ELSE '' END) AS description,
     -- routing inputs (see intercom_salesforce/mapping/conversations.py)
     coalesce(from_json(c.tag_ids, '["VARCHAR"]'), []) AS _tag_ids,
     coalesce(from_json(c.tag_names, '["VARCHAR"]'), []) AS _tag_names,
