@@ -241,14 +241,17 @@ def run_job(job_name: str, first: str, last: str, source: str, *, quiet: bool = 
     lock = settings.paths().warehouse.with_name(settings.paths().warehouse.name + ".sync.lock")
     with sync_lock(lock), dg.DagsterInstance.get() as instance:
         wait_for_pool(instance, WAREHOUSE_POOL, log=lambda m: print(m, flush=True))
-        return job.execute_in_process(
-            instance=instance,
-            tags={
+        days = (
+            {
                 "dagster/asset_partition_range_start": first,
                 "dagster/asset_partition_range_end": last,
-                "source": source,
-                **process_tags(),
-            },
+            }
+            if job.partitions_def is not None
+            else {}
+        )
+        return job.execute_in_process(
+            instance=instance,
+            tags={**days, "source": source, **process_tags()},
             raise_on_error=False,
             run_config=(
                 {"loggers": {"console": {"config": {"log_level": "WARNING"}}}} if quiet else {}
@@ -263,7 +266,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
     _prepare_dagster_home()
     last = args.to or daily_partitions.get_last_partition_key()
     first = args.from_ or last
-    job = {"people": "sync_people_job", "conversations": "sync_conversations_job"}[args.job]
+    job = {
+        "people": "sync_people_job",
+        "conversations": "sync_conversations_job",
+        "reference": "refresh_reference_job",
+    }[args.job]
     print(f"Running {job} over {first} .. {last} ...", flush=True)
     result = run_job(job, first, last, "intercom-salesforce sync", quiet=args.quiet)
     checks = result.get_asset_check_evaluations()
@@ -515,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.set_defaults(func=cmd_demo)
 
     sync = sub.add_parser("sync", help="one sync run over a range of days, in this process")
-    sync.add_argument("--job", choices=["people", "conversations"], default="people")
+    sync.add_argument("--job", choices=["people", "conversations", "reference"], default="people")
     sync.add_argument("--from", dest="from_", help="first day (default: the last day)")
     sync.add_argument("--to", help="last day (default: today's partition)")
     sync.add_argument("--quiet", action="store_true", help="only warnings from Dagster")

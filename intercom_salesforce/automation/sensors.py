@@ -72,7 +72,7 @@ def build_change_sensor(
     @dg.sensor(
         name=name,
         job=job,
-        minimum_interval_seconds=60,
+        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
         description=description,
         default_status=dg.DefaultSensorStatus.STOPPED,
     )

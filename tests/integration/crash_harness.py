@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -40,6 +40,7 @@ class SyncHome:
 
     root: Path
     running: RunningSandbox
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def ca(self) -> str:
@@ -57,6 +58,7 @@ class SyncHome:
             SANDBOX_SALESFORCE_URL=self.running.salesforce_url,
             PYTHONWARNINGS="ignore",
         )
+        env.update(self.extra_env)
         return env
 
     def start_sync(self, job: str = "people") -> subprocess.Popen:
@@ -112,12 +114,11 @@ class SyncHome:
         self.intercom_faults(holds=[])
 
     # -- the org ----------------------------------------------------------------------------------
-    def org(self) -> dict[str, Counter]:
-        """Per object, a multiset of our records' compared values (duplicates count twice)."""
+    def salesforce_client(self):
         from intercom_salesforce.resources.salesforce import SalesforceResource
         from intercom_salesforce.settings import SANDBOX_SF_CLIENT_ID, SANDBOX_SF_CLIENT_SECRET
 
-        sf = SalesforceResource(
+        return SalesforceResource(
             mode="sandbox",
             login_url=self.running.salesforce_url,
             auth_flow="client_credentials",
@@ -125,12 +126,30 @@ class SyncHome:
             client_secret=SANDBOX_SF_CLIENT_SECRET,
             ca_bundle=self.ca,
         ).client()
+
+    def soql(self, query: str) -> list[dict]:
+        return self.salesforce_client().call(lambda s: s.query_all(query))["records"]
+
+    def org(self) -> dict[str, Counter]:
+        """Per object, a multiset of our records' compared values (duplicates count twice).
+
+        Lookups to Accounts are compared by the Account's company id or name: the Ids of
+        Accounts created by a run depend on the order of the jobs that created them.
+        """
+        accounts = {
+            r["Id"]: r.get("Intercom_Company_Id__c") or r["Name"]
+            for r in self.soql("SELECT Id, Name, Intercom_Company_Id__c FROM Account")
+        }
         out: dict[str, Counter] = {}
         for sobject, fields in COMPARED.items():
-            query = f"SELECT {fields} FROM {sobject} WHERE {KEYS[sobject]} != null"
-            rows = sf.call(lambda s, q=query: s.query_all(q))["records"]
+            names = [f.strip() for f in fields.split(",")]
+            rows = self.soql(f"SELECT {fields} FROM {sobject} WHERE {KEYS[sobject]} != null")
             out[sobject] = Counter(
-                tuple(str(r.get(f.strip())) for f in fields.split(",")) for r in rows
+                tuple(
+                    str(accounts.get(r.get(f), r.get(f)) if f == "AccountId" else r.get(f))
+                    for f in names
+                )
+                for r in rows
             )
         return out
 

@@ -241,16 +241,16 @@ class IntercomEmulator:
         faults = self.ctx.faults
         if fc.slow_ms > 0:
             time.sleep(fc.slow_ms / 1000)
-        if faults.roll(fc.drop_connection_rate):
+        if faults.roll(fc.drop_connection_rate, "drop_connection_rate"):
             self._drop(environ)
-        if faults.roll(fc.error_rate):
+        if faults.roll(fc.error_rate, "error_rate"):
             status = faults.pick_status()
             if status == 503:
                 return error_response(503, "service_unavailable", SERVICE_UNAVAILABLE)
             if status == 502:
                 return error_response(502, "server_error", "Bad Gateway")
             return error_response(500, "server_error", "Server Error")
-        if faults.roll(fc.empty_body_rate):
+        if faults.roll(fc.empty_body_rate, "empty_body_rate"):
             return Response(b"", status=200, content_type="application/json; charset=utf-8")
         try:
             response = self._dispatch(request)

@@ -55,6 +55,11 @@ def faults(app: IntercomEmulator, request: Request) -> Response:
     return json_response(200, app.ctx.faults.config.to_dict())
 
 
+def faults_injected(app: IntercomEmulator, request: Request) -> Response:
+    """How many faults of each kind were served, so a soak can report what it survived."""
+    return json_response(200, dict(app.ctx.faults.injected))
+
+
 def config(app: IntercomEmulator, request: Request) -> Response:
     return json_response(200, app.ctx.config.to_dict())
 
@@ -114,6 +119,7 @@ ROUTES = [
     ("/_sandbox/health", ["GET"], health),
     ("/_sandbox/requests", ["GET", "DELETE"], requests_log),
     ("/_sandbox/faults", ["GET", "PUT"], faults),
+    ("/_sandbox/faults/injected", ["GET"], faults_injected),
     ("/_sandbox/config", ["GET"], config),
     ("/_sandbox/counts", ["GET"], counts),
     ("/_sandbox/holds", ["GET"], holds),

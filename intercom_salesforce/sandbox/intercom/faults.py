@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import Counter
 
 from intercom_salesforce.sandbox.hold import HoldRegistry
 from intercom_salesforce.sandbox.intercom.config import FaultConfig
@@ -15,6 +16,8 @@ class FaultInjector:
     def __init__(self, config: FaultConfig) -> None:
         self._lock = threading.Lock()
         self.holds = HoldRegistry()
+        # faults served since the emulator started, by kind (GET /_sandbox/faults/injected)
+        self.injected: Counter[str] = Counter()
         self.replace(config)
 
     def replace(self, config: FaultConfig) -> None:
@@ -32,6 +35,7 @@ class FaultInjector:
         with self._lock:
             if self._storm_left > 0:
                 self._storm_left -= 1
+                self.injected["rate_limit_storm"] += 1
                 return True
             return False
 
@@ -45,11 +49,14 @@ class FaultInjector:
             self._scroll_500_left -= 1
             return True
 
-    def roll(self, rate: float) -> bool:
+    def roll(self, rate: float, kind: str = "") -> bool:
         if rate <= 0:
             return False
         with self._lock:
-            return self._rng.random() < rate
+            hit = self._rng.random() < rate
+            if hit and kind:
+                self.injected[kind] += 1
+            return hit
 
     def pick_status(self) -> int:
         with self._lock:
