@@ -115,17 +115,10 @@ class SyncHome:
 
     # -- the org ----------------------------------------------------------------------------------
     def salesforce_client(self):
-        from intercom_salesforce.resources.salesforce import SalesforceResource
-        from intercom_salesforce.settings import SANDBOX_SF_CLIENT_ID, SANDBOX_SF_CLIENT_SECRET
+        from tests.conftest import Sandbox
 
-        return SalesforceResource(
-            mode="sandbox",
-            login_url=self.running.salesforce_url,
-            auth_flow="client_credentials",
-            client_id=SANDBOX_SF_CLIENT_ID,
-            client_secret=SANDBOX_SF_CLIENT_SECRET,
-            ca_bundle=self.ca,
-        ).client()
+        state = SandboxState(self.root / "var" / "sandbox")
+        return Sandbox(state, self.running, {}).salesforce().client()
 
     def soql(self, query: str) -> list[dict]:
         return self.salesforce_client().call(lambda s: s.query_all(query))["records"]

@@ -20,7 +20,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import requests
 
@@ -33,6 +32,7 @@ from intercom_salesforce.sandbox.runtime import SandboxState, seed, start
 from intercom_salesforce.sandbox.world import WorldSize
 from tests.conftest import Sandbox
 
+from .helpers import materialize_range
 from .test_thin_slice import full_range
 
 PEOPLE = [*SYNC_ASSETS, CHECKS_BY_ENTITY["intercom_contacts"]]
@@ -87,16 +87,7 @@ def _sync(sb: Sandbox, work: Path, assets: list, settings: dict, report: SoakRep
     resources = sb.resources(work)
     resources["sync_settings"] = SyncSettings(work_dir=str(work / "work"), **settings)
     first, last = full_range()
-    result = dg.materialize(
-        assets,
-        resources=resources,
-        instance=dg.DagsterInstance.ephemeral(),
-        tags={
-            "dagster/asset_partition_range_start": first,
-            "dagster/asset_partition_range_end": last,
-        },
-        raise_on_error=False,
-    )
+    result = materialize_range(assets, resources, first, last, succeed=False)
     report.run_seconds.append((f"{work.name} {len(assets)} assets", time.monotonic() - started))
     return result.success
 
