@@ -17,10 +17,12 @@ import logging
 import math
 import random
 import re
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import dagster as dg
 import requests
@@ -57,11 +59,18 @@ class RequestStats:
     scroll_restarts: int = 0
     seconds_waited: float = 0.0
     by_path: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, method: str, path: str) -> None:
-        self.calls += 1
         key = f"{method} {path_template(path)}"
-        self.by_path[key] = self.by_path.get(key, 0) + 1
+        with self._lock:
+            self.calls += 1
+            self.by_path[key] = self.by_path.get(key, 0) + 1
+
+    def bump(self, name: str, amount: float = 1) -> None:
+        """Add to a counter; per-record reads run on several threads at once."""
+        with self._lock:
+            setattr(self, name, getattr(self, name) + amount)
 
     def as_metadata(self) -> dict[str, Any]:
         return {
@@ -74,6 +83,10 @@ class RequestStats:
         }
 
 
+T = TypeVar("T")
+R = TypeVar("R")
+
+
 def path_template(path: str) -> str:
     """``/conversations/123`` → ``/conversations/{id}``: call counts per endpoint, not per record."""
     path = path.split("?")[0]
@@ -84,16 +97,22 @@ def path_template(path: str) -> str:
 
 class WindowLimiter:
     """At most ``allowance`` calls per fixed window of ``seconds``, windows aligned on the epoch
-    like Intercom's (so a wait ends when Intercom's next window starts)."""
+    like Intercom's (so a wait ends when Intercom's next window starts). Thread-safe: the workers
+    of one run share it, so together they never put more calls into a window than its allowance.
+    """
 
     def __init__(self, allowance: int, seconds: float, clock: Callable[[], float] = time.time):
         self.allowance, self.seconds, self.clock = max(1, allowance), seconds, clock
         self._window = -1
         self._used = 0
+        self._lock = threading.Lock()
 
     def wait_seconds(self) -> float:
         """Seconds to wait before the next call may go (0 when it may go now)."""
-        now = self.clock()
+        with self._lock:
+            return self._wait(self.clock())
+
+    def _wait(self, now: float) -> float:
         window = math.floor(now / self.seconds)
         if window != self._window:
             self._window, self._used = window, 0
@@ -102,14 +121,26 @@ class WindowLimiter:
         return (window + 1) * self.seconds - now
 
     def take(self) -> None:
-        window = math.floor(self.clock() / self.seconds)
-        if window != self._window:
-            self._window, self._used = window, 0
-        self._used += 1
+        with self._lock:
+            self._wait(self.clock())
+            self._used += 1
+
+    def try_take(self) -> float:
+        """Take a call of the current window and return 0, or return how long to wait."""
+        with self._lock:
+            wait = self._wait(self.clock())
+            if wait == 0.0:
+                self._used += 1
+            return wait
 
 
 class IntercomClient:
-    """One session against one workspace. Not thread-safe; create one per run."""
+    """One session against one workspace, for one run.
+
+    Calls may come from several threads at once (:meth:`map_concurrent`): they share the session's
+    connection pool, one rate limiter and one set of counters. A scroll stays single-threaded:
+    Intercom allows one open scroll per app.
+    """
 
     def __init__(self, resource: IntercomResource, log: logging.Logger | None = None):
         self.r = resource
@@ -117,6 +148,9 @@ class IntercomClient:
         self.log = log or logging.getLogger(__name__)
         self.stats = RequestStats()
         self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(10, resource.workers))
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
         self.session.headers.update(
             {
                 "Authorization": f"Bearer {resource.access_token}",
@@ -132,31 +166,42 @@ class IntercomClient:
         self._window_remaining: int | None = None
         self._window_limit: int | None = None
         self._window_reset: float | None = None
+        self._limits_lock = threading.Lock()
 
     # -- transport -------------------------------------------------------------------------
     def _sleep(self, seconds: float) -> None:
         if seconds > 0:
-            self.stats.seconds_waited += seconds
+            self.stats.bump("seconds_waited", seconds)
             time.sleep(seconds)
 
     def _throttle(self) -> None:
         """Wait, if needed, so this call stays within the run's share of the app's allowance."""
-        self._sleep(self.limiter.wait_seconds())
-        if self._window_limit and self._window_remaining is not None and self._window_reset:
-            # other clients of the app count too: leave them (1 - share) of the window
-            reserve = self._window_limit * (1 - self.r.rate_limit_share)
-            if self._window_remaining <= reserve and self._window_reset > time.time():
-                self._sleep(self._window_reset - time.time() + 0.05)
+        with self._limits_lock:
+            limit, remaining, reset = (
+                self._window_limit,
+                self._window_remaining,
+                self._window_reset,
+            )
             self._window_remaining = None
-        self.limiter.take()
+        if limit and remaining is not None and reset:
+            # other clients of the app count too: leave them (1 - share) of the window
+            reserve = limit * (1 - self.r.rate_limit_share)
+            if remaining <= reserve and reset > time.time():
+                self._sleep(reset - time.time() + 0.05)
+        while (wait := self.limiter.try_take()) > 0:
+            self._sleep(wait)
 
     def _record_limits(self, resp: requests.Response) -> None:
         try:
-            self._window_limit = int(resp.headers["X-RateLimit-Limit"])
-            self._window_remaining = int(resp.headers["X-RateLimit-Remaining"])
-            self._window_reset = float(resp.headers["X-RateLimit-Reset"])
+            limits = (
+                int(resp.headers["X-RateLimit-Limit"]),
+                int(resp.headers["X-RateLimit-Remaining"]),
+                float(resp.headers["X-RateLimit-Reset"]),
+            )
         except (KeyError, ValueError):
-            pass
+            return
+        with self._limits_lock:
+            self._window_limit, self._window_remaining, self._window_reset = limits
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter."""
@@ -192,22 +237,22 @@ class IntercomClient:
                 status = resp.status_code
                 self._record_limits(resp)
                 if status == 429:
-                    self.stats.rate_limited += 1
+                    self.stats.bump("rate_limited")
                     limited += 1
                     if limited > self.r.max_rate_limit_waits:
                         raise IntercomAPIError(method, path, status, _safe_json(resp))
-                    self.stats.retries += 1
+                    self.stats.bump("retries")
                     self._sleep(self._rate_limit_wait(resp))
                     continue
                 if status in RETRYABLE_STATUS:
-                    self.stats.server_errors += 1
+                    self.stats.bump("server_errors")
                     body = _safe_json(resp)
                     if final is not None and final(status, body):
                         raise IntercomAPIError(method, path, status, body)
                 elif 200 <= status < 300:
                     if resp.content.strip():
                         return resp.json()
-                    self.stats.empty_bodies += 1
+                    self.stats.bump("empty_bodies")
                     body = "empty body"  # seen in the wild; retried like a 5xx
                 else:
                     raise IntercomAPIError(method, path, status, _safe_json(resp))
@@ -216,14 +261,14 @@ class IntercomClient:
                 requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
             ) as exc:
-                self.stats.connection_errors += 1
+                self.stats.bump("connection_errors")
                 body = repr(exc)
             except ValueError as exc:  # a truncated or non-JSON 2xx body
                 body = repr(exc)
             if attempt >= self.r.max_retries:
                 raise IntercomAPIError(method, path, status, body)
             attempt += 1
-            self.stats.retries += 1
+            self.stats.bump("retries")
             self._sleep(self._backoff(attempt))
 
     def _rate_limit_wait(self, resp: requests.Response) -> float:
@@ -296,6 +341,34 @@ class IntercomClient:
             else:
                 return
 
+    def map_concurrent(
+        self, fetch: Callable[[T], R], items: Iterable[T], workers: int | None = None
+    ) -> Iterator[tuple[T, R | BaseException]]:
+        """``fetch(item)`` for every item on a bounded pool of workers, yielding ``(item,
+        result)`` as calls finish (an exception in place of the result when one failed for good).
+
+        For per-record reads (a conversation's parts, a contact's events): the calls share this
+        client's rate limiter and retries, while the caller, on its own thread, stays the only
+        writer. At most twice ``workers`` items are in flight, so memory stays bounded however
+        many items there are.
+        """
+        workers = max(1, workers or self.r.workers)
+        pending: dict[Future, T] = {}
+        source = iter(items)
+        with ThreadPoolExecutor(workers, thread_name_prefix="intercom") as pool:
+            while True:
+                for item in source:
+                    pending[pool.submit(fetch, item)] = item
+                    if len(pending) >= 2 * workers:
+                        break
+                if not pending:
+                    return
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    item = pending.pop(future)
+                    error = future.exception()
+                    yield item, (error if error is not None else future.result())
+
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return self.request("GET", path, params=params)
 
@@ -342,7 +415,7 @@ class IntercomClient:
                     if restarts >= self.r.scroll_max_restarts:
                         raise
                     restarts += 1
-                    self.stats.scroll_restarts += 1
+                    self.stats.bump("scroll_restarts")
                     self.log.warning(f"company scroll failed with {exc.status}; restarting it")
                     continue
                 raise
@@ -391,6 +464,11 @@ class IntercomResource(dg.ConfigurableResource):
     api_version: str = Field(default="2.14", description="Pinned Intercom-Version header.")
     mode: str = Field(default="production", description="'production' or 'sandbox', for metadata.")
     per_page: int = Field(default=150, description="Page size; Intercom's maximum is 150.")
+    workers: int = Field(
+        default=8,
+        description="Per-record reads (conversation parts, data events) in flight at once, all "
+        "within the one rate limiter.",
+    )
     timeout_seconds: float = Field(default=30.0, description="Connect and read timeout per call.")
     max_retries: int = Field(default=6, description="Retries of a 5xx, timeout or dropped call.")
     max_rate_limit_waits: int = Field(default=30, description="429s tolerated for one call.")

@@ -393,7 +393,8 @@ def intercom_companies(
 def intercom_conversation_parts(
     context: dg.AssetExecutionContext, intercom: IntercomResource, warehouse: DuckDBResource
 ):
-    """Parts of the conversations that changed in the window: one call per changed conversation.
+    """Parts of the conversations that changed in the window: one call per changed conversation,
+    ``intercom.workers`` at a time within the shared rate limit, written by this thread alone.
 
     A conversation is read again only when its ``updated_at`` moved since its parts were read
     (``staging.intercom_conversation_coverage``). Intercom returns at most the 500 most recent
@@ -433,13 +434,19 @@ def intercom_conversation_parts(
                 coverage,
             )
 
-        for conversation_id, updated_at in todo:
+        def fetch(item: tuple[str, Any]) -> dict[str, Any] | None:
             try:
-                detail = client.get(f"/conversations/{conversation_id}")
+                return client.get(f"/conversations/{item[0]}")
             except IntercomAPIError as exc:
                 if exc.status != 404:
                     raise
-                missing += 1  # deleted since it was staged
+                return None  # deleted since it was staged
+
+        for (conversation_id, updated_at), detail in client.map_concurrent(fetch, todo):
+            if isinstance(detail, BaseException):
+                raise detail
+            if detail is None:
+                missing += 1
                 progress.item()
                 continue
             parts_obj = detail.get("conversation_parts") or {}
@@ -492,6 +499,7 @@ def intercom_data_events(
     Intercom has no workspace-wide event feed: one listing per contact (90 days deep), so this
     reads only contacts whose ``updated_at`` moved since their events were last read
     (``staging.intercom_contact_event_coverage``) and keeps only ``sync_settings.event_names``.
+    Contacts are read ``intercom.workers`` at a time within the shared rate limit.
     """
     days = window_days(context.partition_time_window)
     tz = workspace_timezone()
@@ -525,18 +533,24 @@ def intercom_data_events(
                 conn, EVENT_COVERAGE, ("contact_id", "updated_at", "events_read"), coverage
             )
 
-        for contact_id, updated_at in contacts:
-            kept = 0
+        def fetch(item: tuple[str, Any]) -> list[dict[str, Any]]:
+            events: list[dict[str, Any]] = []
             pages = client.list_pages(
-                "/events", params={"type": "user", "intercom_user_id": contact_id}
+                "/events", params={"type": "user", "intercom_user_id": item[0]}
             )
             for page in pages:
-                events = page.get("events") or []
-                progress.page(len(events))
-                for event in events:
-                    if event.get("event_name") in wanted:
-                        writer.add(event)
-                        kept += 1
+                events.extend(page.get("events") or [])
+            return events
+
+        for (contact_id, updated_at), events in client.map_concurrent(fetch, contacts):
+            if isinstance(events, BaseException):
+                raise events
+            progress.page(len(events))
+            kept = 0
+            for event in events:
+                if event.get("event_name") in wanted:
+                    writer.add(event)
+                    kept += 1
             coverage.append((contact_id, updated_at, kept))
             progress.item()
             if len(coverage) >= COVERAGE_BATCH:
