@@ -50,6 +50,7 @@ from intercom_salesforce.sandbox.intercom.ratelimit import FixedWindowLimiter
 from intercom_salesforce.sandbox.intercom.requestlog import LOGGED_HEADERS, RequestLog
 from intercom_salesforce.sandbox.intercom.search import SearchError
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
+from intercom_salesforce.sandbox.latency import Latency
 
 #: Versions the API accepts: the 2.14 enum plus later releases and the Preview names (§1).
 KNOWN_VERSIONS = frozenset(
@@ -120,6 +121,7 @@ class IntercomEmulator:
         self.ctx = ApiContext(store, config, clock, FaultInjector(config.faults))
         self.limiter = FixedWindowLimiter(clock)
         self.log = RequestLog(config.request_log_size)
+        self.latency = Latency(config.latency_ms, config.latency_jitter_ms)
         self.handlers: dict[str, Handler] = {}
         rules: list[Rule] = []
         for module in (contacts_api, companies_api, conversations_api, workspace_api):
@@ -239,6 +241,7 @@ class IntercomEmulator:
     def _faulted_or_handled(self, request: Request, environ: dict[str, Any]) -> Response:
         fc = self.ctx.faults.config
         faults = self.ctx.faults
+        self.latency.wait()
         if fc.slow_ms > 0:
             time.sleep(fc.slow_ms / 1000)
         if faults.roll(fc.drop_connection_rate, "drop_connection_rate"):

@@ -74,6 +74,7 @@ class IntercomEmulatorConfig:
     Creation Delay"). ``require_accept`` answers 406 when no Accept header is sent (HTTP responses
     page; off by default because many clients omit it). ``path_prefix`` serves the API under a
     prefix (``/intercom`` → ``http://host/intercom/contacts``) for gateways that share one host.
+    ``latency_ms`` ± ``latency_jitter_ms`` delays every API response, as the internet would.
     """
 
     access_token: str = "sandbox-intercom-token"
@@ -97,6 +98,9 @@ class IntercomEmulatorConfig:
     require_accept: bool = False
     request_log_size: int = 10000
     path_prefix: str = ""
+    # network latency of every API response (sandbox/latency.py): base and uniform jitter, in ms
+    latency_ms: float = 0.0
+    latency_jitter_ms: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

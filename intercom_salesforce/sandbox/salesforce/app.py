@@ -27,6 +27,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from intercom_salesforce.sandbox.hold import HoldRegistry, hold_control
+from intercom_salesforce.sandbox.latency import Latency
 
 from . import bulk
 from .auth import (
@@ -98,6 +99,7 @@ class SalesforceEmulator:
         self.request_log: deque[dict[str, Any]] = deque(maxlen=5000)
         self.cursors: OrderedDict[str, tuple[str, bool]] = OrderedDict()
         self.holds = HoldRegistry(config.faults.holds)
+        self.latency = Latency(config.latency_ms, config.latency_jitter_ms)
 
     # -- WSGI entry -------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
@@ -109,6 +111,8 @@ class SalesforceEmulator:
         if ticket is not None and not ticket.rule.after:
             request.get_data(cache=True)  # the whole request is received before it waits
             self.holds.hold(ticket, environ)
+        if not _is_control(request.path):
+            self.latency.wait()
         response = self.respond(request)
         if ticket is not None and ticket.rule.after:
             self.holds.hold(ticket, environ)

@@ -75,6 +75,9 @@ class SalesforceEmulatorConfig:
     bulk_polls_to_complete: int = 2
     duplicate_rule_enabled: bool = True
     shuffle_results: bool = False
+    # network latency of every API response (sandbox/latency.py): base and uniform jitter, in ms
+    latency_ms: float = 0.0
+    latency_jitter_ms: float = 0.0
     faults: SalesforceFaults = field(default_factory=SalesforceFaults)
 
     def to_dict(self) -> dict[str, Any]:
