@@ -26,7 +26,18 @@ WAREHOUSE_POOL = "duckdb_warehouse"
 
 
 def read_sql(name: str, base: Path = SQL_DIR) -> str:
+    """A static statement kept in a `.sql` file beside the code that runs it."""
     return (base / name).read_text()
+
+
+def ident(name: str) -> str:
+    """A DuckDB identifier, quoted: names come from mapping files and Salesforce describes."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    """A DuckDB string literal, for the few statements that cannot take a bound parameter."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def ensure_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
