@@ -42,7 +42,7 @@ def literal(value: str) -> str:
 
 def ensure_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
     """Create schemas, tables and views if missing."""
-    from intercom_salesforce.assets.extract.entities import ALL
+    from intercom_salesforce.extract.entities import ALL
 
     conn.execute(read_sql("create_warehouse.sql"))
     for spec in ALL:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from intercom_salesforce.assets.extract.entities import COMPANIES, CONTACTS, EntitySpec
+from intercom_salesforce.extract.entities import COMPANIES, CONTACTS, EntitySpec
 
 SourceName = Literal["contacts", "companies"]
 

@@ -1,8 +1,8 @@
 """The Intercom REST client: pinned version, timeouts, retries, rate-limit waits, request counting.
 
-It knows how to page (cursor, search, scroll) and how to stay within Intercom's limits; it holds no
-business rules. The host comes from ``region`` (US, EU, AU) unless ``base_url`` overrides it (the
-sandbox emulator, a gateway).
+It knows how to send a call and stay within Intercom's limits (how lists page lives in
+``intercom_paging``); it holds no business rules. The host comes from ``region`` (US, EU, AU)
+unless ``base_url`` overrides it (the sandbox emulator, a gateway).
 
 Rate limits (reference §6): Intercom splits the per-minute limit into 10-second windows and answers
 ``429`` once a window is spent; ``X-RateLimit-Reset`` says when the next window starts. The client
@@ -34,7 +34,6 @@ REGION_BASE_URLS = {
     "AU": "https://api.au.intercom.io",
 }
 RETRYABLE_STATUS = {500, 502, 503, 504}
-SCROLL_RESTART_HINT = "restart the scroll"
 _ID_SEGMENT = re.compile(r"/(?=[^/]*\d)[^/]+")
 
 
@@ -295,51 +294,9 @@ class IntercomClient:
         sort: dict[str, str] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Yield the pages of ``POST /{entity}/search``; pagination lives in the body."""
-        body: dict[str, Any] = {
-            "query": query,
-            "pagination": {"per_page": per_page or self.r.per_page},
-        }
-        if sort:
-            body["sort"] = sort
-        while True:
-            page = self.request("POST", f"/{entity}/search", json=body)
-            yield page
-            cursor = _next_cursor(page)
-            if not cursor:
-                return
-            body["pagination"] = {
-                "per_page": body["pagination"]["per_page"],
-                "starting_after": cursor,
-            }
+        from intercom_salesforce.resources.intercom_paging import SearchPages
 
-    def list_pages(
-        self,
-        path: str,
-        *,
-        per_page: int | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        """Yield the pages of a list: cursor (``pages.next.starting_after``), page-numbered
-        (``pages.next.page`` / ``pages.total_pages``) or a full next URL (``pages.next``)."""
-        query: dict[str, Any] | None = {"per_page": per_page or self.r.per_page, **(params or {})}
-        url = path
-        while True:
-            page = self.request("GET", url, params=query)
-            yield page
-            pages = page.get("pages") or {}
-            nxt = pages.get("next")
-            if isinstance(nxt, str) and nxt:
-                url, query = nxt, None
-            elif isinstance(nxt, dict) and nxt.get("starting_after"):
-                query = {**(query or {}), "starting_after": nxt["starting_after"]}
-            elif (
-                isinstance(pages.get("page"), int)
-                and isinstance(pages.get("total_pages"), int)
-                and pages["page"] < pages["total_pages"]
-            ):
-                query = {**(query or {}), "page": pages["page"] + 1}
-            else:
-                return
+        return SearchPages(entity, query, sort, per_page).pages(self)
 
     def map_concurrent(
         self, fetch: Callable[[T], R], items: Iterable[T], workers: int | None = None
@@ -373,73 +330,11 @@ class IntercomClient:
         return self.request("GET", path, params=params)
 
     def scroll_companies(self) -> Iterator[list[dict[str, Any]]]:
-        """Yield pages of ``GET /companies/scroll`` until the empty final page.
+        """Yield the companies of each page of one full scroll (see ``ScrollPages``)."""
+        from intercom_salesforce.resources.intercom_paging import ScrollPages
 
-        One scroll may be open per app: ``400 scroll_exists`` waits ``scroll_wait_seconds`` for
-        the other to expire and tries again. A transient 5xx or dropped connection is retried in
-        place; the documented ``500`` "please restart the scroll operation", or a ``404`` for a
-        scroll that expired, restarts the scroll from the beginning, so callers must tolerate
-        seeing a company twice (stage rows keyed by id).
-        """
-        restarts = waits = 0
-        while True:
-            param: str | None = None
-            try:
-                while True:
-                    page = self.request(
-                        "GET",
-                        "/companies/scroll",
-                        params={"scroll_param": param} if param else None,
-                        final=_scroll_must_restart,
-                    )
-                    data = page.get("data") or []
-                    if not data:
-                        return
-                    yield data
-                    param = page.get("scroll_param")
-                    if not param:
-                        return
-            except IntercomAPIError as exc:
-                codes = _error_codes(exc.body)
-                if exc.status == 400 and "scroll_exists" in codes:
-                    if waits >= self.r.scroll_max_restarts:
-                        raise
-                    waits += 1
-                    self.log.info(
-                        f"another company scroll is open; waiting {self.r.scroll_wait_seconds} s "
-                        "for it to expire"
-                    )
-                    self._sleep(self.r.scroll_wait_seconds)
-                    continue
-                if (exc.status in RETRYABLE_STATUS or exc.status == 404) and param:
-                    if restarts >= self.r.scroll_max_restarts:
-                        raise
-                    restarts += 1
-                    self.stats.bump("scroll_restarts")
-                    self.log.warning(f"company scroll failed with {exc.status}; restarting it")
-                    continue
-                raise
-
-
-def _next_cursor(page: dict[str, Any]) -> str | None:
-    nxt = (page.get("pages") or {}).get("next") or {}
-    return nxt.get("starting_after") if isinstance(nxt, dict) else None
-
-
-def _scroll_must_restart(status: int, body: Any) -> bool:
-    if not isinstance(body, dict):
-        return False
-    return any(
-        SCROLL_RESTART_HINT in str(e.get("message", "")).lower()
-        for e in body.get("errors") or []
-        if isinstance(e, dict)
-    )
-
-
-def _error_codes(body: Any) -> set[str]:
-    if isinstance(body, dict):
-        return {e.get("code") for e in body.get("errors") or [] if isinstance(e, dict)}
-    return set()
+        for page in ScrollPages().pages(self):
+            yield page["data"]
 
 
 def _safe_json(resp: requests.Response) -> Any:

@@ -5,7 +5,7 @@ CREATE SCHEMA IF NOT EXISTS match;
 CREATE SCHEMA IF NOT EXISTS sync;
 
 -- Staging tables for Intercom entities are created from the entity table
--- (assets/extract/entities.py), one per EntitySpec, with a *_current view each.
+-- (extract/entities.py), one per EntitySpec, with a *_current view each.
 
 -- Salesforce keys mirrored for matching; merged incrementally by SystemModstamp.
 CREATE TABLE IF NOT EXISTS mirror.salesforce_contacts (

@@ -19,6 +19,7 @@ from intercom_salesforce.resources.intercom import (
     IntercomResource,
     path_template,
 )
+from intercom_salesforce.resources.intercom_paging import CursorPages, NextUrlPages
 from intercom_salesforce.sandbox.intercom import (
     FaultConfig,
     IntercomEmulatorConfig,
@@ -92,7 +93,7 @@ def test_search_list_and_next_url_paging(make_emulator):
     query = {"field": "updated_at", "operator": ">", "value": 0}
     found = [c["id"] for p in client.search_pages("contacts", query) for c in p["data"]]
     assert len(found) == len(set(found)) == emu.store.count("contacts")
-    listed = [c["id"] for p in client.list_pages("/contacts") for c in p["data"]]
+    listed = [c["id"] for p in CursorPages("/contacts").pages(client) for c in p["data"]]
     assert sorted(listed) == sorted(found)
     # search pagination travels in the body
     searches = [e for e in emu.log() if e["path"] == "/contacts/search"]
@@ -105,9 +106,9 @@ def test_search_list_and_next_url_paging(make_emulator):
     )[0]
     events = [
         e
-        for p in client.list_pages(
-            "/events", per_page=1, params={"type": "user", "intercom_user_id": contact}
-        )
+        for p in NextUrlPages(
+            "/events", {"type": "user", "intercom_user_id": contact}, per_page=1
+        ).pages(client)
         for e in p["events"]
     ]
     assert len(events) == n_events > 1

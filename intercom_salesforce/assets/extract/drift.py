@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from intercom_salesforce.assets.extract.entities import Column, EntitySpec
+from intercom_salesforce.extract.entities import Column, EntitySpec
 
 OBSERVATIONS = "staging.payload_observations"
 

@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from intercom_salesforce.assets.extract.drift import PayloadObserver
-from intercom_salesforce.assets.extract.entities import EPOCH_RANGE, EntitySpec
+from intercom_salesforce.extract.entities import EPOCH_RANGE, EntitySpec
 
 CHUNK_ROWS = 5_000
 

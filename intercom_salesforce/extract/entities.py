@@ -1,16 +1,19 @@
 """The table of Intercom entities we stage: what differs between them is data, not code.
 
-Each ``EntitySpec`` names its endpoint, the key holding the records, the staging table and the
-typed columns (with the dotted path each is read from). One writer (``staging.py``) and one set of
-asset factories (``records.py``, ``reference.py``) work from these rows; tests parametrize over
-them.
+Each ``EntitySpec`` says how its records are read (``read``: one search over the window, one full
+scroll filtered to it, one call per changed parent, or one whole list), how the endpoint pages
+(``paging``), where the records sit in a response (``key``), the staging table and its typed
+columns (with the dotted path each is read from), and for per-parent reads the parent entity and
+the coverage table that remembers which parent versions were read. One asset factory
+(``assets/extract/factory.py``) and one writer (``assets/extract/staging.py``) work from these
+rows; tests parametrize over them.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pyarrow as pa
@@ -53,31 +56,75 @@ class Column:
         return str(value)
 
 
+ReadStrategy = Literal["search", "scroll", "children", "list"]
+# how an endpoint pages; resources/intercom_paging.py has one paginator per style
+PagingStyle = Literal["search", "cursor", "scroll", "page_number", "next_url", "single"]
+
+
+@dataclass(frozen=True)
+class SubList:
+    """An embedded list Intercom cuts at 10 items (``has_more``), read in full from its url."""
+
+    name: str
+    paging: PagingStyle = "single"
+    per_page: int | None = None
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which parent versions a per-parent read has covered: one row per parent with the
+    ``updated_at`` whose children were read, so a parent is read again only once it changes."""
+
+    table: str
+    parent_column: str  # the parent's id
+    count_column: str  # children staged at that read
+    # where a response states the true number of children (Intercom caps some lists at 500):
+    # when set, the row also keeps ``parts_total`` and ``truncated``
+    total_paths: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class EntitySpec:
     """One staged Intercom entity."""
 
     name: str  # asset name and table suffix: staging.<name>
     columns: tuple[Column, ...]
-    path: str
-    key: str  # the list key in the response body
+    read: ReadStrategy
+    paging: PagingStyle
+    path: str  # per-parent reads: a template with ``{id}``
+    key: str  # where the records sit in a response body (dotted for a nested list)
     partitioned: bool = True
     description: str = ""
     id_column: str = "id"
-    params: dict[str, Any] = field(default_factory=dict)
+    # the query of each call; a list read makes one call per set (data attributes per model),
+    # a per-parent read formats ``{id}`` in the values with the parent's id
+    param_sets: tuple[dict[str, str], ...] = ({},)
     # search entities: how ``updated_at`` filters match. "day": by workspace-local calendar day
     # (contact search, 2.14); "exact": to the second, where the documented operators may be
     # inclusive, so the search is widened by a day each side (conversation search)
     search_dates: Literal["day", "exact"] | None = None
     # embedded lists truncated at 10 items (``has_more``) that are fetched in full from their url
-    sub_lists: tuple[str, ...] = ()
+    sub_lists: tuple[SubList, ...] = ()
     # rows an incremental run replaces: a record's version in its own partition day
     upsert_key: tuple[str, ...] = ("id", "partition_date")
+    # per-parent reads: whose changed records are read again, the field naming the parent on
+    # each child (when Intercom's child does not carry it), and what was read at which version
+    parent: EntitySpec | None = None
+    parent_field: str | None = None
+    coverage: Coverage | None = None
+    # children kept only when this field holds a value a consumer asks for (event names that the
+    # mapping's rules read); with no value asked for, nothing is read at all
+    wanted_field: str | None = None
 
     @property
     def search_entity(self) -> str:
         """``contacts`` for ``/contacts/search``."""
         return self.path.split("/")[1]
+
+    @property
+    def parent_unit(self) -> str:
+        """What a per-parent read counts in its metadata: ``conversations``, ``contacts``."""
+        return self.parent.name.removeprefix("intercom_") if self.parent else "records"
 
     @property
     def table(self) -> str:
@@ -160,10 +207,12 @@ def _nested_list(sub: str, inner: str, attr: str = "id") -> Callable[[dict[str, 
 
 CONTACTS = EntitySpec(
     name="intercom_contacts",
+    read="search",
+    paging="search",
     path="/contacts/search",
     key="data",
     search_dates="day",
-    sub_lists=("tags", "companies"),
+    sub_lists=(SubList("tags"), SubList("companies", "page_number", per_page=60)),
     description=(
         "Intercom contacts (users and leads) updated in the partition's days: one row per contact "
         "and partition day of its updated_at; intercom_contacts_current keeps the newest version "
@@ -198,6 +247,8 @@ CONTACTS = EntitySpec(
 
 CONVERSATIONS = EntitySpec(
     name="intercom_conversations",
+    read="search",
+    paging="search",
     path="/conversations/search",
     key="conversations",
     search_dates="exact",
@@ -231,9 +282,16 @@ CONVERSATIONS = EntitySpec(
 
 COMPANIES = EntitySpec(
     name="intercom_companies",
+    read="scroll",
+    paging="scroll",
     path="/companies/scroll",
     key="data",
-    description="Intercom companies by updated_at day (full scroll, filtered to the window).",
+    description=(
+        "Intercom companies updated in the window, from one full scroll (2.14 has no company "
+        "search; the list endpoint stops at 10,000). A scroll interrupted by a 500 restarts from "
+        "the beginning and repeats collapse on id; an incremental run still scrolls everything "
+        "but stages only companies changed since the mark."
+    ),
     columns=(
         Column("id"),
         Column("company_id"),
@@ -256,10 +314,25 @@ COMPANIES = EntitySpec(
 
 CONVERSATION_PARTS = EntitySpec(
     name="intercom_conversation_parts",
+    read="children",
+    paging="single",
     path="/conversations/{id}",
-    key="conversation_parts",
+    key="conversation_parts.conversation_parts",
     upsert_key=("id",),
-    description="Parts of changed conversations (at most the 500 most recent per conversation).",
+    parent=CONVERSATIONS,
+    parent_field="conversation_id",
+    coverage=Coverage(
+        "staging.intercom_conversation_coverage",
+        "conversation_id",
+        "parts_retrieved",
+        total_paths=("statistics.count_conversation_parts", "conversation_parts.total_count"),
+    ),
+    description=(
+        "Parts of the conversations that changed in the window, one call per conversation whose "
+        "updated_at moved since its parts were read (staging.intercom_conversation_coverage). "
+        "Intercom returns at most the 500 most recent parts: a conversation with more is "
+        "flagged there and in metadata, never silently short; parts are upserted by id."
+    ),
     columns=(
         Column("id"),
         Column("conversation_id"),
@@ -275,10 +348,21 @@ CONVERSATION_PARTS = EntitySpec(
 
 DATA_EVENTS = EntitySpec(
     name="intercom_data_events",
+    read="children",
+    paging="next_url",
     path="/events",
     key="events",
+    param_sets=({"type": "user", "intercom_user_id": "{id}"},),
     upsert_key=("id",),
-    description="Data events of changed contacts, for the configured event names.",
+    parent=CONTACTS,
+    coverage=Coverage("staging.intercom_contact_event_coverage", "contact_id", "events_read"),
+    wanted_field="event_name",
+    description=(
+        "Data events of the contacts that changed in the window, only when the mapping's rules "
+        "read events, and only the names they read (plus sync_settings.event_names). Intercom "
+        "has no workspace-wide feed: one listing per contact whose updated_at moved since its "
+        "events were read (staging.intercom_contact_event_coverage)."
+    ),
     columns=(
         Column("id"),
         Column("event_name"),
@@ -293,6 +377,8 @@ DATA_EVENTS = EntitySpec(
 
 ADMINS = EntitySpec(
     name="intercom_admins",
+    read="list",
+    paging="single",
     path="/admins",
     key="admins",
     partitioned=False,
@@ -310,6 +396,8 @@ ADMINS = EntitySpec(
 
 TEAMS = EntitySpec(
     name="intercom_teams",
+    read="list",
+    paging="single",
     path="/teams",
     key="teams",
     partitioned=False,
@@ -319,6 +407,8 @@ TEAMS = EntitySpec(
 
 TAGS = EntitySpec(
     name="intercom_tags",
+    read="list",
+    paging="single",
     path="/tags",
     key="data",
     partitioned=False,
@@ -328,8 +418,11 @@ TAGS = EntitySpec(
 
 DATA_ATTRIBUTES = EntitySpec(
     name="intercom_data_attributes",
+    read="list",
+    paging="single",
     path="/data_attributes",
     key="data",
+    param_sets=({"model": "contact"}, {"model": "company"}),
     partitioned=False,
     id_column="full_name",
     description="Contact and company data attributes (standard and custom), with types.",

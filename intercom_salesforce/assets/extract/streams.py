@@ -1,0 +1,305 @@
+"""The four ways an entity is read, each driven by its row in the entity table.
+
+* ``search`` and ``scroll`` (:func:`read_window`): the records updated in the window, or since the
+  last run's mark. A search asks Intercom for the window; a scroll reads everything and keeps the
+  window. An incremental search goes newest first and stops at the mark.
+* ``children`` (:func:`read_children`): one listing per parent that changed since its children
+  were last read (the entity's coverage table), ``intercom.workers`` at a time within the one rate
+  limiter, while this thread alone writes DuckDB.
+* ``list`` (:func:`read_list`): the whole list, once per parameter set.
+
+Every reader streams records into a :class:`StagingWriter` (bounded memory) and returns what it
+did as a :class:`Staged`; the asset factory records the run and builds its metadata.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from intercom_salesforce.assets.extract.ledger import Plan
+from intercom_salesforce.assets.extract.staging import StagingWriter
+from intercom_salesforce.assets.partitions import search_filter
+from intercom_salesforce.extract.entities import Coverage, EntitySpec, SubList
+from intercom_salesforce.resources.intercom import IntercomAPIError, IntercomClient
+from intercom_salesforce.resources.intercom_paging import (
+    SearchPages,
+    dig,
+    paginator,
+    records,
+)
+from intercom_salesforce.warehouse import ident, read_sql
+
+SQL = Path(__file__).parent / "sql"
+COVERAGE_BATCH = 500
+
+
+class Progress:
+    """Counts, rate and ETA for long extractions, logged every ``every`` pages (or items)."""
+
+    def __init__(
+        self, log: Any, label: str, every: int = 50, total: int | None = None, unit: str = "records"
+    ):
+        self.log, self.label, self.every, self.unit = log, label, every, unit
+        self.started = time.monotonic()
+        self.pages = self.fetched = self.items = 0
+        self.total = total
+
+    def page(self, n_records: int, total: int | None = None) -> None:
+        self.pages += 1
+        self.fetched += n_records
+        if total is not None and self.unit == "records":
+            self.total = total
+        if self.unit == "records" and self.pages % self.every == 0:
+            self._log(self.fetched)
+
+    def item(self) -> None:
+        """One unit of a per-parent loop (a conversation, a contact) done."""
+        self.items += 1
+        if self.items % self.every == 0:
+            self._log(self.items)
+
+    def _log(self, done: int) -> None:
+        rate = done / max(self.elapsed, 1e-6)
+        eta = f", ETA {max(0.0, (self.total - done) / rate):.0f} s" if self.total and rate else ""
+        self.log.info(f"{self.label}: {done}/{self.total or '?'} {self.unit}, {rate:.0f}/s{eta}")
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+@dataclass
+class Staged:
+    """What one read left in staging: rows in its scope, rows it wrote, and what else it saw."""
+
+    plan: Plan
+    rows: int
+    written: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# -- search and scroll -------------------------------------------------------------------------
+
+
+def window_pages(
+    client: IntercomClient, spec: EntitySpec, start: datetime, end: datetime, incremental: bool
+):
+    """The pages that can hold the window's records: a search for it, or the full scroll."""
+    if spec.read == "search":
+        # a full read goes oldest first, so a record updated while we page comes round again at
+        # the end; an incremental read goes newest first and stops at the mark
+        order = "descending" if incremental else "ascending"
+        query = search_filter(start, end, spec.search_dates or "day")
+        return SearchPages(
+            spec.search_entity, query, sort={"field": "updated_at", "order": order}
+        ).pages(client)
+    return paginator(spec.paging, spec.path).pages(client)
+
+
+def complete_sub_lists(
+    client: IntercomClient, spec: EntitySpec, record: dict[str, Any], subs: tuple[SubList, ...]
+) -> int:
+    """Replace truncated embedded lists (``has_more``) with the full list; returns calls made."""
+    calls = 0
+    for sub in subs:
+        value = record.get(sub.name)
+        if not (isinstance(value, dict) and value.get("has_more")):
+            continue
+        url = value.get("url") or f"/{spec.search_entity}/{record['id']}/{sub.name}"
+        items: list[dict[str, Any]] = []
+        for page in paginator(sub.paging, url, per_page=sub.per_page).pages(client):
+            items.extend(records(page, "data"))
+            calls += 1
+        record[sub.name] = {
+            "type": "list",
+            "data": items,
+            "total_count": len(items),
+            "has_more": False,
+        }
+    return calls
+
+
+def read_window(
+    client: IntercomClient,
+    spec: EntitySpec,
+    writer: StagingWriter,
+    progress: Progress,
+    plan: Plan,
+    window: tuple[datetime, datetime],
+    days: tuple[str, str],
+) -> Staged:
+    """Stage the records updated in ``window`` (from the plan's mark when incremental)."""
+    start = plan.since or window[0]
+    start_ts, end_ts = int(start.timestamp()), int(window[1].timestamp())
+    seen = {"outside_window_dropped": 0, "older_than_mark_dropped": 0, "sub_list_calls": 0}
+    if start_ts < end_ts:
+        pages = window_pages(client, spec, start, window[1], plan.incremental)
+        for page in pages:
+            found = records(page, spec.key)
+            progress.page(len(found), page.get("total_count"))
+            reached_mark = False
+            for record in found:
+                updated = int(record.get("updated_at") or 0)
+                if updated < start_ts:
+                    seen["older_than_mark_dropped"] += 1
+                    reached_mark = True
+                elif updated >= end_ts:
+                    seen["outside_window_dropped"] += 1
+                else:
+                    seen["sub_list_calls"] += complete_sub_lists(
+                        client, spec, record, spec.sub_lists
+                    )
+                    writer.add(record)
+            if spec.read == "search" and plan.incremental and reached_mark:
+                pages.close()
+                break
+    rows = writer.finish_plan(plan.incremental, *days)
+    seen["duplicates_collapsed"] = writer.appended - writer.written
+    if not spec.sub_lists:
+        del seen["sub_list_calls"]
+    if spec.read == "scroll":
+        seen["scroll_restarts"] = client.stats.scroll_restarts
+    return Staged(plan, rows, writer.written, seen)
+
+
+# -- children of changed parents ---------------------------------------------------------------
+
+
+def changed_parents(
+    conn: duckdb.DuckDBPyConnection, spec: EntitySpec, days: tuple[str, str], full: bool
+) -> list[tuple[str, Any]]:
+    """(id, updated_at) of the window's parents whose children were not read at that version."""
+    assert spec.parent is not None and spec.coverage is not None
+    sql = read_sql("changed_parents.sql", SQL).format(
+        parent_view=spec.parent.current_view,
+        coverage=spec.coverage.table,
+        parent_column=ident(spec.coverage.parent_column),
+    )
+    return conn.execute(sql, [*days, full]).fetchall()
+
+
+def fetch_children(
+    client: IntercomClient, spec: EntitySpec, parent_id: str
+) -> tuple[list[dict[str, Any]], int] | None:
+    """One parent's children and their true number (None: the parent is gone). Runs on a
+    worker thread: it only reads."""
+    children: list[dict[str, Any]] = []
+    total = 0
+    total_paths = spec.coverage.total_paths if spec.coverage else ()
+    try:
+        for params in spec.param_sets:
+            query = {k: v.format(id=parent_id) for k, v in params.items()}
+            for page in paginator(spec.paging, spec.path.format(id=parent_id), query).pages(client):
+                children.extend(records(page, spec.key))
+                total = max([total, *(int(dig(page, p) or 0) for p in total_paths)])
+    except IntercomAPIError as exc:
+        if exc.status != 404:
+            raise
+        return None  # deleted since it was staged
+    return children, max(total, len(children))
+
+
+def coverage_columns(coverage: Coverage) -> tuple[str, ...]:
+    columns = (coverage.parent_column, "updated_at", coverage.count_column)
+    return columns + (("parts_total", "truncated") if coverage.total_paths else ())
+
+
+def upsert_coverage(
+    conn: duckdb.DuckDBPyConnection, coverage: Coverage, rows: list[tuple[Any, ...]]
+) -> None:
+    """Record which parents' children were read, in one statement (through Arrow)."""
+    if not rows:
+        return
+    columns = coverage_columns(coverage)
+    batch = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
+    names = ", ".join(ident(c) for c in columns)
+    conn.register("_coverage", batch)
+    try:
+        conn.execute(
+            f"INSERT OR REPLACE INTO {coverage.table} ({names}, fetched_at) "
+            f"SELECT {names}, now() FROM _coverage"
+        ).fetchall()
+    finally:
+        conn.unregister("_coverage")
+    rows.clear()
+
+
+@dataclass
+class ChildTally:
+    """Per-parent outcomes of a children read, for metadata."""
+
+    parents: int = 0
+    missing: int = 0
+    truncated: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def read_children(
+    conn: duckdb.DuckDBPyConnection,
+    client: IntercomClient,
+    spec: EntitySpec,
+    writer: StagingWriter,
+    progress: Progress,
+    todo: list[tuple[str, Any]],
+    wanted: frozenset[str] | None,
+) -> ChildTally:
+    """Read the children of every parent in ``todo`` side by side; stage the ones ``wanted``
+    (all when None) and mark each parent version read, never before its children are staged."""
+    assert spec.coverage is not None
+    coverage: list[tuple[Any, ...]] = []
+    tally = ChildTally(parents=len(todo))
+
+    def save_coverage() -> None:
+        writer.flush()  # children first: coverage must never claim children not yet staged
+        upsert_coverage(conn, spec.coverage, coverage)
+
+    def fetch(item: tuple[str, Any]) -> tuple[list[dict[str, Any]], int] | None:
+        return fetch_children(client, spec, item[0])
+
+    for (parent_id, updated_at), got in client.map_concurrent(fetch, todo):
+        if isinstance(got, BaseException):
+            raise got
+        progress.item()
+        if got is None:
+            tally.missing += 1
+            continue
+        children, total = got
+        progress.page(len(children))
+        kept = 0
+        for child in children:
+            if wanted is None or child.get(spec.wanted_field or "") in wanted:
+                writer.add({**child, spec.parent_field: parent_id} if spec.parent_field else child)
+                kept += 1
+        row: tuple[Any, ...] = (parent_id, updated_at, kept)
+        if spec.coverage.total_paths:
+            row += (total, kept < total)
+            if kept < total:
+                tally.truncated.append(row)
+        coverage.append(row)
+        if len(coverage) >= COVERAGE_BATCH:
+            save_coverage()
+    save_coverage()
+    return tally
+
+
+# -- whole lists -------------------------------------------------------------------------------
+
+
+def read_list(
+    client: IntercomClient, spec: EntitySpec, writer: StagingWriter, progress: Progress
+) -> Staged:
+    """Reference data: the table becomes exactly the list as read now."""
+    for params in spec.param_sets:
+        for page in paginator(spec.paging, spec.path, params).pages(client):
+            found = records(page, spec.key)
+            progress.page(len(found))
+            for record in found:
+                writer.add(record)
+    rows = writer.finish_all()
+    return Staged(Plan("full_refresh"), rows, writer.written)
