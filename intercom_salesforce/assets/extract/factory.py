@@ -13,6 +13,7 @@ import dagster as dg
 import duckdb
 
 from intercom_salesforce.assets.extract import ledger
+from intercom_salesforce.assets.extract.consumers import wanted_event_names
 from intercom_salesforce.assets.extract.ledger import Plan
 from intercom_salesforce.assets.extract.staging import StagingWriter
 from intercom_salesforce.assets.extract.streams import (
@@ -94,8 +95,7 @@ class StreamRun:
         plan = Plan("full_refresh" if full else "incremental")
         wanted, why = None, ""
         if self.spec.wanted_field:
-            wanted = frozenset(self.context.resources.sync_settings.event_names)
-            why = "configured in sync_settings.event_names"
+            wanted, why = wanted_event_names(self.context.resources.sync_settings)
         needed = wanted is None or bool(wanted)
         todo = changed_parents(self.conn, self.spec, self.days, full) if needed else []
         unit = self.spec.parent_unit
