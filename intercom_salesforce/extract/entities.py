@@ -81,6 +81,9 @@ class Coverage:
     # where a response states the true number of children (Intercom caps some lists at 500):
     # when set, the row also keeps ``parts_total`` and ``truncated``
     total_paths: tuple[str, ...] = ()
+    # the values of ``EntitySpec.wanted_field`` that read kept: a parent is read again when a
+    # consumer asks for a value it did not keep
+    wanted_column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -355,7 +358,12 @@ DATA_EVENTS = EntitySpec(
     param_sets=({"type": "user", "intercom_user_id": "{id}"},),
     upsert_key=("id",),
     parent=CONTACTS,
-    coverage=Coverage("staging.intercom_contact_event_coverage", "contact_id", "events_read"),
+    coverage=Coverage(
+        "staging.intercom_contact_event_coverage",
+        "contact_id",
+        "events_read",
+        wanted_column="event_names",
+    ),
     wanted_field="event_name",
     description=(
         "Data events of the contacts that changed in the window, only when the mapping's rules "

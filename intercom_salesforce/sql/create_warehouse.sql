@@ -213,6 +213,8 @@ CREATE TABLE IF NOT EXISTS staging.intercom_contact_event_coverage (
     events_read BIGINT,
     fetched_at  TIMESTAMPTZ
 );
+-- The event names that read kept: a contact is read again once the mapping reads other names.
+ALTER TABLE staging.intercom_contact_event_coverage ADD COLUMN IF NOT EXISTS event_names VARCHAR[];
 
 -- Why each pushed record has its owner and record type: the routing rule that decided them
 -- (the newest decision per record; the push's results keep the payloads that were sent).

@@ -24,12 +24,12 @@ from intercom_salesforce.sandbox.intercom.store import IntercomStore
 SANDBOX_MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "sandbox.yaml"
 
 
-def run(sandbox, tmp_path: Path, assets: list, mapping: Path = SANDBOX_MAPPING) -> dict:
+def run(sandbox, tmp_path: Path, assets: list, mapping: Path = SANDBOX_MAPPING, **settings) -> dict:
     """Materialize ``assets`` over the last 20 days; returns each asset's metadata."""
     keys = daily_partitions.get_partition_keys()
     resources = sandbox.resources(tmp_path)
     resources["sync_settings"] = SyncSettings(
-        work_dir=str(tmp_path / "work"), mapping_file=str(mapping)
+        work_dir=str(tmp_path / "work"), mapping_file=str(mapping), **settings
     )
     result = dg.materialize(
         assets,
@@ -61,11 +61,17 @@ def calls(sandbox, prefix: str) -> list[dict]:
     return [e for e in entries if e["path"].startswith(prefix)]
 
 
-def test_no_rule_reads_events_so_no_event_is_read(sandbox, tmp_path):
+def with_events(tmp_path: Path, events: dict) -> Path:
+    """The sandbox mapping with ``lifecycle.events`` replaced."""
     mapping = yaml.safe_load(SANDBOX_MAPPING.read_text())
-    mapping["lifecycle"].pop("events")
-    without_events = tmp_path / "no_events.yaml"
-    without_events.write_text(yaml.safe_dump(mapping, sort_keys=False))
+    mapping["lifecycle"]["events"] = events
+    path = tmp_path / f"mapping_{len(events)}.yaml"
+    path.write_text(yaml.safe_dump(mapping, sort_keys=False))
+    return path
+
+
+def test_no_rule_reads_events_so_no_event_is_read(sandbox, tmp_path):
+    without_events = with_events(tmp_path, {})
 
     md = run(sandbox, tmp_path, [intercom_contacts, intercom_data_events], without_events)
     assert calls(sandbox, "/events") == []
@@ -122,3 +128,30 @@ def test_parts_are_read_again_only_for_conversations_that_changed(sandbox, tmp_p
     ).fetchall()
     con.close()
     assert marker == [(touched,)]
+
+
+def test_contacts_are_listed_again_when_the_mapping_reads_another_event(sandbox, tmp_path):
+    assets = [intercom_contacts, intercom_data_events]
+    demo = {"requested-demo": {"Lead.Status": "Marketing Qualified"}}
+    one = with_events(tmp_path, demo)
+    two = with_events(tmp_path, {**demo, "upgraded-plan": {"Lead.Status": "Working - Contacted"}})
+    first = run(sandbox, tmp_path, assets, one, event_names=[])["intercom_data_events"]
+    assert first["event_names"] == "requested-demo"
+    n_contacts = len({e["query"]["intercom_user_id"][0] for e in calls(sandbox, "/events")})
+    assert n_contacts > 0
+
+    run(sandbox, tmp_path, assets, one, event_names=[])
+    assert calls(sandbox, "/events") == []
+    # a rule now reads a name that was not kept: every contact is listed again, once
+    again = run(sandbox, tmp_path, assets, two, event_names=[])["intercom_data_events"]
+    assert again["event_names"] == "requested-demo, upgraded-plan"
+    assert len(calls(sandbox, "/events")) >= n_contacts == again["contacts_fetched"]
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    names = con.execute(
+        "SELECT DISTINCT event_name FROM staging.intercom_data_events ORDER BY 1"
+    ).fetchall()
+    con.close()
+    assert names == [("requested-demo",), ("upgraded-plan",)]
+    # dropping a name reads nothing again: what was kept covers it
+    run(sandbox, tmp_path, assets, one, event_names=[])
+    assert calls(sandbox, "/events") == []

@@ -97,7 +97,7 @@ class StreamRun:
         if self.spec.wanted_field:
             wanted, why = wanted_event_names(self.context.resources.sync_settings)
         needed = wanted is None or bool(wanted)
-        todo = changed_parents(self.conn, self.spec, self.days, full) if needed else []
+        todo = changed_parents(self.conn, self.spec, self.days, full, wanted) if needed else []
         unit = self.spec.parent_unit
         self.progress = Progress(
             self.context.log, self.spec.name, every=200, total=len(todo), unit=unit

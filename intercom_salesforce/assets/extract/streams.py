@@ -173,16 +173,24 @@ def read_window(
 
 
 def changed_parents(
-    conn: duckdb.DuckDBPyConnection, spec: EntitySpec, days: tuple[str, str], full: bool
+    conn: duckdb.DuckDBPyConnection,
+    spec: EntitySpec,
+    days: tuple[str, str],
+    full: bool,
+    wanted: frozenset[str] | None = None,
 ) -> list[tuple[str, Any]]:
-    """(id, updated_at) of the window's parents whose children were not read at that version."""
+    """(id, updated_at) of the window's parents whose children were not read at that version,
+    or not for every value ``wanted`` now."""
     assert spec.parent is not None and spec.coverage is not None
+    column = spec.coverage.wanted_column
+    check = f"coalesce(list_has_all(v.{ident(column)}, $4::VARCHAR[]), FALSE)" if column else "$4"
     sql = read_sql("changed_parents.sql", SQL).format(
         parent_view=spec.parent.current_view,
         coverage=spec.coverage.table,
         parent_column=ident(spec.coverage.parent_column),
+        wanted_check=check,
     )
-    return conn.execute(sql, [*days, full]).fetchall()
+    return conn.execute(sql, [*days, full, sorted(wanted or ()) if column else True]).fetchall()
 
 
 def fetch_children(
@@ -208,7 +216,8 @@ def fetch_children(
 
 def coverage_columns(coverage: Coverage) -> tuple[str, ...]:
     columns = (coverage.parent_column, "updated_at", coverage.count_column)
-    return columns + (("parts_total", "truncated") if coverage.total_paths else ())
+    columns += ("parts_total", "truncated") if coverage.total_paths else ()
+    return columns + ((coverage.wanted_column,) if coverage.wanted_column else ())
 
 
 def upsert_coverage(
@@ -281,6 +290,8 @@ def read_children(
             row += (total, kept < total)
             if kept < total:
                 tally.truncated.append(row)
+        if spec.coverage.wanted_column:
+            row += (sorted(wanted or ()),)
         coverage.append(row)
         if len(coverage) >= COVERAGE_BATCH:
             save_coverage()
