@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
+from intercom_salesforce.warehouse import ident
+
 DuckType = Literal["VARCHAR", "BIGINT", "DOUBLE", "BOOLEAN", "JSON", "TIMESTAMPTZ"]
 ARROW = {
     "VARCHAR": pa.string(),
@@ -145,21 +147,21 @@ class EntitySpec:
         return {c.name: c.value(record) for c in self.columns}
 
     def create_sql(self) -> str:
-        cols = ",\n    ".join(f'"{c.name}" {c.type}' for c in self.columns)
+        cols = ",\n    ".join(f"{ident(c.name)} {c.type}" for c in self.columns)
         extra = (
             ",\n    partition_date DATE NOT NULL" if self.partitioned else ""
         ) + ",\n    extracted_at TIMESTAMPTZ NOT NULL,\n    run_id VARCHAR"
         ddl = f"CREATE TABLE IF NOT EXISTS {self.table} (\n    {cols}{extra}\n);"
         # columns added since a warehouse was created (inserts are by name)
         ddl += "".join(
-            f'\nALTER TABLE {self.table} ADD COLUMN IF NOT EXISTS "{c.name}" {c.type};'
+            f"\nALTER TABLE {self.table} ADD COLUMN IF NOT EXISTS {ident(c.name)} {c.type};"
             for c in self.columns
         )
         if self.partitioned:
             ts = "updated_at"
             ddl += (
                 f"\nCREATE OR REPLACE VIEW {self.current_view} AS SELECT * FROM {self.table} "
-                f'QUALIFY row_number() OVER (PARTITION BY "{self.id_column}" '
+                f"QUALIFY row_number() OVER (PARTITION BY {ident(self.id_column)} "
                 f"ORDER BY {ts} DESC, extracted_at DESC) = 1;"
             )
         return ddl

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from intercom_salesforce.assets.extract.drift import PayloadObserver
 from intercom_salesforce.extract.entities import EPOCH_RANGE, EntitySpec
+from intercom_salesforce.warehouse import ident
 
 CHUNK_ROWS = 5_000
 
@@ -54,16 +55,17 @@ class StagingWriter:
     def _build_select(self) -> str:
         exprs = []
         for c in self.spec.columns:
+            name = ident(c.name)
             if c.type == "TIMESTAMPTZ":
                 # a value no timestamp can hold (microseconds, say) is NULL, not a failed extract
                 exprs.append(
-                    f'CASE WHEN "{c.name}" BETWEEN {EPOCH_RANGE[0]} AND {EPOCH_RANGE[1]} '
-                    f'THEN to_timestamp("{c.name}") END AS "{c.name}"'
+                    f"CASE WHEN {name} BETWEEN {EPOCH_RANGE[0]} AND {EPOCH_RANGE[1]} "
+                    f"THEN to_timestamp({name}) END AS {name}"
                 )
             elif c.type == "JSON":
-                exprs.append(f'"{c.name}"::JSON AS "{c.name}"')
+                exprs.append(f"{name}::JSON AS {name}")
             else:
-                exprs.append(f'"{c.name}"')
+                exprs.append(name)
         if self.spec.partitioned:
             exprs.append("(to_timestamp(updated_at) AT TIME ZONE $tz)::DATE AS partition_date")
         exprs += ["$extracted_at::TIMESTAMPTZ AS extracted_at", "$run_id AS run_id"]
@@ -71,7 +73,7 @@ class StagingWriter:
         order = "updated_at DESC, " if self.spec.partitioned else ""
         return (
             f"SELECT {', '.join(exprs)} FROM _chunk "
-            f'QUALIFY row_number() OVER (PARTITION BY "{self.spec.id_column}" '
+            f"QUALIFY row_number() OVER (PARTITION BY {ident(self.spec.id_column)} "
             f"ORDER BY {order}_seq DESC) = 1"
         )
 
@@ -90,7 +92,7 @@ class StagingWriter:
             "_seq", pa.array(range(self.appended, self.appended + len(self.buffer)), pa.int64())
         )
         keys = self.spec.upsert_key if self.spec.partitioned else (self.spec.id_column,)
-        match = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
+        match = " AND ".join(f"t.{ident(k)} = s.{ident(k)}" for k in keys)
         table = self.spec.table
         self.conn.register("_chunk", chunk)
         try:
