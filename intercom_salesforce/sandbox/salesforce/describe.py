@@ -1,14 +1,18 @@
 """Object metadata of the emulated org: objects, fields, and the describe JSON built from them.
 
-Field types, lengths and flags follow the Salesforce Object/Field Reference as summarised in
-reference sections 5.2 and 6 (Lead, Contact, Account, Task, Note, queues, record types), plus the
-custom fields the Intercom sync uses. The same definitions drive SOQL validation, CSV parsing and
-per-record validation, so describe never disagrees with what the emulator enforces.
+The objects are data: one file per object under ``objects/`` (``Lead.json``...) with the object's
+describe properties and a table of its fields, loaded once at import. Field types, lengths and
+flags follow the Salesforce Object/Field Reference for a new Developer Edition org (reference
+sections 5.2 and 6), plus the custom fields the Intercom sync uses. The same definitions drive
+SOQL validation, CSV parsing and per-record validation, so describe never disagrees with what the
+emulator enforces.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from .ids import KEY_PREFIXES
@@ -145,551 +149,121 @@ class ObjectDef:
         return self._rel_by_lower.get(name.lower())
 
 
-def _pl(*values: str, default: str | None = None, inactive: tuple[str, ...] = ()) -> tuple:
-    return tuple(PicklistValue(v, True, v == default) for v in values) + tuple(
-        PicklistValue(v, False) for v in inactive
+_OBJECTS_DIR = Path(__file__).with_name("objects")
+#: describe's name of each ``FieldDef`` flag, as the object files spell them.
+_FLAGS = {
+    "nillable": "nillable",
+    "createable": "createable",
+    "updateable": "updateable",
+    "defaultedOnCreate": "defaulted_on_create",
+    "externalId": "external_id",
+    "unique": "unique",
+    "caseSensitive": "case_sensitive",
+    "idLookup": "id_lookup",
+    "calculated": "calculated",
+    "custom": "custom",
+    "restrictedPicklist": "restricted_picklist",
+    "length": "length",
+    "precision": "precision",
+    "scale": "scale",
+    "digits": "digits",
+}
+_OBJECT_FLAGS = {
+    "custom": "custom",
+    "queueOwnable": "queue_ownable",
+    "createable": "createable",
+    "updateable": "updateable",
+    "deletable": "deletable",
+}
+
+
+def _picklist(row: dict[str, Any]) -> tuple[PicklistValue, ...]:
+    default = row.get("defaultValue")
+    active = tuple(PicklistValue(v, True, v == default) for v in row.get("picklistValues", ()))
+    return active + tuple(PicklistValue(v, False) for v in row.get("inactiveValues", ()))
+
+
+def field_from_row(row: dict[str, Any]) -> FieldDef:
+    """One row of an object file; an External ID is always an idLookup field, as in Salesforce."""
+    flags = {attr: row[key] for key, attr in _FLAGS.items() if key in row}
+    if flags.get("external_id"):
+        flags["id_lookup"] = True
+    return FieldDef(
+        row["name"],
+        row["label"],
+        row["type"],
+        picklist=_picklist(row),
+        reference_to=tuple(row.get("referenceTo", ())),
+        relationship_name=row.get("relationshipName"),
+        **flags,
     )
 
 
-def _s(name: str, label: str, length: int = 255, **kw: Any) -> FieldDef:
-    return FieldDef(name, label, kw.pop("type", "string"), length, **kw)
+def object_from_file(path: Path) -> ObjectDef:
+    """An object file: the object's describe properties and a table of its fields, in order."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    flags = {attr: data[key] for key, attr in _OBJECT_FLAGS.items() if key in data}
+    fields_ = [field_from_row(row) for row in data["fields"]]
+    return ObjectDef(
+        data["name"],
+        data["label"],
+        data["labelPlural"],
+        fields={f.name: f for f in fields_},
+        **flags,
+    )
 
 
-def _ref(name: str, label: str, to: tuple[str, ...], rel: str | None, **kw: Any) -> FieldDef:
-    return FieldDef(name, label, "reference", 18, reference_to=to, relationship_name=rel, **kw)
+def _with_record_type_objects(objects: dict[str, ObjectDef]) -> dict[str, ObjectDef]:
+    """``RecordType.SobjectType`` offers every object that can have record types (those with a
+    ``RecordTypeId`` field), so the object files cannot disagree with it."""
+    names = tuple(sorted(o.name for o in objects.values() if "RecordTypeId" in o.fields))
+    record_type = objects["RecordType"]
+    sobject_type = record_type.fields["SobjectType"]
+    values = tuple(PicklistValue(n) for n in names)
+    fields_ = {**record_type.fields, "SobjectType": replace(sobject_type, picklist=values)}
+    objects["RecordType"] = replace_fields(record_type, fields_)
+    return objects
 
 
-def _ro(f: FieldDef) -> FieldDef:
-    """A read-only (system-maintained) copy of a field."""
-    from dataclasses import replace
-
-    return replace(f, createable=False, updateable=False)
-
-
-def _system_fields(label: str, owner: tuple[str, ...] | None, name_field: FieldDef | None) -> list:
-    out = [
-        FieldDef(
-            "Id",
-            f"{label} ID",
-            "id",
-            18,
-            nillable=False,
-            createable=False,
-            updateable=False,
-            defaulted_on_create=True,
-            id_lookup=True,
-        ),
-        FieldDef(
-            "IsDeleted",
-            "Deleted",
-            "boolean",
-            nillable=False,
-            createable=False,
-            updateable=False,
-            defaulted_on_create=True,
-        ),
-    ]
-    if name_field is not None:
-        out.append(name_field)
-    if owner is not None:
-        out.append(
-            _ref("OwnerId", "Owner ID", owner, "Owner", nillable=False, defaulted_on_create=True)
-        )
-    for fname, flabel in (
-        ("CreatedDate", "Created Date"),
-        ("LastModifiedDate", "Last Modified Date"),
-        ("SystemModstamp", "System Modstamp"),
-    ):
-        out.append(
-            FieldDef(
-                fname,
-                flabel,
-                "datetime",
-                nillable=False,
-                createable=False,
-                updateable=False,
-                defaulted_on_create=True,
-            )
-        )
-    for fname, flabel, rel in (
-        ("CreatedById", "Created By ID", "CreatedBy"),
-        ("LastModifiedById", "Last Modified By ID", "LastModifiedBy"),
-    ):
-        out.append(
-            _ref(
-                fname,
-                flabel,
-                ("User",),
-                rel,
-                nillable=False,
-                createable=False,
-                updateable=False,
-                defaulted_on_create=True,
-            )
-        )
-    return out
+def replace_fields(obj: ObjectDef, fields_: dict[str, FieldDef]) -> ObjectDef:
+    return ObjectDef(
+        obj.name,
+        obj.label,
+        obj.label_plural,
+        obj.custom,
+        obj.queue_ownable,
+        obj.createable,
+        obj.updateable,
+        obj.deletable,
+        fields_,
+    )
 
 
-def _intercom_person_fields() -> list[FieldDef]:
-    return [
-        _s(
-            "Intercom_Contact_Id__c",
-            "Intercom Contact Id",
-            255,
-            external_id=True,
-            unique=True,
-            custom=True,
-        ),
-        _s("Intercom_User_Id__c", "Intercom User Id", 255, external_id=True, custom=True),
-        FieldDef(
-            "Intercom_Role__c",
-            "Intercom Role",
-            "picklist",
-            255,
-            custom=True,
-            picklist=_pl("user", "lead"),
-        ),
-        FieldDef("Intercom_Last_Seen__c", "Intercom Last Seen", "datetime", custom=True),
-        FieldDef(
-            "Intercom_Plan__c",
-            "Intercom Plan",
-            "picklist",
-            255,
-            custom=True,
-            restricted_picklist=True,
-            picklist=_pl("Free", "Starter", "Pro", "Enterprise", inactive=("Legacy",)),
-        ),
-        _s("Intercom_Region__c", "Intercom Region", 40, custom=True),
-    ]
-
-
-INDUSTRIES = _pl(
-    "Agriculture",
-    "Banking",
-    "Education",
-    "Energy",
-    "Finance",
-    "Healthcare",
-    "Manufacturing",
-    "Media",
-    "Retail",
-    "Technology",
-    "Telecommunications",
-    "Other",
+#: The org's objects, in the order describe lists them; each is defined by ``objects/{name}.json``.
+ORG_OBJECTS = (
+    "User",
+    "Group",
+    "QueueSobject",
+    "RecordType",
+    "Account",
+    "Contact",
+    "Lead",
+    "Opportunity",
+    "Task",
+    "Note",
+    "Intercom_Conversation__c",
 )
-USER_OR_QUEUE = ("Group", "User")
 
 
-def _obj(name: str, label: str, plural: str, fields_: list[FieldDef], **kw: Any) -> ObjectDef:
-    return ObjectDef(name, label, plural, fields={f.name: f for f in fields_}, **kw)
+def load_objects(directory: Path = _OBJECTS_DIR) -> dict[str, ObjectDef]:
+    """The object files of :data:`ORG_OBJECTS`, keyed by object name."""
+    objects = {n: object_from_file(directory / f"{n}.json") for n in ORG_OBJECTS}
+    return _with_record_type_objects(objects)
 
 
-def _full_name() -> FieldDef:
-    return _ro(
-        FieldDef(
-            "Name",
-            "Full Name",
-            "string",
-            121,
-            calculated=True,
-            nillable=False,
-            defaulted_on_create=True,
-        )
-    )
-
-
-def _build() -> dict[str, ObjectDef]:
-    objs: list[ObjectDef] = []
-    objs.append(
-        _obj(
-            "User",
-            "User",
-            "Users",
-            _system_fields("User", None, _full_name())
-            + [
-                _s("Username", "Username", 80, nillable=False, unique=True, id_lookup=True),
-                _s("FirstName", "First Name", 40),
-                _s("LastName", "Last Name", 80, nillable=False),
-                _s("Email", "Email", 128, type="email", nillable=False),
-                _s("Alias", "Alias", 8, nillable=False),
-                FieldDef("IsActive", "Active", "boolean", nillable=False, defaulted_on_create=True),
-            ],
-        )
-    )
-    objs.append(
-        _obj(
-            "Group",
-            "Group",
-            "Groups",
-            _system_fields("Group", None, _s("Name", "Name", 40, nillable=False))
-            + [
-                _s("DeveloperName", "Developer Name", 80, nillable=False),
-                FieldDef(
-                    "Type",
-                    "Type",
-                    "picklist",
-                    40,
-                    nillable=False,
-                    restricted_picklist=True,
-                    picklist=_pl("Regular", "Role", "Queue", "Organization"),
-                ),
-                _s("Email", "Email", 255, type="email"),
-            ],
-        )
-    )
-    objs.append(
-        _obj(
-            "QueueSobject",
-            "Queue sObject",
-            "Queue sObjects",
-            _system_fields("Queue sObject", None, None)
-            + [
-                _ref("QueueId", "Group ID", ("Group",), "Queue", nillable=False, updateable=False),
-                FieldDef(
-                    "SobjectType",
-                    "sObject Type",
-                    "picklist",
-                    40,
-                    nillable=False,
-                    updateable=False,
-                    picklist=_pl("Lead", "Case", "Intercom_Conversation__c"),
-                ),
-            ],
-            updateable=False,
-        )
-    )
-    objs.append(
-        _obj(
-            "RecordType",
-            "Record Type",
-            "Record Types",
-            _system_fields("Record Type", None, _s("Name", "Record Type Name", 80, nillable=False))
-            + [
-                _s("DeveloperName", "Record Type Name", 80, nillable=False),
-                FieldDef(
-                    "SobjectType",
-                    "sObject Type Name",
-                    "picklist",
-                    40,
-                    nillable=False,
-                    picklist=_pl("Account", "Lead"),
-                ),
-                FieldDef("IsActive", "Active", "boolean", nillable=False, defaulted_on_create=True),
-                _s("Description", "Description", 255),
-            ],
-        )
-    )
-    rt_ref = _ref("RecordTypeId", "Record Type ID", ("RecordType",), "RecordType")
-    objs.append(
-        _obj(
-            "Account",
-            "Account",
-            "Accounts",
-            _system_fields("Account", ("User",), _s("Name", "Account Name", 255, nillable=False))
-            + [
-                rt_ref,
-                FieldDef(
-                    "Type",
-                    "Account Type",
-                    "picklist",
-                    255,
-                    picklist=_pl(
-                        "Prospect", "Customer - Direct", "Customer - Channel", "Partner", "Other"
-                    ),
-                ),
-                _s("Website", "Website", 255, type="url"),
-                _s("Phone", "Account Phone", 40, type="phone"),
-                FieldDef("Industry", "Industry", "picklist", 255, picklist=INDUSTRIES),
-                FieldDef("NumberOfEmployees", "Employees", "int", digits=8),
-                FieldDef("AnnualRevenue", "Annual Revenue", "currency", precision=18),
-                FieldDef("Description", "Account Description", "textarea", 32000),
-                _s(
-                    "Intercom_Company_Id__c",
-                    "Intercom Company Id",
-                    255,
-                    external_id=True,
-                    unique=True,
-                    custom=True,
-                ),
-            ],
-        )
-    )
-    objs.append(
-        _obj(
-            "Contact",
-            "Contact",
-            "Contacts",
-            _system_fields("Contact", ("User",), _full_name())
-            + [
-                _s("FirstName", "First Name", 40),
-                _s("LastName", "Last Name", 80, nillable=False),
-                _ref("AccountId", "Account ID", ("Account",), "Account"),
-                _s("Email", "Email", 80, type="email", id_lookup=True),
-                _s("Phone", "Business Phone", 40, type="phone"),
-                _s("Title", "Title", 128),
-                FieldDef("Description", "Contact Description", "textarea", 32000),
-                *_intercom_person_fields(),
-            ],
-        )
-    )
-    objs.append(
-        _obj(
-            "Lead",
-            "Lead",
-            "Leads",
-            _system_fields("Lead", USER_OR_QUEUE, _full_name())
-            + [
-                rt_ref,
-                _s("FirstName", "First Name", 40),
-                _s("LastName", "Last Name", 80, nillable=False),
-                _s("Company", "Company", 255, nillable=False),
-                _s("Email", "Email", 80, type="email", id_lookup=True),
-                _s("Phone", "Phone", 40, type="phone"),
-                _s("Title", "Title", 128),
-                _s("Website", "Website", 255, type="url"),
-                FieldDef(
-                    "Status",
-                    "Status",
-                    "picklist",
-                    255,
-                    nillable=False,
-                    defaulted_on_create=True,
-                    picklist=_pl(
-                        "Open - Not Contacted",
-                        "Working - Contacted",
-                        "Marketing Qualified",
-                        "Closed - Converted",
-                        "Closed - Not Converted",
-                        default="Open - Not Contacted",
-                    ),
-                ),
-                FieldDef(
-                    "LeadSource",
-                    "Lead Source",
-                    "picklist",
-                    255,
-                    picklist=_pl("Web", "Intercom", "Phone Inquiry", "Partner Referral", "Other"),
-                ),
-                FieldDef("Industry", "Industry", "picklist", 255, picklist=INDUSTRIES),
-                FieldDef("Rating", "Rating", "picklist", 255, picklist=_pl("Hot", "Warm", "Cold")),
-                FieldDef("Description", "Description", "textarea", 32000),
-                _ro(
-                    FieldDef(
-                        "IsConverted",
-                        "Converted",
-                        "boolean",
-                        nillable=False,
-                        defaulted_on_create=True,
-                    )
-                ),
-                _ro(
-                    _ref(
-                        "ConvertedContactId",
-                        "Converted Contact ID",
-                        ("Contact",),
-                        "ConvertedContact",
-                    )
-                ),
-                _ro(
-                    _ref(
-                        "ConvertedAccountId",
-                        "Converted Account ID",
-                        ("Account",),
-                        "ConvertedAccount",
-                    )
-                ),
-                _ro(FieldDef("ConvertedDate", "Converted Date", "date")),
-                *_intercom_person_fields(),
-            ],
-            queue_ownable=True,
-        )
-    )
-    objs.append(
-        _obj(
-            "Opportunity",
-            "Opportunity",
-            "Opportunities",
-            _system_fields("Opportunity", ("User",), _s("Name", "Name", 120, nillable=False))
-            + [
-                _ref("AccountId", "Account ID", ("Account",), "Account"),
-                FieldDef(
-                    "StageName",
-                    "Stage",
-                    "picklist",
-                    255,
-                    nillable=False,
-                    picklist=_pl(
-                        "Prospecting",
-                        "Qualification",
-                        "Proposal/Price Quote",
-                        "Negotiation/Review",
-                        "Closed Won",
-                        "Closed Lost",
-                    ),
-                ),
-                FieldDef("CloseDate", "Close Date", "date", nillable=False),
-                FieldDef("Amount", "Amount", "currency", precision=18, scale=2),
-                _ro(
-                    FieldDef(
-                        "IsClosed", "Closed", "boolean", nillable=False, defaulted_on_create=True
-                    )
-                ),
-                _ro(FieldDef("IsWon", "Won", "boolean", nillable=False, defaulted_on_create=True)),
-            ],
-        )
-    )
-    task_owner = _ref(
-        "OwnerId", "Assigned To", ("User",), "Owner", nillable=False, defaulted_on_create=True
-    )
-    task_fields = [f for f in _system_fields("Activity", None, None)]
-    task_fields.insert(2, task_owner)
-    objs.append(
-        _obj(
-            "Task",
-            "Task",
-            "Tasks",
-            task_fields
-            + [
-                _ref("WhoId", "Name ID", ("Contact", "Lead"), "Who"),
-                _ref(
-                    "WhatId",
-                    "Related To ID",
-                    ("Account", "Opportunity", "Intercom_Conversation__c"),
-                    "What",
-                ),
-                _ro(_ref("AccountId", "Account ID", ("Account",), "Account")),
-                FieldDef(
-                    "Subject",
-                    "Subject",
-                    "combobox",
-                    255,
-                    picklist=_pl("Call", "Send Letter", "Send Quote", "Other"),
-                ),
-                FieldDef("ActivityDate", "Due Date Only", "date"),
-                FieldDef(
-                    "Status",
-                    "Status",
-                    "picklist",
-                    255,
-                    nillable=False,
-                    defaulted_on_create=True,
-                    picklist=_pl(
-                        "Not Started",
-                        "In Progress",
-                        "Completed",
-                        "Waiting on someone else",
-                        "Deferred",
-                        default="Not Started",
-                    ),
-                ),
-                FieldDef(
-                    "Priority",
-                    "Priority",
-                    "picklist",
-                    255,
-                    nillable=False,
-                    defaulted_on_create=True,
-                    picklist=_pl("High", "Normal", "Low", default="Normal"),
-                ),
-                _ro(
-                    FieldDef(
-                        "IsClosed", "Closed", "boolean", nillable=False, defaulted_on_create=True
-                    )
-                ),
-                FieldDef("Description", "Comments", "textarea", 32000),
-                FieldDef(
-                    "Type",
-                    "Type",
-                    "picklist",
-                    255,
-                    picklist=_pl("Call", "Email", "Meeting", "Other"),
-                ),
-                FieldDef(
-                    "TaskSubtype",
-                    "Task Subtype",
-                    "picklist",
-                    255,
-                    updateable=False,
-                    picklist=_pl("Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn"),
-                ),
-                _s(
-                    "Intercom_Conversation_Id__c",
-                    "Intercom Conversation Id",
-                    255,
-                    external_id=True,
-                    unique=True,
-                    custom=True,
-                ),
-                _s("Intercom_Link__c", "Intercom Link", 255, type="url", custom=True),
-            ],
-        )
-    )
-    objs.append(
-        _obj(
-            "Note",
-            "Note",
-            "Notes",
-            _system_fields("Note", ("User",), None)
-            + [
-                _ref(
-                    "ParentId",
-                    "Parent ID",
-                    ("Account", "Contact", "Lead", "Opportunity", "Intercom_Conversation__c"),
-                    "Parent",
-                    nillable=False,
-                    updateable=False,
-                ),
-                _s("Title", "Title", 80, nillable=False),
-                FieldDef("Body", "Body", "textarea", 32000),
-                FieldDef(
-                    "IsPrivate", "Private", "boolean", nillable=False, defaulted_on_create=True
-                ),
-            ],
-        )
-    )
-    conv_name = _s("Name", "Intercom Conversation Name", 80, defaulted_on_create=True)
-    objs.append(
-        _obj(
-            "Intercom_Conversation__c",
-            "Intercom Conversation",
-            "Intercom Conversations",
-            _system_fields("Record", USER_OR_QUEUE, conv_name)
-            + [
-                _s(
-                    "Intercom_Conversation_Id__c",
-                    "Intercom Conversation Id",
-                    255,
-                    external_id=True,
-                    unique=True,
-                    custom=True,
-                ),
-                _ref("Contact__c", "Contact", ("Contact",), "Contact__r", custom=True),
-                _ref("Lead__c", "Lead", ("Lead",), "Lead__r", custom=True),
-                _ref("Account__c", "Account", ("Account",), "Account__r", custom=True),
-                FieldDef(
-                    "State__c",
-                    "State",
-                    "picklist",
-                    255,
-                    custom=True,
-                    picklist=_pl("open", "closed", "snoozed"),
-                ),
-                FieldDef("Transcript__c", "Transcript", "textarea", 32000, custom=True),
-                _s("Link__c", "Link", 255, type="url", custom=True),
-                _s("Tags__c", "Tags", 255, custom=True),
-                FieldDef("Opened_At__c", "Opened At", "datetime", custom=True),
-                FieldDef("Closed_At__c", "Closed At", "datetime", custom=True),
-            ],
-            custom=True,
-            queue_ownable=True,
-        )
-    )
-    return {o.name: o for o in objs}
-
-
-OBJECTS: dict[str, ObjectDef] = _build()
+OBJECTS: dict[str, ObjectDef] = load_objects()
 _OBJECTS_LOWER = {k.lower(): v for k, v in OBJECTS.items()}
-RECORD_TYPE_OBJECTS = ("Account", "Lead")
+RECORD_TYPE_OBJECTS = tuple(n for n, o in OBJECTS.items() if "RecordTypeId" in o.fields)
 
 
 def get_object(name: str) -> ObjectDef | None:
