@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from .describe import FieldDef, ObjectDef, get_object
 from .dml import Writer
-from .errors import ApiError, Call, json_response, method_not_allowed, read_body
+from .errors import ApiError, Call, json_response, method_not_allowed, not_found, read_body
 from .ids import ID_RE, object_for_id, to_18
 from .records import get_key, pop_key, values_from_json
 from .routing import Route
@@ -36,9 +36,9 @@ _ROLLED_BACK = {
 Operation = Callable[[Any, dict[str, Any]], None]
 
 
-def _records(call: Call) -> tuple[list[Any], bool]:
-    """(records or ids, allOrNone): ``DELETE`` takes ``?ids=``, the others a JSON body."""
-    if call.method == "DELETE":
+def _records(call: Call, by_ids: bool) -> tuple[list[Any], bool]:
+    """(records or ids, allOrNone): a delete takes ``?ids=`` (``by_ids``), the rest a JSON body."""
+    if by_ids:
         ids = [i for i in call.args.get("ids", "").split(",") if i]
         records: list[Any] = ids
         all_or_none = call.args.get("allOrNone", "false").lower() == "true"
@@ -142,7 +142,7 @@ def _apply(
 
 def collection(app: SalesforceEmulator, call: Call) -> Response:
     """``POST`` creates, ``PATCH`` updates (by ``Id``), ``DELETE ?ids=`` deletes."""
-    records, all_or_none = _records(call)
+    records, all_or_none = _records(call, by_ids=call.method == "DELETE")
     ops = _Operations(app, app.writer(call))
     operation = {"POST": ops.create, "PATCH": ops.update, "DELETE": ops.delete}.get(
         call.method, ops.refuse
@@ -151,8 +151,11 @@ def collection(app: SalesforceEmulator, call: Call) -> Response:
 
 
 def upsert(app: SalesforceEmulator, call: Call, name: str, field_name: str) -> Response:
-    """``PATCH /composite/sobjects/{X}/{externalIdField}``."""
-    records, all_or_none = _records(call)
+    """``PATCH /composite/sobjects/{X}/{externalIdField}``; the body is read (and checked) before
+    any other method is refused."""
+    records, all_or_none = _records(call, by_ids=False)
+    if call.method != "PATCH":
+        raise not_found()
     obj = object_or_404(name)
     key_field = obj.field(field_name)
     if key_field is None or not (key_field.external_id or key_field.name == "Id"):
@@ -163,5 +166,5 @@ def upsert(app: SalesforceEmulator, call: Call, name: str, field_name: str) -> R
 
 ROUTES = [
     Route("/composite/sobjects", collection),
-    Route("/composite/sobjects/<name>/<field_name>", upsert, ("PATCH",)),
+    Route("/composite/sobjects/<name>/<field_name>", upsert),
 ]
