@@ -32,7 +32,9 @@ def get_key(record: dict[str, Any], name: str) -> Any:
     return next((v for k, v in record.items() if k.lower() == name.lower()), None)
 
 
-def _parent_id(store: SalesforceStore, obj: ObjectDef, key: str, raw: dict[str, Any]) -> tuple:
+def _parent_id(
+    store: SalesforceStore, obj: ObjectDef, key: str, raw: dict[str, Any]
+) -> tuple[FieldDef, str]:
     """``{"Rel": {"attributes": ..., "ExtField": v}}`` -> (lookup field, parent id)."""
     rel = obj.relationship(key)
     if rel is None:

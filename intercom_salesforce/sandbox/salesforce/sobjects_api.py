@@ -7,7 +7,7 @@ read and ``ENTITY_IS_DELETED`` to a change, as on a real org.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
@@ -78,7 +78,7 @@ def create(app: SalesforceEmulator, call: Call, name: str) -> Response:
     return json_response({"id": new_id, "success": True, "errors": []}, 201)
 
 
-def _live_record(app: SalesforceEmulator, call: Call, obj: ObjectDef, ident: str) -> dict:
+def _live_record(app: SalesforceEmulator, call: Call, obj: ObjectDef, ident: str) -> dict[str, Any]:
     """The record ``ident`` of ``obj``; a deleted one only exists for a read's 404."""
     if not (ID_RE.match(ident) and object_for_id(ident) == obj.name):
         if call.method in ("GET", "PATCH", "DELETE"):
