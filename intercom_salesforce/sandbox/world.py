@@ -654,6 +654,8 @@ class World:
                 ("Lead", "Support_Lead", "Support Lead"),
                 ("Account", "Customer", "Customer"),
                 ("Account", "Partner", "Partner"),
+                ("Contact", "Customer_Contact", "Customer Contact"),
+                ("Contact", "Partner_Contact", "Partner Contact"),
             ]
         ):
             rows.append(

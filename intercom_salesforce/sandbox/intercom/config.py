@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from intercom_salesforce.sandbox.hold import HoldRule, parse_holds
+from intercom_salesforce.sandbox.faults import FaultSettings
+from intercom_salesforce.sandbox.hold import HoldRule
 
 
 @dataclass
-class FaultConfig:
+class FaultConfig(FaultSettings):
     """Faults seen in the wild (reference §6, §8c); every one is off by default.
 
     ``error_rate`` answers that share of API requests with 500/502/503 (503 carries Intercom's
@@ -47,19 +48,6 @@ class FaultConfig:
     drift_retype: dict[str, str] = field(default_factory=dict)
     seed: int | None = None
     holds: list[HoldRule] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> FaultConfig:
-        data = dict(data or {})
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown fault settings: {sorted(unknown)}")
-        data["holds"] = parse_holds(data.get("holds"))
-        return cls(**data)
 
 
 @dataclass

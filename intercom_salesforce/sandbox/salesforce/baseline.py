@@ -1,7 +1,7 @@
 """Records every emulated org starts with: the integration user, queues and record types.
 
 They exist so OwnerId/RecordTypeId validation (reference 6.6) has something real to check against,
-and so describe's ``recordTypeInfos`` lists the Lead and Account record types.
+and so describe's ``recordTypeInfos`` lists the Lead, Account and Contact record types.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ RECORD_TYPE_IDS = {
     ("Lead", "Support_Lead"): make_id("RecordType", 2),
     ("Account", "Customer_Account"): make_id("RecordType", 3),
     ("Account", "Partner_Account"): make_id("RecordType", 4),
+    ("Contact", "Customer_Contact"): make_id("RecordType", 5),
+    ("Contact", "Partner_Contact"): make_id("RecordType", 6),
 }
 
 

@@ -370,16 +370,27 @@ class IngestProcessor:
             apiActiveProcessingTime=len(rows) // 10 + 1,
         )
 
-    def _one(
-        self,
-        obj: ObjectDef,
-        op: str,
-        columns: list[_Column],
-        row: list[str],
-        ext_field: FieldDef | None,
-        ext_index: int | None,
-        dup_keys: set[str],
-    ) -> tuple[str, bool]:
+    def _cell_value(self, col: _Column, cell: str) -> Any:
+        """A non-empty cell as the value to write (``#N/A`` nulls the field, reference 1.7)."""
+        f = col.field
+        assert f is not None
+        if cell == "#N/A":
+            return None
+        if col.parent is not None and col.parent_field is not None:
+            matches = self.store.find_ids(col.parent.name, col.parent_field.name, cell)
+            if len(matches) != 1:
+                raise RecordError(
+                    "INVALID_FIELD",
+                    f"Foreign key external ID: {cell} not found for field "
+                    f"{col.parent_field.name} in entity {col.parent.name}",
+                )
+            return matches[0]
+        return convert(f, cell)
+
+    def _row_values(
+        self, obj: ObjectDef, op: str, columns: list[_Column], row: list[str]
+    ) -> tuple[str | None, dict[str, Any]]:
+        """(the row's record Id, its field values); empty cells leave fields alone."""
         values: dict[str, Any] = {}
         record_id: str | None = None
         for col, cell in zip(columns, row, strict=True):
@@ -391,38 +402,42 @@ class IngestProcessor:
                 continue
             if op in ("delete", "hardDelete") or cell == "":
                 continue  # empty cell: leave unchanged / not set (reference 1.7)
-            if cell == "#N/A":
-                values[f.name] = None
-                continue
-            if col.parent is not None and col.parent_field is not None:
-                matches = self.store.find_ids(col.parent.name, col.parent_field.name, cell)
-                if len(matches) != 1:
-                    raise RecordError(
-                        "INVALID_FIELD",
-                        f"Foreign key external ID: {cell} not found for field "
-                        f"{col.parent_field.name} in entity {col.parent.name}",
-                    )
-                values[f.name] = matches[0]
-                continue
-            values[f.name] = convert(f, cell)
+            values[f.name] = self._cell_value(col, cell)
+        return record_id, values
+
+    def _by_id(
+        self, obj: ObjectDef, op: str, record_id: str | None, values: dict[str, Any]
+    ) -> tuple[str, bool]:
+        """update, delete, hardDelete, and upsert on ``Id`` (no Id: an upsert inserts)."""
+        if record_id is None:
+            if op == "upsert":
+                return self.writer.insert(obj, values), True
+            raise RecordError("MISSING_ARGUMENT", f"Id not specified in an {op} call")
+        try:
+            if op in ("update", "upsert"):
+                self.writer.update(obj, record_id, values)
+            else:
+                self.writer.delete(obj, record_id, hard=op == "hardDelete")
+        except RecordError as exc:
+            exc.record_id = record_id
+            raise
+        return record_id, False
+
+    def _one(
+        self,
+        obj: ObjectDef,
+        op: str,
+        columns: list[_Column],
+        row: list[str],
+        ext_field: FieldDef | None,
+        ext_index: int | None,
+        dup_keys: set[str],
+    ) -> tuple[str, bool]:
+        record_id, values = self._row_values(obj, op, columns, row)
         if op == "insert":
             return self.writer.insert(obj, values), True
-        if op in ("update", "delete", "hardDelete") or (
-            op == "upsert" and ext_field is not None and ext_field.name == "Id"
-        ):
-            if record_id is None:
-                if op == "upsert":
-                    return self.writer.insert(obj, values), True
-                raise RecordError("MISSING_ARGUMENT", f"Id not specified in an {op} call")
-            try:
-                if op == "update" or op == "upsert":
-                    self.writer.update(obj, record_id, values)
-                else:
-                    self.writer.delete(obj, record_id, hard=op == "hardDelete")
-            except RecordError as exc:
-                exc.record_id = record_id
-                raise
-            return record_id, False
+        if op != "upsert" or (ext_field is not None and ext_field.name == "Id"):
+            return self._by_id(obj, op, record_id, values)
         assert ext_field is not None
         key = row[ext_index] if ext_index is not None else ""
         if key in ("", "#N/A"):

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from intercom_salesforce.sandbox.hold import HoldRule, parse_holds
+from intercom_salesforce.sandbox.faults import FaultSettings
+from intercom_salesforce.sandbox.hold import HoldRule
 
 from .ids import make_id
 
 
 @dataclass
-class SalesforceFaults:
+class SalesforceFaults(FaultSettings):
     """Failures to inject, so retry and recovery paths can be exercised without a real org.
 
     ``lock_row_rate`` is the share of Bulk rows failing with the transient ``UNABLE_TO_LOCK_ROW``
@@ -44,19 +45,6 @@ class SalesforceFaults:
     seed: int = 0
     holds: list[HoldRule] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SalesforceFaults:
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown fault settings: {sorted(unknown)}")
-        data = dict(data)
-        data["holds"] = parse_holds(data.get("holds"))
-        return cls(**data)
-
 
 @dataclass
 class SalesforceEmulatorConfig:
@@ -73,6 +61,8 @@ class SalesforceEmulatorConfig:
     daily_api_requests: int = 100000
     query_page_size: int = 2000
     bulk_polls_to_complete: int = 2
+    # Bulk rows processed per second: a job stays InProgress rows/rate seconds (0 = instant)
+    bulk_rows_per_second: float = 0.0
     duplicate_rule_enabled: bool = True
     shuffle_results: bool = False
     # network latency of every API response (sandbox/latency.py): base and uniform jitter, in ms

@@ -292,26 +292,52 @@ class _Parser:
     # -- grammar --------------------------------------------------------------------------------
     def parse(self) -> Query:
         self.take_kw("SELECT")
-        select_tokens: list[Token] = []
-        count_only = False
+        select_tokens, count_only = self.parse_select()
+        self.take_kw("FROM")
+        self.obj = obj = self.parse_from()
+        columns = self.resolve_columns(select_tokens)
+        where_sql = ""
+        if self.is_kw("WHERE"):
+            self.i += 1
+            where_sql = self.parse_or()
+        if self.is_kw("GROUP", "HAVING"):
+            raise self.error("MALFORMED_QUERY", "GROUP BY is not supported by this org")
+        order_by = self.parse_order_by()
+        limit, offset = self.parse_limit_offset()
+        if self.tok.kind != "eof":
+            raise self.unexpected()
+        return Query(
+            obj,
+            columns,
+            count_only,
+            where_sql,
+            self.params,
+            order_by,
+            limit,
+            offset,
+            self.rels,
+        )
+
+    def parse_select(self) -> tuple[list[Token], bool]:
+        """The field tokens of the SELECT list, or ``([], True)`` for ``SELECT COUNT()``."""
         if self.is_kw("COUNT") and self.tokens[self.i + 1].text == "(":
             self.i += 2
             self.take("punct", ")")
-            count_only = True
-        else:
-            while True:
-                if self.tok.kind != "ident" or self.tok.text.lower() in ("from",):
-                    raise self.unexpected()
-                if self.tokens[self.i + 1].text == "(":
-                    raise self.error(
-                        "MALFORMED_QUERY", f"Aggregate function {self.tok.text} is not supported"
-                    )
-                select_tokens.append(self.take("ident"))
-                if self.tok.text == ",":
-                    self.i += 1
-                    continue
-                break
-        self.take_kw("FROM")
+            return [], True
+        select_tokens: list[Token] = []
+        while True:
+            if self.tok.kind != "ident" or self.tok.text.lower() in ("from",):
+                raise self.unexpected()
+            if self.tokens[self.i + 1].text == "(":
+                raise self.error(
+                    "MALFORMED_QUERY", f"Aggregate function {self.tok.text} is not supported"
+                )
+            select_tokens.append(self.take("ident"))
+            if self.tok.text != ",":
+                return select_tokens, False
+            self.i += 1
+
+    def parse_from(self) -> ObjectDef:
         from_tok = self.take("ident")
         obj = get_object(from_tok.text)
         if obj is None:
@@ -322,7 +348,10 @@ class _Parser:
                 "reference your WSDL or the describe call for the appropriate names.",
                 from_tok.pos,
             )
-        self.obj = obj
+        return obj
+
+    def resolve_columns(self, select_tokens: list[Token]) -> list[Column]:
+        """Selected columns, each once (SOQL ignores a repeated field)."""
         columns: list[Column] = []
         seen: set[str] = set()
         for t in select_tokens:
@@ -330,37 +359,39 @@ class _Parser:
             if col.name.lower() not in seen:
                 seen.add(col.name.lower())
                 columns.append(col)
-        where_sql = ""
-        if self.is_kw("WHERE"):
+        return columns
+
+    def parse_order_by(self) -> str:
+        if not self.is_kw("ORDER"):
+            return ""
+        self.i += 1
+        self.take_kw("BY")
+        order_parts = [self.parse_order_item()]
+        while self.tok.text == ",":
             self.i += 1
-            where_sql = self.parse_or()
-        order_parts: list[str] = []
-        if self.is_kw("GROUP", "HAVING"):
-            raise self.error("MALFORMED_QUERY", "GROUP BY is not supported by this org")
-        if self.is_kw("ORDER"):
+            order_parts.append(self.parse_order_item())
+        return ", ".join(order_parts)
+
+    def parse_order_item(self) -> str:
+        """``Field [ASC|DESC] [NULLS FIRST|LAST]``; nulls sort first ascending, as in SOQL."""
+        col = self.resolve(self.take("ident"))
+        expr = self.expr(col)
+        if col.field.is_text:
+            expr += " COLLATE NOCASE"
+        direction = "ASC"
+        if self.is_kw("ASC", "DESC"):
+            direction = self.tok.upper
             self.i += 1
-            self.take_kw("BY")
-            while True:
-                col = self.resolve(self.take("ident"))
-                expr = self.expr(col)
-                if col.field.is_text:
-                    expr += " COLLATE NOCASE"
-                direction = "ASC"
-                if self.is_kw("ASC", "DESC"):
-                    direction = self.tok.upper
-                    self.i += 1
-                nulls = "NULLS FIRST" if direction == "ASC" else "NULLS LAST"
-                if self.is_kw("NULLS"):
-                    self.i += 1
-                    if not self.is_kw("FIRST", "LAST"):
-                        raise self.unexpected()
-                    nulls = f"NULLS {self.tok.upper}"
-                    self.i += 1
-                order_parts.append(f"{expr} {direction} {nulls}")
-                if self.tok.text == ",":
-                    self.i += 1
-                    continue
-                break
+        nulls = "NULLS FIRST" if direction == "ASC" else "NULLS LAST"
+        if self.is_kw("NULLS"):
+            self.i += 1
+            if not self.is_kw("FIRST", "LAST"):
+                raise self.unexpected()
+            nulls = f"NULLS {self.tok.upper}"
+            self.i += 1
+        return f"{expr} {direction} {nulls}"
+
+    def parse_limit_offset(self) -> tuple[int | None, int]:
         limit = None
         offset = 0
         if self.is_kw("LIMIT"):
@@ -369,19 +400,7 @@ class _Parser:
         if self.is_kw("OFFSET"):
             self.i += 1
             offset = self.int_literal()
-        if self.tok.kind != "eof":
-            raise self.unexpected()
-        return Query(
-            obj,
-            columns,
-            count_only,
-            where_sql,
-            self.params,
-            ", ".join(order_parts),
-            limit,
-            offset,
-            self.rels,
-        )
+        return limit, offset
 
     def int_literal(self) -> int:
         t = self.take("number")
@@ -475,28 +494,34 @@ class _Parser:
         if f.type == "boolean":
             raise self.type_error(f, "boolean", t)
         if t.kind == "string":
-            if f.type in ("int", "double", "currency", "percent", "date", "datetime"):
-                raise self.type_error(f, f.type, t, quoted=True)
-            value = _unquote(t.text)
-            if f.type in ("id", "reference") and ID_RE.match(value):
-                value = to_18(value)
-            return "text", value
+            return self.string_literal(f, t)
         if t.kind == "number":
             if f.type not in ("int", "double", "currency", "percent"):
                 raise self.type_error(f, f.type, t)
             return "value", float(t.text) if "." in t.text or "e" in t.text.lower() else int(t.text)
         if t.kind in ("datetime", "date"):
-            try:
-                if f.type == "datetime":
-                    text = t.text if t.kind == "datetime" else t.text + "T00:00:00Z"
-                    return "value", parse_datetime(text)
-                if f.type == "date" and t.kind == "date":
-                    return "value", parse_date(t.text)
-            except BadValue:
-                pass
-            raise self.type_error(f, f.type, t)
+            return "value", self.date_literal(f, t)
         self.i -= 1
         raise self.unexpected()
+
+    def string_literal(self, f: FieldDef, t: Token) -> tuple[str, Any]:
+        if f.type in ("int", "double", "currency", "percent", "date", "datetime"):
+            raise self.type_error(f, f.type, t, quoted=True)
+        value = _unquote(t.text)
+        if f.type in ("id", "reference") and ID_RE.match(value):
+            value = to_18(value)
+        return "text", value
+
+    def date_literal(self, f: FieldDef, t: Token) -> str:
+        """A date or datetime literal in the stored form of a date or datetime field."""
+        try:
+            if f.type == "datetime":
+                return parse_datetime(t.text if t.kind == "datetime" else t.text + "T00:00:00Z")
+            if f.type == "date" and t.kind == "date":
+                return parse_date(t.text)
+        except BadValue:
+            pass
+        raise self.type_error(f, f.type, t)
 
     def type_error(self, f: FieldDef, type_name: str, t: Token, quoted: bool = False) -> SoqlError:
         hint = " and should not be enclosed in quotes" if quoted else ""
@@ -561,51 +586,12 @@ class _Parser:
         )
 
     def parse_comparison(self) -> str:
-        col_tok = self.take("ident")
-        col = self.resolve(col_tok)
+        col = self.resolve(self.take("ident"))
         expr = self.expr(col)
-        ci = col.field.is_text
         if self.is_kw("NOT") or self.is_kw("IN"):
-            negate = self.is_kw("NOT")
-            if negate:
-                self.i += 1
-            self.take_kw("IN")
-            self.take("punct", "(")
-            values = []
-            while True:
-                kind, value = self.literal(col)
-                if kind != "null":
-                    values.append(value)
-                if self.tok.text == ",":
-                    self.i += 1
-                    continue
-                break
-            self.take("punct", ")")
-            if not values:
-                return "0" if not negate else "1"
-            if self._keyed(col) and not negate:
-                assert self.obj is not None
-                obj_mark = self._bind(self.obj.name)
-                field_mark = self._bind(col.field.name)
-                key_marks = ",".join(self._bind(key_for(col.field, v)) for v in values)
-                return (
-                    f"t0.id IN (SELECT id FROM ext_keys WHERE object = {obj_mark} AND "
-                    f"field = {field_mark} AND key IN ({key_marks}))"
-                )
-            target = f"lower({expr})" if ci else expr
-            marks = ",".join(f"lower({self._bind(v)})" if ci else self._bind(v) for v in values)
-            if negate:
-                return f"({expr} IS NULL OR {target} NOT IN ({marks}))"
-            return f"{target} IN ({marks})"
+            return self.in_condition(col, expr)
         if self.is_kw("LIKE"):
-            self.i += 1
-            t = self.take("string")
-            if not col.field.is_text and col.field.type not in ("id", "reference"):
-                raise self.error(
-                    "INVALID_FIELD", f"invalid operator on {col.field.type} field", t.pos
-                )
-            pattern = _unquote(t.text, keep_like_escapes=True)
-            return f"{expr} LIKE {self._bind(pattern)} ESCAPE '\\'"
+            return self.like_condition(col, expr)
         if self.tok.kind != "op":
             raise self.unexpected()
         op = self.tok.text
@@ -616,19 +602,10 @@ class _Parser:
             return self.range_condition(expr, op, *bounds)
         kind, value = self.literal(col)
         if kind == "null":
-            if op == "=":
-                return f"{expr} IS NULL"
-            if op == "!=":
-                return f"{expr} IS NOT NULL"
-            raise self.error("MALFORMED_QUERY", "invalid operator for null value")
+            return self.null_condition(expr, op)
         if op == "=" and self._keyed(col):
-            assert self.obj is not None
-            return (
-                f"t0.id IN (SELECT id FROM ext_keys WHERE object = {self._bind(self.obj.name)}"
-                f" AND field = {self._bind(col.field.name)} AND key = "
-                f"{self._bind(key_for(col.field, value))})"
-            )
-        if ci:
+            return self.key_condition(col, [value])
+        if col.field.is_text:
             cond = f"lower({expr}) {op} lower({self._bind(value)})"
         else:
             cond = f"{expr} {op} {self._bind(value)}"
@@ -636,6 +613,63 @@ class _Parser:
             # In SOQL, ``Field != 'x'`` also matches records where the field is null.
             return f"({expr} IS NULL OR {cond})"
         return cond
+
+    def null_condition(self, expr: str, op: str) -> str:
+        if op == "=":
+            return f"{expr} IS NULL"
+        if op == "!=":
+            return f"{expr} IS NOT NULL"
+        raise self.error("MALFORMED_QUERY", "invalid operator for null value")
+
+    def key_condition(self, col: Column, values: list[Any]) -> str:
+        """Match an External ID / idLookup field through ``ext_keys``, as Salesforce matches keys."""
+        assert self.obj is not None
+        obj_mark = self._bind(self.obj.name)
+        field_mark = self._bind(col.field.name)
+        key_marks = ",".join(self._bind(key_for(col.field, v)) for v in values)
+        return (
+            f"t0.id IN (SELECT id FROM ext_keys WHERE object = {obj_mark} AND "
+            f"field = {field_mark} AND key IN ({key_marks}))"
+        )
+
+    def in_values(self, col: Column) -> list[Any]:
+        """``( literal, ... )`` of an IN list; nulls never match and are dropped."""
+        self.take("punct", "(")
+        values = []
+        while True:
+            kind, value = self.literal(col)
+            if kind != "null":
+                values.append(value)
+            if self.tok.text != ",":
+                break
+            self.i += 1
+        self.take("punct", ")")
+        return values
+
+    def in_condition(self, col: Column, expr: str) -> str:
+        negate = self.is_kw("NOT")
+        if negate:
+            self.i += 1
+        self.take_kw("IN")
+        values = self.in_values(col)
+        if not values:
+            return "0" if not negate else "1"
+        if self._keyed(col) and not negate:
+            return self.key_condition(col, values)
+        ci = col.field.is_text
+        target = f"lower({expr})" if ci else expr
+        marks = ",".join(f"lower({self._bind(v)})" if ci else self._bind(v) for v in values)
+        if negate:
+            return f"({expr} IS NULL OR {target} NOT IN ({marks}))"
+        return f"{target} IN ({marks})"
+
+    def like_condition(self, col: Column, expr: str) -> str:
+        self.i += 1
+        t = self.take("string")
+        if not col.field.is_text and col.field.type not in ("id", "reference"):
+            raise self.error("INVALID_FIELD", f"invalid operator on {col.field.type} field", t.pos)
+        pattern = _unquote(t.text, keep_like_escapes=True)
+        return f"{expr} LIKE {self._bind(pattern)} ESCAPE '\\'"
 
 
 def _unquote(text: str, keep_like_escapes: bool = False) -> str:
