@@ -1,4 +1,6 @@
 -- Rows are API-shaped JSON documents plus the columns that search, sort and joins use.
+-- ``body`` holds the record's rendered API JSON (hydrate.py), kept current by every write so reads
+-- serve it as it is; NULL means "render on the next read" (a store written before bodies existed).
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS contacts (
     id TEXT PRIMARY KEY,
@@ -13,7 +15,8 @@ CREATE TABLE IF NOT EXISTS contacts (
     updated_at INTEGER NOT NULL,
     signed_up_at INTEGER,
     last_seen_at INTEGER,
-    doc TEXT NOT NULL
+    doc TEXT NOT NULL,
+    body TEXT
 );
 CREATE INDEX IF NOT EXISTS contacts_updated ON contacts (updated_at, id);
 CREATE INDEX IF NOT EXISTS contacts_created ON contacts (created_at, id);
@@ -53,7 +56,8 @@ CREATE TABLE IF NOT EXISTS conversations (
     num INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
-    doc TEXT NOT NULL
+    doc TEXT NOT NULL,
+    body TEXT
 );
 CREATE INDEX IF NOT EXISTS conversations_updated ON conversations (updated_at, id);
 CREATE INDEX IF NOT EXISTS conversations_created ON conversations (created_at, id);
