@@ -35,7 +35,6 @@ TABLES = (
     "events",
 )
 COUNTED = frozenset(TABLES) - {"meta", "contact_links", "company_links", "conversation_links"}
-_BODY_TABLES = ("contacts", "conversations")
 _NOT_NULL_SORTS = frozenset(
     {
         "contacts.created_at",
@@ -73,6 +72,10 @@ class NotFound(KeyError):
     """A referenced record does not exist."""
 
 
+class StoreFormatError(RuntimeError):
+    """The file was written by an emulator that kept records unrendered: seed it again."""
+
+
 class StoreBase:
     """Connection, lock and transaction plumbing shared by the per-entity stores."""
 
@@ -87,19 +90,21 @@ class StoreBase:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.create_function("ic_has_word", 2, has_word, deterministic=True)
         self._conn.executescript(SCHEMA)
-        self._add_body_columns()
+        self._check_format()
         self._custom_types: dict[str, dict[str, str]] = {}
         self._counts: dict[tuple[Any, ...], tuple[tuple[int, int], int]] = {}
         self._custom_types_version: tuple[int, int] = (-1, -1)
         self._version = 0
 
-    def _add_body_columns(self) -> None:
-        """A store file written before rendered bodies existed gains the column; its rows render
-        on first read."""
-        for table in _BODY_TABLES:
-            columns = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})")}
-            if "body" not in columns:
-                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN body TEXT")
+    def _check_format(self) -> None:
+        """A store file written before records were kept rendered cannot be served: say so."""
+        columns = {r[1] for r in self._conn.execute("PRAGMA table_info(conversations)")}
+        row = self._conn.execute("SELECT doc FROM contacts LIMIT 1").fetchone()
+        if "body" not in columns or (row and '"opted_in_subscription_types"' not in row[0]):
+            raise StoreFormatError(
+                f"{self.path} was written by an older emulator: run "
+                "`intercom-salesforce sandbox seed` again"
+            )
 
     # --- plumbing ---------------------------------------------------------------------------
 

@@ -1,4 +1,8 @@
-"""Contacts and their links (tags, notes, companies, segments), with each row's rendered body."""
+"""Contacts and their links (tags, notes, companies, segments).
+
+A contact row keeps its rendered single-GET JSON in ``doc`` (``hydrate.py``): the stored document
+is that JSON without the embedded lists, so each write renders once and reads serve the text.
+"""
 
 from __future__ import annotations
 
@@ -17,13 +21,13 @@ from intercom_salesforce.sandbox.intercom.store.base import (
 
 _INSERT = (
     "INSERT OR REPLACE INTO contacts (id, external_id, email, email_domain, role, name, "
-    "phone, owner_id, created_at, updated_at, signed_up_at, last_seen_at, doc, body) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "phone, owner_id, created_at, updated_at, signed_up_at, last_seen_at, doc) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _UPDATE = (
     "UPDATE contacts SET external_id = ?, email = ?, email_domain = ?, role = ?, "
     "name = ?, phone = ?, owner_id = ?, created_at = ?, updated_at = ?, "
-    "signed_up_at = ?, last_seen_at = ?, doc = ?, body = ? WHERE id = ?"
+    "signed_up_at = ?, last_seen_at = ?, doc = ? WHERE id = ?"
 )
 _INSERT_LINK = (
     "INSERT OR IGNORE INTO contact_links (contact_id, kind, target_id, position) "
@@ -33,6 +37,7 @@ _LINKS_OF = (
     "SELECT contact_id, kind, target_id FROM contact_links "
     "WHERE contact_id IN (SELECT value FROM json_each(?)) ORDER BY contact_id, kind, position"
 )
+_DOCS_OF = "SELECT id, doc FROM contacts WHERE id IN (SELECT value FROM json_each(?))"
 # A contact's external_id shows in the conversations it takes part in: they render again.
 _STALE_CONVERSATIONS = (
     "UPDATE conversations SET body = NULL WHERE id IN (SELECT conversation_id "
@@ -45,8 +50,8 @@ def _link_ids(value: Any) -> list[str]:
     return [str(t["id"] if isinstance(t, dict) else t) for t in value or []]
 
 
-def contact_row(doc: dict[str, Any], body: str) -> tuple[Any, ...]:
-    """The indexed columns, the stored document and the rendered body of one contact."""
+def contact_row(doc: dict[str, Any], links: dict[str, list[str]]) -> tuple[Any, ...]:
+    """The indexed columns and the rendered JSON of one contact."""
     return (
         doc["id"],
         doc["external_id"],
@@ -60,8 +65,7 @@ def contact_row(doc: dict[str, Any], body: str) -> tuple[Any, ...]:
         doc["updated_at"],
         doc["signed_up_at"],
         doc["last_seen_at"],
-        json.dumps(doc),
-        body,
+        hydrate.contact_body(doc, links),
     )
 
 
@@ -74,25 +78,29 @@ def links_of(conn: sqlite3.Connection, contact_ids: list[str]) -> dict[str, dict
     return out
 
 
-def rerender(conn: sqlite3.Connection, contact_ids: list[str]) -> None:
-    """Render the bodies of these contacts again from their documents and links."""
+def rerender(
+    conn: sqlite3.Connection, contact_ids: list[str], changes: dict[str, Any] | None = None
+) -> int:
+    """Render these contacts again from their documents (with ``changes`` applied) and links;
+    returns how many exist."""
     if not contact_ids:
-        return
-    docs = conn.execute(
-        "SELECT id, doc FROM contacts WHERE id IN (SELECT value FROM json_each(?))",
-        (id_list(contact_ids),),
-    ).fetchall()
+        return 0
+    docs = conn.execute(_DOCS_OF, (id_list(contact_ids),)).fetchall()
     links = links_of(conn, [r[0] for r in docs])
-    conn.executemany(
-        "UPDATE contacts SET body = ? WHERE id = ?",
-        [(hydrate.contact_body(json.loads(doc), links[cid]), cid) for cid, doc in docs],
-    )
+    rows = []
+    for cid, text in docs:
+        doc = {**hydrate.contact_doc(json.loads(text)), **(changes or {})}
+        rows.append((*contact_row(doc, links[cid])[1:], cid))
+    conn.executemany(_UPDATE, rows)
+    return len(rows)
 
 
-def insert_contacts(
-    conn: sqlite3.Connection, records: list[dict[str, Any]], app_id: str, now: int
-) -> None:
-    """Insert or replace contacts from seed/API dicts (links as id lists), bodies rendered."""
+ContactRows = tuple[list[tuple[Any, ...]], list[tuple[str, str, str, int]]]
+
+
+def encode_contacts(records: list[dict[str, Any]], app_id: str, now: int) -> ContactRows:
+    """Contact rows and link rows from seed/API dicts (links as id lists): pure, so a bulk seed
+    can encode chunks in worker processes."""
     rows = []
     links = []
     for record in records:
@@ -107,20 +115,27 @@ def insert_contacts(
             if ids:
                 own[kind] = ids
             links.extend((doc["id"], kind, target, pos) for pos, target in enumerate(ids))
-        rows.append(contact_row(doc, hydrate.contact_body(doc, own)))
+        rows.append(contact_row(doc, own))
+    return rows, links
+
+
+def write_contacts(conn: sqlite3.Connection, encoded: ContactRows) -> None:
+    """Insert or replace encoded contacts."""
+    rows, links = encoded
     ids = id_list(r[0] for r in rows)
-    # A replaced contact keeps its earlier links too, so its body renders from all of them.
-    existing = [
-        r[0]
-        for r in conn.execute(
-            "SELECT id FROM contacts WHERE id IN (SELECT value FROM json_each(?))", (ids,)
-        )
-    ]
+    # A replaced contact keeps its earlier links too, so it renders again from all of them.
+    existing = [r[0] for r in conn.execute(f"SELECT id FROM ({_DOCS_OF})", (ids,))]
     conn.executemany(_INSERT, rows)
     conn.executemany(_INSERT_LINK, links)
     if existing:
         rerender(conn, existing)
         conn.execute(_STALE_CONVERSATIONS, (id_list(existing),))
+
+
+def insert_contacts(
+    conn: sqlite3.Connection, records: list[dict[str, Any]], app_id: str, now: int
+) -> None:
+    write_contacts(conn, encode_contacts(records, app_id, now))
 
 
 class ContactStore(StoreBase):
@@ -147,7 +162,7 @@ class ContactStore(StoreBase):
             row = conn.execute("SELECT doc FROM contacts WHERE id = ?", (contact_id,)).fetchone()
             if row is None:
                 raise NotFound(contact_id)
-            doc = json.loads(row[0])
+            doc = hydrate.contact_doc(json.loads(row[0]))
             merged = dict(doc)
             for key, value in fields.items():
                 if key == "custom_attributes" and value is not None:
@@ -161,8 +176,8 @@ class ContactStore(StoreBase):
             if "updated_at" not in fields:
                 merged["updated_at"] = now
             new_doc = normalize_contact(merged, doc["workspace_id"])
-            body = hydrate.contact_body(new_doc, links_of(conn, [contact_id])[contact_id])
-            conn.execute(_UPDATE, (*contact_row(new_doc, body)[1:], contact_id))
+            links = links_of(conn, [contact_id])[contact_id]
+            conn.execute(_UPDATE, (*contact_row(new_doc, links)[1:], contact_id))
             if new_doc["external_id"] != doc["external_id"]:
                 conn.execute(_STALE_CONVERSATIONS, (id_list([contact_id]),))
 
@@ -182,20 +197,9 @@ class ContactStore(StoreBase):
     @staticmethod
     def _touch_contacts(conn: sqlite3.Connection, ids: list[str], ts: int) -> int:
         """Move ``updated_at`` of a few contacts (control API, mutate-while-paging fault)."""
-        changed = []
-        for contact_id in ids:
-            row = conn.execute("SELECT doc FROM contacts WHERE id = ?", (contact_id,)).fetchone()
-            if row is None:
-                continue
-            doc = json.loads(row[0])
-            doc["updated_at"] = ts
-            conn.execute(
-                "UPDATE contacts SET updated_at = ?, doc = ? WHERE id = ?",
-                (ts, json.dumps(doc), contact_id),
-            )
-            changed.append(contact_id)
-        rerender(conn, changed)
-        return len(changed)
+        found = {r[0] for r in conn.execute(f"SELECT id FROM ({_DOCS_OF})", (id_list(ids),))}
+        rerender(conn, list(found), {"updated_at": ts})
+        return sum(1 for i in ids if i in found)
 
     def contact_links(self, contact_ids: list[str]) -> dict[str, dict[str, list[str]]]:
         with self._lock:
@@ -205,23 +209,7 @@ class ContactStore(StoreBase):
         """Contacts' JSON texts in the order of ``ids`` (missing ids are skipped)."""
         if not ids:
             return []
-        with self._lock:
-            rows = dict(
-                self._conn.execute(
-                    "SELECT id, body FROM contacts WHERE id IN (SELECT value FROM json_each(?))",
-                    (id_list(ids),),
-                ).fetchall()
-            )
-            missing = [i for i, body in rows.items() if body is None]
-            if missing:
-                self._write(lambda c: rerender(c, missing))
-                rows.update(
-                    self._conn.execute(
-                        "SELECT id, body FROM contacts "
-                        "WHERE id IN (SELECT value FROM json_each(?))",
-                        (id_list(missing),),
-                    ).fetchall()
-                )
+        rows = dict(self.query(_DOCS_OF, (id_list(ids),)))
         return [hydrate.contact_text(rows[i], single) for i in ids if i in rows]
 
     def contacts_by_ids(self, ids: list[str], single: bool = False) -> list[dict[str, Any]]:
@@ -232,16 +220,12 @@ class ContactStore(StoreBase):
         found = self.contacts_by_ids([contact_id], single=single)
         return found[0] if found else None
 
-    def contact_id_by_external_id(self, external_id: str) -> str | None:
+    def find_contact_by_external_id(self, external_id: str) -> dict[str, Any] | None:
         rows = self.query(
             "SELECT id FROM contacts WHERE external_id = ? AND role = 'user' LIMIT 1",
             (external_id,),
         )
-        return rows[0][0] if rows else None
-
-    def find_contact_by_external_id(self, external_id: str) -> dict[str, Any] | None:
-        contact_id = self.contact_id_by_external_id(external_id)
-        return self.get_contact(contact_id) if contact_id else None
+        return self.get_contact(rows[0][0]) if rows else None
 
     def contact_exists(self, contact_id: str) -> bool:
         return bool(self.query("SELECT 1 FROM contacts WHERE id = ?", (contact_id,)))

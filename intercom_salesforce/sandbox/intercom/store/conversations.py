@@ -66,22 +66,25 @@ def _render(doc: dict[str, Any], links: _Links, parts_total: int) -> str:
     return hydrate.dumps(shape)
 
 
-def render_bodies(conn: sqlite3.Connection, ids: list[str]) -> None:
-    """Render the bodies of these conversations from their documents, links and part counts."""
+def render_bodies(
+    conn: sqlite3.Connection, ids: list[str], docs: dict[str, dict[str, Any]] | None = None
+) -> None:
+    """Render the bodies of these conversations from their documents (read unless given),
+    links and part counts."""
     if not ids:
         return
     arg = (id_list(ids),)
-    docs = conn.execute(
-        "SELECT id, doc FROM conversations WHERE id IN (SELECT value FROM json_each(?))", arg
-    ).fetchall()
-    links = {cid: _Links() for cid, _ in docs}
+    if docs is None:
+        sql = "SELECT id, doc FROM conversations WHERE id IN (SELECT value FROM json_each(?))"
+        docs = {cid: json.loads(doc) for cid, doc in conn.execute(sql, arg)}
+    links = {cid: _Links() for cid in docs}
     for conv_id, kind, target_id, external_id, tag_name in conn.execute(_LINKS, arg):
         if conv_id in links:
             links[conv_id].add(kind, target_id, external_id, tag_name)
     totals = dict(conn.execute(_TOTALS, arg).fetchall())
     conn.executemany(
         "UPDATE conversations SET body = ? WHERE id = ?",
-        [(_render(json.loads(doc), links[cid], int(totals.get(cid, 0))), cid) for cid, doc in docs],
+        [(_render(doc, links[cid], int(totals.get(cid, 0))), cid) for cid, doc in docs.items()],
     )
 
 
@@ -96,9 +99,21 @@ def _link_rows(cid: str, record: dict[str, Any]) -> list[tuple[str, str, str, in
     return rows
 
 
-def insert_conversations(conn: sqlite3.Connection, records: list[dict[str, Any]], now: int) -> int:
-    """Insert conversations with their links and parts; returns the number of parts."""
+ConversationRows = tuple[
+    list[tuple[Any, ...]],
+    dict[str, dict[str, Any]],
+    list[tuple[str, str, str, int]],
+    list[tuple[str, int, str]],
+]
+
+
+def encode_conversations(
+    records: list[dict[str, Any]], now: int, conn: sqlite3.Connection | None = None
+) -> ConversationRows:
+    """Conversation rows, documents, link rows and part rows: pure when every record has an id
+    (seeds), so a bulk seed can encode chunks in worker processes; ``conn`` numbers the rest."""
     rows = []
+    docs: dict[str, dict[str, Any]] = {}
     links = []
     parts = []
     next_num = None
@@ -106,6 +121,8 @@ def insert_conversations(conn: sqlite3.Connection, records: list[dict[str, Any]]
         fields = dict(record)
         if fields.get("id") is None:
             if next_num is None:
+                if conn is None:
+                    raise ValueError("a conversation without an id needs the store to number it")
                 row = conn.execute("SELECT COALESCE(MAX(num), 100000000) FROM conversations")
                 next_num = int(row.fetchone()[0])
             next_num += 1
@@ -114,10 +131,17 @@ def insert_conversations(conn: sqlite3.Connection, records: list[dict[str, Any]]
         cid = doc["id"]
         num = int(cid) if cid.isdigit() else 0
         rows.append((cid, num, doc["created_at"], doc["updated_at"], json.dumps(doc)))
+        docs[cid] = doc
         links.extend(_link_rows(cid, record))
         for seq, part in enumerate(record.get("conversation_parts") or []):
             pdoc = normalize_part(part, f"{cid}{seq:04d}", doc["created_at"])
             parts.append((cid, seq, hydrate.dumps(pdoc)))
+    return rows, docs, links, parts
+
+
+def write_conversations(conn: sqlite3.Connection, encoded: ConversationRows) -> int:
+    """Insert encoded conversations and render their bodies; returns the number of parts."""
+    rows, docs, links, parts = encoded
     conn.executemany(
         "INSERT OR REPLACE INTO conversations (id, num, created_at, updated_at, doc) "
         "VALUES (?, ?, ?, ?, ?)",
@@ -129,8 +153,13 @@ def insert_conversations(conn: sqlite3.Connection, records: list[dict[str, Any]]
         links,
     )
     conn.executemany(_INSERT_PART, parts)
-    render_bodies(conn, [r[0] for r in rows])
+    render_bodies(conn, list(docs), docs)
     return len(parts)
+
+
+def insert_conversations(conn: sqlite3.Connection, records: list[dict[str, Any]], now: int) -> int:
+    """Insert conversations with their links and parts; returns the number of parts."""
+    return write_conversations(conn, encode_conversations(records, now, conn))
 
 
 def _replace_links(conn: sqlite3.Connection, conversation_id: str, fields: dict[str, Any]) -> None:

@@ -11,20 +11,31 @@ from intercom_salesforce.sandbox.intercom.store.base import StoreBase
 _KEYS = ("contact_id", "user_id", "email")
 
 
-def insert_events(conn: sqlite3.Connection, events: list[dict[str, Any]]) -> None:
+EventRow = tuple[Any, Any, Any, int, str]
+
+
+def encode_events(events: list[dict[str, Any]]) -> list[EventRow]:
+    return [
+        (
+            e.get("intercom_user_id"),
+            e.get("user_id"),
+            e.get("email"),
+            int(e["created_at"]),
+            json.dumps({"type": "event", **e}),
+        )
+        for e in events
+    ]
+
+
+def write_events(conn: sqlite3.Connection, rows: list[EventRow]) -> None:
     conn.executemany(
         "INSERT INTO events (contact_id, user_id, email, created_at, doc) VALUES (?, ?, ?, ?, ?)",
-        [
-            (
-                e.get("intercom_user_id"),
-                e.get("user_id"),
-                e.get("email"),
-                int(e["created_at"]),
-                json.dumps({"type": "event", **e}),
-            )
-            for e in events
-        ],
+        rows,
     )
+
+
+def insert_events(conn: sqlite3.Connection, events: list[dict[str, Any]]) -> None:
+    write_events(conn, encode_events(events))
 
 
 class EventStore(StoreBase):

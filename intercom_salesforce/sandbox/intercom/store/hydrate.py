@@ -5,8 +5,9 @@ their row's ``body``; reads splice those texts into the response, so serving a p
 per-record Python work. The text is exactly ``json.dumps(shape, separators=(",", ":"))`` of the
 shape built here, so the bytes on the wire are the same as rendering per request.
 
-* a contact's ``body`` is the single-GET shape; list items drop its last key,
-  ``enabled_push_messaging``, which only the single GET carries (reference §2.2);
+* a contact's row keeps only this text (its ``doc`` column *is* the single-GET shape): the stored
+  document is that shape without the embedded lists (``contact_doc``); list items drop its last
+  key, ``enabled_push_messaging``, which only the single GET carries (reference §2.2);
 * a conversation's ``body`` is the list shape; the single GET appends ``conversation_parts``, the
   last key, from the parts' stored texts.
 """
@@ -76,6 +77,20 @@ def render_contact(doc: dict[str, Any], links: dict[str, list[str]]) -> dict[str
             out["opted_out_subscription_types"] = _subscriptions(cid)
             out["opted_in_subscription_types"] = _subscriptions(cid)
     return out
+
+
+_CONTACT_RENDERED_ONLY = (
+    "tags",
+    "notes",
+    "companies",
+    "opted_out_subscription_types",
+    "opted_in_subscription_types",
+)
+
+
+def contact_doc(rendered: dict[str, Any]) -> dict[str, Any]:
+    """The stored document back from a rendered contact (the inverse of ``render_contact``)."""
+    return {k: v for k, v in rendered.items() if k not in _CONTACT_RENDERED_ONLY}
 
 
 def contact_body(doc: dict[str, Any], links: dict[str, list[str]]) -> str:

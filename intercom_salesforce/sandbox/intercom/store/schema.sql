@@ -1,6 +1,7 @@
 -- Rows are API-shaped JSON documents plus the columns that search, sort and joins use.
--- ``body`` holds the record's rendered API JSON (hydrate.py), kept current by every write so reads
--- serve it as it is; NULL means "render on the next read" (a store written before bodies existed).
+-- A contact's ``doc`` is its rendered single-GET JSON; a conversation's ``body`` is its rendered
+-- list-item JSON beside the stored ``doc`` (NULL: render on the next read). Both are kept current
+-- by every write, so reads serve them as they are (store/hydrate.py).
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS contacts (
     id TEXT PRIMARY KEY,
@@ -15,8 +16,7 @@ CREATE TABLE IF NOT EXISTS contacts (
     updated_at INTEGER NOT NULL,
     signed_up_at INTEGER,
     last_seen_at INTEGER,
-    doc TEXT NOT NULL,
-    body TEXT
+    doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS contacts_updated ON contacts (updated_at, id);
 CREATE INDEX IF NOT EXISTS contacts_created ON contacts (created_at, id);
