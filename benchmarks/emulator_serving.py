@@ -161,9 +161,10 @@ def serve_bench(contacts: int, repeat: int, max_records: int, gets: int) -> None
             running.stop()
 
 
-def _peak_rss_mb() -> float:
-    """Peak resident set size of this process (Linux reports kilobytes)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident set size of this process, or of its largest finished child such as a seed
+    worker (Linux reports kilobytes)."""
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 def seed_bench(contacts: int, root: Path | None) -> None:
@@ -172,13 +173,21 @@ def seed_bench(contacts: int, root: Path | None) -> None:
         started = time.monotonic()
         info = seed(state, WorldSize(contacts=contacts))
         wall = time.monotonic() - started
+        cpu = sum(
+            getattr(resource.getrusage(who), field)
+            for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+            for field in ("ru_utime", "ru_stime")
+        )
         counts = info["intercom"]
-        print("| contacts | companies | conversations | parts | events | seed s | peak RSS MB |")
-        print("|---|---|---|---|---|---|---|")
+        print(
+            "| contacts | companies | conversations | parts | events | seed s | CPU s "
+            "| peak RSS MB (seeding process) | peak RSS MB (largest worker) |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|")
         print(
             f"| {counts['contacts']:,} | {counts['companies']:,} | {counts['conversations']:,} "
-            f"| {counts['conversation_parts']:,} | {counts['events']:,} | {wall:.1f} "
-            f"| {_peak_rss_mb():.0f} |"
+            f"| {counts['conversation_parts']:,} | {counts['events']:,} | {wall:.1f} | {cpu:.0f} "
+            f"| {_peak_rss_mb():.0f} | {_peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} |"
         )
 
 

@@ -83,6 +83,12 @@ def load_intercom(store: IntercomStore, world: World, workers: int | None = None
     data = world.intercom()
     if world.size.contacts < PARALLEL_FROM or workers < 2:
         return store.load_world(data)
+    with store.bulk_load():
+        return _load_in_workers(store, world, workers)
+
+
+def _load_in_workers(store: IntercomStore, world: World, workers: int) -> dict[str, int]:
+    data = world.intercom()
     # Reference data and companies are small: the usual loader; the bulk goes to the workers.
     counts = store.load_world(replace(data, contacts=(), conversations=(), events=()))
     app_id = (data.app or {}).get("id_code") or DEFAULT_APP_ID

@@ -6,6 +6,7 @@ keeps SQLite's single-writer rule trivially true and costs little at emulator re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pathlib
 import random
@@ -14,7 +15,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 SCHEMA = pathlib.Path(__file__).with_name("schema.sql").read_text()
@@ -47,6 +48,8 @@ _NOT_NULL_SORTS = frozenset(
 _WORD_RE = re.compile(r"[\w']+", re.UNICODE)
 _TAG_RE = re.compile(r"<[^>]+>")
 DEFAULT_APP_ID = "sbx4pp1d"
+BULK_CACHE_KIB = -131072
+"""SQLite's page cache while seeding (negative: KiB), so index pages stay in memory."""
 
 
 def has_word(text: Any, word: Any) -> int:
@@ -95,6 +98,7 @@ class StoreBase:
         self._counts: dict[tuple[Any, ...], tuple[tuple[int, int], int]] = {}
         self._custom_types_version: tuple[int, int] = (-1, -1)
         self._version = 0
+        self._bulk_depth = 0
 
     def _check_format(self) -> None:
         """A store file written before records were kept rendered cannot be served: say so."""
@@ -131,6 +135,27 @@ class StoreBase:
             self._version += 1
             self._custom_types.clear()
             return result
+
+    @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Write a seed at disk speed: rows go to the file once (a rollback journal in memory
+        rather than the WAL, which writes every page twice), without fsyncs, through a 128 MB
+        page cache. A crash mid-seed leaves a file to seed again; WAL comes back at the end.
+        Switching journals needs no other connection open; otherwise the WAL simply stays."""
+        with self._lock:
+            self._bulk_depth += 1
+            if self._bulk_depth == 1:
+                self._conn.execute("PRAGMA journal_mode=MEMORY")
+                self._conn.execute("PRAGMA synchronous=OFF")
+                self._conn.execute(f"PRAGMA cache_size={BULK_CACHE_KIB}")
+            try:
+                yield
+            finally:
+                self._bulk_depth -= 1
+                if self._bulk_depth == 0:
+                    self._conn.execute("PRAGMA cache_size=-2000")
+                    self._conn.execute("PRAGMA journal_mode=WAL")
+                    self._conn.execute("PRAGMA synchronous=NORMAL")
 
     def _data_version(self) -> tuple[int, int]:
         """Changes whenever anyone commits: this connection (counter) or another one, such as a

@@ -67,6 +67,11 @@ def _load(store: IntercomStore, rows: Iterable[Any], size: int, insert: Any) -> 
 
 def load_world(store: IntercomStore, world: IntercomWorldData) -> dict[str, int]:
     """Load every entity of ``world``; returns the number of records per entity."""
+    with store.bulk_load():
+        return _load_world(store, world)
+
+
+def _load_world(store: IntercomStore, world: IntercomWorldData) -> dict[str, int]:
     counts: dict[str, int] = {}
     app_id = (world.app or {}).get("id_code") or DEFAULT_APP_ID
     now = store._now()
