@@ -2,6 +2,8 @@
 
     uv run python benchmarks/emulator_serving.py [--contacts 20000] [--repeat 3]
     uv run python benchmarks/emulator_serving.py --seed-contacts 100000
+    uv run python benchmarks/emulator_serving.py --seed-contacts 1000000 --root /tmp/big
+    uv run python benchmarks/emulator_serving.py --root /tmp/big    # serve that world
 
 The first form seeds a sandbox (``sandbox/runtime.py``), serves it with latency 0 and a rate
 limit high enough never to bite, and measures over loopback with ``requests``: contacts per second
@@ -115,12 +117,16 @@ def _sample(state: SandboxState, table: str, n: int) -> list[str]:
     return [r[0] for r in rows]
 
 
-def serve_bench(contacts: int, repeat: int, max_records: int, gets: int) -> None:
+def serve_bench(contacts: int, repeat: int, max_records: int, gets: int, root: Path | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        state = SandboxState(Path(tmp) / "sandbox")
-        started = time.monotonic()
-        seed(state, WorldSize(contacts=contacts))
-        print(f"seeded {contacts:,} contacts in {time.monotonic() - started:.1f} s")
+        state = SandboxState((root or Path(tmp)) / "sandbox")
+        seeded = state.seeded()
+        if seeded is None:
+            started = time.monotonic()
+            seed(state, WorldSize(contacts=contacts))
+            print(f"seeded {contacts:,} contacts in {time.monotonic() - started:.1f} s")
+        else:  # a sandbox seeded earlier under --root (say by --seed-contacts) is served as is
+            contacts = seeded["intercom"]["contacts"]
         contact_ids = _sample(state, "contacts", gets)
         conversation_ids = _sample(state, "conversations", gets)
         running = start(
@@ -198,12 +204,14 @@ def main() -> None:
     parser.add_argument("--max-records", type=int, default=20_000, help="records paged per run")
     parser.add_argument("--gets", type=int, default=1000, help="single GETs per run")
     parser.add_argument("--seed-contacts", type=int, help="only time seeding this many contacts")
-    parser.add_argument("--root", type=Path, help="seed under this folder instead of a temp one")
+    parser.add_argument(
+        "--root", type=Path, help="seed under this folder (or serve what it holds) not a temp one"
+    )
     args = parser.parse_args()
     if args.seed_contacts:
         seed_bench(args.seed_contacts, args.root)
     else:
-        serve_bench(args.contacts, args.repeat, args.max_records, args.gets)
+        serve_bench(args.contacts, args.repeat, args.max_records, args.gets, args.root)
 
 
 if __name__ == "__main__":
