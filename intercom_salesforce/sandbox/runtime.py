@@ -18,9 +18,11 @@ from pathlib import Path
 from intercom_salesforce.sandbox.intercom.app import create_app as create_intercom_app
 from intercom_salesforce.sandbox.intercom.config import IntercomEmulatorConfig
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
+from intercom_salesforce.sandbox.intercom.store.base import StoreFormatError
 from intercom_salesforce.sandbox.salesforce.app import create_app as create_salesforce_app
 from intercom_salesforce.sandbox.salesforce.config import SalesforceEmulatorConfig
 from intercom_salesforce.sandbox.salesforce.store import SalesforceStore
+from intercom_salesforce.sandbox.seeding import load_intercom
 from intercom_salesforce.sandbox.serving import RunningServer, start_in_thread
 from intercom_salesforce.sandbox.tls import ensure_tls
 from intercom_salesforce.sandbox.world import World, WorldSize
@@ -67,9 +69,14 @@ def seed(
     state.root.mkdir(parents=True, exist_ok=True)
     world = World(seed=seed_value, size=size, timezone=timezone)
     started = time.monotonic()
-    ic = IntercomStore(state.intercom_db)
+    try:
+        ic = IntercomStore(state.intercom_db)
+    except StoreFormatError:
+        for path in state.root.glob(state.intercom_db.name + "*"):
+            path.unlink()
+        ic = IntercomStore(state.intercom_db)
     ic.reset()
-    intercom_counts = ic.load_world(world.intercom())
+    intercom_counts = load_intercom(ic, world)
     sf = SalesforceStore(state.salesforce_db)
     sf.reset()
     salesforce_counts = sf.load_world(world.salesforce())

@@ -454,128 +454,140 @@ class World:
     def intercom_conversations(self) -> Iterator[dict]:
         admins = self.intercom_admins()
         for k in range(self.size.n_conversations):
-            r = self.rng("conversation", k)
-            i = r.randrange(self.size.contacts)
-            contact = self.intercom_contact(i)
-            created = contact["created_at"] + r.randint(0, 86400 * 30)
-            updated = self._updated_at("conversation", k)
-            created = min(created, updated - 600)
-            team = r.randrange(len(TEAMS))
-            admin = r.choice([a for a in admins if a["team_ids"] == [int(self.team_id(team))]])
-            n_parts = 520 if k < self.size.long_conversations else r.randint(1, 8)
-            state = r.choice(["open", "closed", "closed", "snoozed"])
-            parts = []
-            step = max(1, (updated - created) // (n_parts + 1))
-            for n in range(n_parts):
-                by_admin = n % 2 == 1
-                parts.append(
-                    {
-                        "type": "conversation_part",
-                        "id": str(30_000_000 + k * 1000 + n),
-                        "part_type": "comment" if n % 5 else ("assignment" if n else "comment"),
-                        "body": PART_TEXT[(k + n) % len(PART_TEXT)],
-                        "created_at": created + step * (n + 1),
-                        "updated_at": created + step * (n + 1),
-                        "notified_at": created + step * (n + 1),
-                        "assigned_to": {"type": "admin", "id": admin["id"]}
-                        if n % 5 == 0 and n
-                        else None,
-                        "author": (
-                            {
-                                "type": "admin",
-                                "id": admin["id"],
-                                "name": admin["name"],
-                                "email": admin["email"],
-                            }
-                            if by_admin
-                            else {
-                                "type": contact["role"],
-                                "id": contact["id"],
-                                "name": contact["name"],
-                                "email": contact["email"],
-                            }
-                        ),
-                        "attachments": [],
-                        "external_id": None,
-                        "redacted": False,
-                    }
-                )
-            first_reply = created + step * 2 if n_parts > 1 else None
-            yield {
-                "type": "conversation",
-                "id": str(4_000_000 + k),
-                "title": r.choice([None, "Login trouble", "Invoice request", "Demo request"]),
-                "created_at": created,
-                "updated_at": updated,
-                "waiting_since": None,
-                "snoozed_until": updated + 86400 if state == "snoozed" else None,
-                "open": state != "closed",
-                "state": state,
-                "read": True,
-                "priority": "priority" if r.random() < 0.2 else "not_priority",
-                "admin_assignee_id": int(admin["id"]),
-                "team_assignee_id": int(self.team_id(team)),
-                "tags": sorted(
-                    {self.tag_id(r.randrange(len(TAG_NAMES))) for _ in range(r.randint(0, 3))}
-                ),
-                "conversation_rating": None,
-                "source": {
-                    "type": "conversation",
-                    "id": str(50_000_000 + k),
-                    "delivered_as": "customer_initiated",
-                    "subject": "",
-                    "body": f"<p>{PART_TEXT[k % len(PART_TEXT)]}</p>",
-                    "author": {
-                        "type": contact["role"],
-                        "id": contact["id"],
-                        "name": contact["name"],
-                        "email": contact["email"],
-                    },
+            yield self.intercom_conversation(k, admins)
+
+    def intercom_conversation(self, k: int, admins: list[dict]) -> dict:
+        """Conversation ``k`` (a pure function of the seed and ``k``, like every record)."""
+        r = self.rng("conversation", k)
+        i = r.randrange(self.size.contacts)
+        contact = self.intercom_contact(i)
+        created = contact["created_at"] + r.randint(0, 86400 * 30)
+        updated = self._updated_at("conversation", k)
+        created = min(created, updated - 600)
+        team = r.randrange(len(TEAMS))
+        admin = r.choice([a for a in admins if a["team_ids"] == [int(self.team_id(team))]])
+        n_parts = 520 if k < self.size.long_conversations else r.randint(1, 8)
+        state = r.choice(["open", "closed", "closed", "snoozed"])
+        parts = []
+        step = max(1, (updated - created) // (n_parts + 1))
+        for n in range(n_parts):
+            by_admin = n % 2 == 1
+            parts.append(
+                {
+                    "type": "conversation_part",
+                    "id": str(30_000_000 + k * 1000 + n),
+                    "part_type": "comment" if n % 5 else ("assignment" if n else "comment"),
+                    "body": PART_TEXT[(k + n) % len(PART_TEXT)],
+                    "created_at": created + step * (n + 1),
+                    "updated_at": created + step * (n + 1),
+                    "notified_at": created + step * (n + 1),
+                    "assigned_to": {"type": "admin", "id": admin["id"]}
+                    if n % 5 == 0 and n
+                    else None,
+                    "author": (
+                        {
+                            "type": "admin",
+                            "id": admin["id"],
+                            "name": admin["name"],
+                            "email": admin["email"],
+                        }
+                        if by_admin
+                        else {
+                            "type": contact["role"],
+                            "id": contact["id"],
+                            "name": contact["name"],
+                            "email": contact["email"],
+                        }
+                    ),
                     "attachments": [],
-                    "url": None,
+                    "external_id": None,
                     "redacted": False,
+                }
+            )
+        first_reply = created + step * 2 if n_parts > 1 else None
+        return {
+            "type": "conversation",
+            "id": str(4_000_000 + k),
+            "title": r.choice([None, "Login trouble", "Invoice request", "Demo request"]),
+            "created_at": created,
+            "updated_at": updated,
+            "waiting_since": None,
+            "snoozed_until": updated + 86400 if state == "snoozed" else None,
+            "open": state != "closed",
+            "state": state,
+            "read": True,
+            "priority": "priority" if r.random() < 0.2 else "not_priority",
+            "admin_assignee_id": int(admin["id"]),
+            "team_assignee_id": int(self.team_id(team)),
+            "tags": sorted(
+                {self.tag_id(r.randrange(len(TAG_NAMES))) for _ in range(r.randint(0, 3))}
+            ),
+            "conversation_rating": None,
+            "source": {
+                "type": "conversation",
+                "id": str(50_000_000 + k),
+                "delivered_as": "customer_initiated",
+                "subject": "",
+                "body": f"<p>{PART_TEXT[k % len(PART_TEXT)]}</p>",
+                "author": {
+                    "type": contact["role"],
+                    "id": contact["id"],
+                    "name": contact["name"],
+                    "email": contact["email"],
                 },
-                "contacts": [contact["id"]],
-                "teammates": [admin["id"]],
-                "custom_attributes": {
-                    "brand": r.choice(["Core", "Labs"]),
-                    "region": contact["custom_attributes"]["region"],
-                },
-                "first_contact_reply": None,
-                "sla_applied": None,
-                "statistics": {
-                    "type": "conversation_statistics",
-                    "time_to_assignment": 60,
-                    "time_to_admin_reply": (first_reply or created) - created,
-                    "first_contact_reply_at": created,
-                    "first_assignment_at": created + 60,
-                    "first_admin_reply_at": first_reply,
-                    "first_close_at": updated if state == "closed" else None,
-                    "last_close_at": updated if state == "closed" else None,
-                    "last_closed_by_id": admin["id"] if state == "closed" else None,
-                    "count_reopens": 0,
-                    "count_assignments": 1,
-                    "count_conversation_parts": n_parts,
-                },
-                "conversation_parts": parts,
-            }
+                "attachments": [],
+                "url": None,
+                "redacted": False,
+            },
+            "contacts": [contact["id"]],
+            "teammates": [admin["id"]],
+            "custom_attributes": {
+                "brand": r.choice(["Core", "Labs"]),
+                "region": contact["custom_attributes"]["region"],
+            },
+            "first_contact_reply": None,
+            "sla_applied": None,
+            "statistics": {
+                "type": "conversation_statistics",
+                "time_to_assignment": 60,
+                "time_to_admin_reply": (first_reply or created) - created,
+                "first_contact_reply_at": created,
+                "first_assignment_at": created + 60,
+                "first_admin_reply_at": first_reply,
+                "first_close_at": updated if state == "closed" else None,
+                "last_close_at": updated if state == "closed" else None,
+                "last_closed_by_id": admin["id"] if state == "closed" else None,
+                "count_reopens": 0,
+                "count_assignments": 1,
+                "count_conversation_parts": n_parts,
+            },
+            "conversation_parts": parts,
+        }
 
     def intercom_events(self) -> Iterator[dict]:
-        names = ["requested-demo", "invited-teammate", "upgraded-plan", "viewed-pricing"]
         for i in range(0, self.size.contacts, 3):
-            r = self.rng("event", i)
-            contact_id = self.intercom_id("contact", i)
-            for e in range(r.randint(0, 2)):
-                yield {
-                    "type": "event",
-                    "id": self.intercom_id(f"event-{e}", i),
-                    "event_name": r.choice(names),
-                    "created_at": self._updated_at("event", i * 3 + e),
-                    "intercom_user_id": contact_id,
-                    "user_id": f"usr_{i:07d}",
-                    "email": self.person(i)["email"],
-                    "metadata": {"source": "sandbox"},
-                }
+            yield from self.intercom_events_of(i)
+
+    def intercom_events_of(self, i: int) -> list[dict]:
+        """The events of contact ``i`` (every third contact has up to two)."""
+        if i % 3:
+            return []
+        names = ["requested-demo", "invited-teammate", "upgraded-plan", "viewed-pricing"]
+        r = self.rng("event", i)
+        contact_id = self.intercom_id("contact", i)
+        return [
+            {
+                "type": "event",
+                "id": self.intercom_id(f"event-{e}", i),
+                "event_name": r.choice(names),
+                "created_at": self._updated_at("event", i * 3 + e),
+                "intercom_user_id": contact_id,
+                "user_id": f"usr_{i:07d}",
+                "email": self.person(i)["email"],
+                "metadata": {"source": "sandbox"},
+            }
+            for e in range(r.randint(0, 2))
+        ]
 
     def intercom(self):
         """The Intercom side, as the emulator's loader expects it."""

@@ -13,8 +13,14 @@ from intercom_salesforce.sandbox.intercom.errors import (
     USER_NOT_FOUND,
     ApiError,
     json_response,
+    text_response,
 )
-from intercom_salesforce.sandbox.intercom.paging import cursor_page, offset_pages, search_page
+from intercom_salesforce.sandbox.intercom.paging import (
+    Page,
+    cursor_page,
+    offset_pages,
+    search_page,
+)
 from intercom_salesforce.sandbox.intercom.search import (
     DateRules,
     QueryCompiler,
@@ -23,6 +29,7 @@ from intercom_salesforce.sandbox.intercom.search import (
 from intercom_salesforce.sandbox.intercom.search_fields import contact_resolver
 from intercom_salesforce.sandbox.intercom.shapes import CONTACT_WRITABLE
 from intercom_salesforce.sandbox.intercom.store import NotFound
+from intercom_salesforce.sandbox.intercom.store.hydrate import list_text
 
 if TYPE_CHECKING:
     from intercom_salesforce.sandbox.intercom.app import ApiContext, ApiRequest
@@ -52,10 +59,14 @@ def list_contacts(ctx: ApiContext, req: ApiRequest) -> Response:
         per_page,
         req.args.get("starting_after") or None,
     )
-    data = ctx.store.contacts_by_ids(page.ids)
-    return json_response(
-        200, {"type": "list", "data": data, "total_count": page.total, "pages": page.pages}
-    )
+    return _contact_list(ctx, page)
+
+
+def _contact_list(ctx: ApiContext, page: Page) -> Response:
+    """``{type: list, data, total_count, pages}`` with the contacts as stored text."""
+    data = ctx.store.contact_bodies(page.ids)
+    tail = {"total_count": page.total, "pages": page.pages}
+    return text_response(200, list_text({"type": "list"}, "data", data, tail))
 
 
 def search_contacts(ctx: ApiContext, req: ApiRequest) -> Response:
@@ -75,11 +86,9 @@ def search_contacts(ctx: ApiContext, req: ApiRequest) -> Response:
     page = search_page(
         ctx.store, "contacts", body, resolver, where, params, SEARCH_DEFAULT_PER_PAGE
     )
-    data = ctx.store.contacts_by_ids(page.ids)
+    response = _contact_list(ctx, page)
     _mutate_while_paging(ctx, "contacts", where, params)
-    return json_response(
-        200, {"type": "list", "data": data, "total_count": page.total, "pages": page.pages}
-    )
+    return response
 
 
 def _mutate_while_paging(ctx: ApiContext, table: str, where: str, params: list[Any]) -> None:
@@ -95,10 +104,10 @@ def _mutate_while_paging(ctx: ApiContext, table: str, where: str, params: list[A
 
 
 def get_contact(ctx: ApiContext, req: ApiRequest, contact_id: str) -> Response:
-    contact = ctx.store.get_contact(contact_id, single=True)
-    if contact is None:
+    found = ctx.store.contact_bodies([contact_id], single=True)
+    if not found:
         raise ApiError(404, "not_found", USER_NOT_FOUND)
-    return json_response(200, contact)
+    return text_response(200, found[0])
 
 
 def find_by_external_id(ctx: ApiContext, req: ApiRequest, external_id: str) -> Response:

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
 from intercom_salesforce.sandbox.intercom.contacts_api import _mutate_while_paging
-from intercom_salesforce.sandbox.intercom.errors import NOT_FOUND, ApiError, json_response
-from intercom_salesforce.sandbox.intercom.paging import cursor_page, search_page
+from intercom_salesforce.sandbox.intercom.errors import (
+    NOT_FOUND,
+    ApiError,
+    json_response,
+    text_response,
+)
+from intercom_salesforce.sandbox.intercom.paging import Page, cursor_page, search_page
 from intercom_salesforce.sandbox.intercom.search import (
     DateRules,
     QueryCompiler,
     parse_per_page,
 )
 from intercom_salesforce.sandbox.intercom.search_fields import conversation_resolver
+from intercom_salesforce.sandbox.intercom.store.hydrate import list_text
 
 if TYPE_CHECKING:
     from intercom_salesforce.sandbox.intercom.app import ApiContext, ApiRequest
@@ -24,15 +31,11 @@ DEFAULT_PER_PAGE = 20
 _TAG_RE = re.compile(r"<[^>]+>")
 
 
-def _list_body(
-    ctx: ApiContext, ids: list[str], total: int, pages: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        "type": "conversation.list",
-        "pages": pages,
-        "total_count": total,
-        "conversations": ctx.store.conversations_by_ids(ids),
-    }
+def _list_body(ctx: ApiContext, page: Page) -> Response:
+    """``{type: conversation.list, pages, total_count, conversations}``, conversations as stored."""
+    head = {"type": "conversation.list", "pages": page.pages, "total_count": page.total}
+    items = ctx.store.conversation_bodies(page.ids)
+    return text_response(200, list_text(head, "conversations", items, {}))
 
 
 def list_conversations(ctx: ApiContext, req: ApiRequest) -> Response:
@@ -49,7 +52,7 @@ def list_conversations(ctx: ApiContext, req: ApiRequest) -> Response:
         per_page,
         req.args.get("starting_after") or None,
     )
-    return json_response(200, _list_body(ctx, page.ids, page.total, page.pages))
+    return _list_body(ctx, page)
 
 
 def search_conversations(ctx: ApiContext, req: ApiRequest) -> Response:
@@ -63,9 +66,9 @@ def search_conversations(ctx: ApiContext, req: ApiRequest) -> Response:
     resolver = conversation_resolver()
     where, params = QueryCompiler(resolver, DateRules(mode, ctx.tz)).compile(body["query"])
     page = search_page(ctx.store, "conversations", body, resolver, where, params, DEFAULT_PER_PAGE)
-    response = _list_body(ctx, page.ids, page.total, page.pages)
+    response = _list_body(ctx, page)
     _mutate_while_paging(ctx, "conversations", where, params)
-    return json_response(200, response)
+    return response
 
 
 def _plaintext(value: Any) -> Any:
@@ -75,13 +78,15 @@ def _plaintext(value: Any) -> Any:
 def get_conversation(ctx: ApiContext, req: ApiRequest, conversation_id: str) -> Response:
     """Full conversation with at most the 500 most recent parts; ``total_count`` and
     ``statistics.count_conversation_parts`` keep the true number (§4.1)."""
-    conversation = ctx.store.get_conversation(conversation_id)
-    if conversation is None:
+    text = ctx.store.conversation_text(conversation_id)
+    if text is None:
         raise ApiError(404, "not_found", NOT_FOUND)
-    if req.args.get("display_as") == "plaintext":
-        conversation["source"]["body"] = _plaintext(conversation["source"].get("body"))
-        for part in conversation["conversation_parts"]["conversation_parts"]:
-            part["body"] = _plaintext(part.get("body"))
+    if req.args.get("display_as") != "plaintext":
+        return text_response(200, text)
+    conversation = json.loads(text)
+    conversation["source"]["body"] = _plaintext(conversation["source"].get("body"))
+    for part in conversation["conversation_parts"]["conversation_parts"]:
+        part["body"] = _plaintext(part.get("body"))
     return json_response(200, conversation)
 
 

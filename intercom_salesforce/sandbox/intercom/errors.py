@@ -28,11 +28,13 @@ def error_body(code: str, message: str | None, field: str | None = None) -> dict
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return text_response(status, json.dumps(body, separators=(",", ":")), headers)
+
+
+def text_response(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
+    """A response whose JSON is already text (records served as stored, ``store/hydrate.py``)."""
     return Response(
-        json.dumps(body, separators=(",", ":")),
-        status=status,
-        content_type="application/json; charset=utf-8",
-        headers=headers,
+        text, status=status, content_type="application/json; charset=utf-8", headers=headers
     )
 
 

@@ -119,6 +119,32 @@ def _allowed_ops(field: Field, rules: DateRules) -> frozenset[str]:
     return EXACT_DATE_OPS
 
 
+def _check_value(field: Field, name: str, op: str, value: Any) -> None:
+    """The value must suit the operator (a non-empty array for IN/NIN, null only for =/!= on
+    scalar fields) and the field's type, else the query is a 400."""
+    if op in ("IN", "NIN"):
+        if not isinstance(value, list) or not value:
+            raise SearchError(
+                "parameter_invalid", f"The {op} operator requires an array value", "value"
+            )
+        for item in value:
+            if not _type_ok(field.kind, item):
+                raise SearchError(
+                    "parameter_invalid",
+                    f"Value {item!r} does not match the type of field '{name}'",
+                    "value",
+                )
+    elif value is None:
+        if op not in ("=", "!=") or field.kind in ("tag", "link"):
+            raise SearchError("parameter_invalid", f"A null value is not valid for '{op}'", "value")
+    elif not _type_ok(field.kind, value):
+        raise SearchError(
+            "parameter_invalid",
+            f"Value {value!r} does not match the type of field '{name}' ({field.kind})",
+            "value",
+        )
+
+
 def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -179,29 +205,7 @@ class QueryCompiler:
                 f"Operator '{op}' is not supported for field '{name}' of type {field.kind}",
                 "operator",
             )
-        if op in ("IN", "NIN"):
-            if not isinstance(value, list) or not value:
-                raise SearchError(
-                    "parameter_invalid", f"The {op} operator requires an array value", "value"
-                )
-            for item in value:
-                if not _type_ok(field.kind, item):
-                    raise SearchError(
-                        "parameter_invalid",
-                        f"Value {item!r} does not match the type of field '{name}'",
-                        "value",
-                    )
-        elif value is None:
-            if op not in ("=", "!=") or field.kind in ("tag", "link"):
-                raise SearchError(
-                    "parameter_invalid", f"A null value is not valid for '{op}'", "value"
-                )
-        elif not _type_ok(field.kind, value):
-            raise SearchError(
-                "parameter_invalid",
-                f"Value {value!r} does not match the type of field '{name}' ({field.kind})",
-                "value",
-            )
+        _check_value(field, name, op, value)
         if field.kind in ("tag", "link"):
             return self._link(field, op, value, params)
         if field.kind == "date":

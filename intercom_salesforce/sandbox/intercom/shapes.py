@@ -1,4 +1,4 @@
-"""Normalise seed/write dicts into the full 2.14 object shapes, and build embedded sub-objects.
+"""Normalise seed/write dicts into the stored 2.14 documents (``store/hydrate.py`` renders them).
 
 Field order and defaults follow the recorded responses in the OpenAPI description (for example the
 ``GET /contacts/{id}`` example): every documented key is present, unset values are ``null``,
@@ -7,7 +7,6 @@ timestamps are Unix-second integers.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 CONTACT_NULLABLE_FIELDS = (
@@ -68,8 +67,6 @@ CONTACT_WRITABLE = frozenset(
         "custom_attributes",
     }
 )
-EMBEDDED_LIMIT = 10
-"""Contacts embed at most 10 tags/notes/companies; ``has_more`` points at the full list (§2.2)."""
 
 
 def _avatar(value: Any) -> dict[str, Any] | None:
@@ -146,57 +143,6 @@ def normalize_contact(fields: dict[str, Any], app_id: str) -> dict[str, Any]:
     return doc
 
 
-def addressable_list(
-    parent: str, parent_id: str, kind: str, ids: list[str], url_kind: str | None = None
-) -> dict[str, Any]:
-    """The embedded ``{type:list, data, url, total_count, has_more}`` list, truncated to 10."""
-    plural = {"tag": "tags", "note": "notes", "company": "companies"}[kind]
-    data: list[dict[str, Any]] = []
-    for item_id in ids[:EMBEDDED_LIMIT]:
-        if kind == "company":
-            data.append({"id": item_id, "type": "company", "url": f"/companies/{item_id}"})
-        else:
-            data.append({"type": kind, "id": item_id, "url": f"/{plural}/{item_id}"})
-    return {
-        "type": "list",
-        "data": data,
-        "url": f"/{parent}/{parent_id}/{url_kind or plural}",
-        "total_count": len(ids),
-        "has_more": len(ids) > EMBEDDED_LIMIT,
-    }
-
-
-def render_contact(
-    doc: dict[str, Any], links: dict[str, list[str]], single: bool = False
-) -> dict[str, Any]:
-    """API contact from a stored document plus its tag/note/company ids."""
-    out: dict[str, Any] = {}
-    cid = doc["id"]
-    for key, value in doc.items():
-        if key == "custom_attributes":
-            out[key] = value
-            out["tags"] = addressable_list("contacts", cid, "tag", links.get("tags", []))
-            out["notes"] = addressable_list("contacts", cid, "note", links.get("notes", []))
-            out["companies"] = addressable_list(
-                "contacts", cid, "company", links.get("companies", [])
-            )
-            for sub in ("opted_out_subscription_types", "opted_in_subscription_types"):
-                out[sub] = {
-                    "type": "list",
-                    "data": [],
-                    "url": f"/contacts/{cid}/subscriptions",
-                    "total_count": 0,
-                    "has_more": False,
-                }
-        elif key == "enabled_push_messaging":
-            # Only the single-contact GET carries it (reference §2.2).
-            if single:
-                out[key] = value
-        else:
-            out[key] = copy.deepcopy(value) if isinstance(value, dict) else value
-    return out
-
-
 def normalize_company(fields: dict[str, Any], app_id: str, now: int) -> dict[str, Any]:
     """A stored company document (tags/segments/user_count are filled at render time)."""
     f = fields
@@ -230,43 +176,32 @@ def normalize_company(fields: dict[str, Any], app_id: str, now: int) -> dict[str
     return doc
 
 
-def render_company(
-    doc: dict[str, Any],
-    tags: list[dict[str, Any]],
-    segments: list[dict[str, Any]],
-    user_count: int,
-) -> dict[str, Any]:
-    out = dict(doc)
-    out["user_count"] = user_count
-    out["tags"] = {"type": "tag.list", "tags": tags}
-    out["segments"] = {"type": "segment.list", "segments": segments}
-    return out
-
-
-PART_DEFAULTS: dict[str, Any] = {
-    "type": "conversation_part",
-    "id": None,
-    "part_type": "comment",
-    "body": None,
-    "created_at": None,
-    "updated_at": None,
-    "notified_at": None,
-    "assigned_to": None,
-    "author": None,
-    "attachments": [],
-    "external_id": None,
-    "redacted": False,
-    "email_message_metadata": None,
-    "metadata": {},
-    "state": "open",
-    "tags": [],
-    "event_details": None,
-    "app_package_code": None,
-}
+def part_defaults() -> dict[str, Any]:
+    """A fresh part with every documented key (a literal per call: cheaper than a deep copy)."""
+    return {
+        "type": "conversation_part",
+        "id": None,
+        "part_type": "comment",
+        "body": None,
+        "created_at": None,
+        "updated_at": None,
+        "notified_at": None,
+        "assigned_to": None,
+        "author": None,
+        "attachments": [],
+        "external_id": None,
+        "redacted": False,
+        "email_message_metadata": None,
+        "metadata": {},
+        "state": "open",
+        "tags": [],
+        "event_details": None,
+        "app_package_code": None,
+    }
 
 
 def normalize_part(part: dict[str, Any], part_id: str, created_at: int) -> dict[str, Any]:
-    doc = copy.deepcopy(PART_DEFAULTS)
+    doc = part_defaults()
     doc.update(part)
     doc["id"] = str(part.get("id") or part_id)
     doc["created_at"] = int(part.get("created_at") or created_at)
@@ -353,40 +288,3 @@ def normalize_conversation(fields: dict[str, Any], now: int) -> dict[str, Any]:
         if doc[key] is not None:
             doc[key] = int(doc[key])
     return doc
-
-
-def render_conversation(
-    doc: dict[str, Any],
-    contacts: list[dict[str, Any]],
-    teammates: list[str] | None,
-    tags: list[dict[str, Any]],
-    parts: list[dict[str, Any]] | None = None,
-    parts_total: int | None = None,
-) -> dict[str, Any]:
-    """API conversation; ``parts`` only for the single GET (list items never carry parts, §4.1)."""
-    out: dict[str, Any] = {}
-    for key, value in doc.items():
-        out[key] = value
-        if key == "team_assignee_id":
-            out["tags"] = {"type": "tag.list", "tags": tags}
-        if key == "source":
-            out["contacts"] = {"type": "contact.list", "contacts": contacts}
-            out["teammates"] = (
-                None
-                if teammates is None
-                else {
-                    "type": "admin.list",
-                    "teammates": [{"type": "admin", "id": t} for t in teammates],
-                }
-            )
-    stats = out.get("statistics")
-    if stats is not None and parts_total is not None:
-        # The statistics always show the true number, even past the 500-part cap (§4.1).
-        out["statistics"] = {**stats, "count_conversation_parts": parts_total}
-    if parts is not None:
-        out["conversation_parts"] = {
-            "type": "conversation_part.list",
-            "conversation_parts": parts,
-            "total_count": parts_total,
-        }
-    return out

@@ -1,4 +1,7 @@
 -- Rows are API-shaped JSON documents plus the columns that search, sort and joins use.
+-- A contact's ``doc`` is its rendered single-GET JSON; a conversation's ``body`` is its rendered
+-- list-item JSON beside the stored ``doc`` (NULL: render on the next read). Both are kept current
+-- by every write, so reads serve them as they are (store/hydrate.py).
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS contacts (
     id TEXT PRIMARY KEY,
@@ -53,7 +56,8 @@ CREATE TABLE IF NOT EXISTS conversations (
     num INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
-    doc TEXT NOT NULL
+    doc TEXT NOT NULL,
+    body TEXT
 );
 CREATE INDEX IF NOT EXISTS conversations_updated ON conversations (updated_at, id);
 CREATE INDEX IF NOT EXISTS conversations_created ON conversations (created_at, id);
