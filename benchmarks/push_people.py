@@ -156,7 +156,7 @@ def leads_we_created(warehouse: Path) -> list[str]:
 
 def run_size(n: int, change: float, keep: bool) -> dict[str, Any]:
     from intercom_salesforce import settings
-    from intercom_salesforce.cli import _partition_range
+    from intercom_salesforce.cli.demo import partition_range
     from intercom_salesforce.sandbox.intercom.store import IntercomStore
     from intercom_salesforce.sandbox.runtime import SandboxState, seed, start
     from intercom_salesforce.sandbox.world import WorldSize
@@ -173,7 +173,7 @@ def run_size(n: int, change: float, keep: bool) -> dict[str, Any]:
         urls = (sandbox.intercom_url, sandbox.salesforce_url)
         env = child_env(home, urls)
         intercom = settings.build_intercom({"SANDBOX_INTERCOM_URL": urls[0]})
-        window = _partition_range(intercom)
+        window = partition_range(intercom)
         assert window is not None, "the seeded Intercom holds no contacts"
         first, last = window
         print(f"  partitions {first} .. {last}", flush=True)

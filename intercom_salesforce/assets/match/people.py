@@ -6,6 +6,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from intercom_salesforce.assets.match.companies import load_free_mail
+from intercom_salesforce.assets.match.rules import PERSON_MATCHED, MatchRule
 from intercom_salesforce.assets.partitions import daily_partitions, window_days
 from intercom_salesforce.assets.quality.review_queue import resolve_passing, upsert_items
 from intercom_salesforce.resources.sync_settings import SyncSettings
@@ -13,6 +14,10 @@ from intercom_salesforce.warehouse import PERSON_MATCHES, WAREHOUSE_POOL, ensure
 
 SQL = Path(__file__).parent / "sql"
 AMBIGUOUS_RULE = "ambiguous_match"
+# the rules worth a look in the asset's sample of matches
+SAMPLE_RULES = [
+    str(r) for r in (MatchRule.AMBIGUOUS, MatchRule.EMAIL, MatchRule.EXTERNAL_ID, MatchRule.MANUAL)
+]
 
 
 def queue_ambiguous(conn, first_day: str, last_day: str, run_id: str) -> int:
@@ -96,17 +101,15 @@ def person_matches(
         sample = conn.execute(
             f"SELECT intercom_contact_id, rule, sf_object, sf_id, candidates::VARCHAR "
             f"FROM {PERSON_MATCHES} WHERE partition_date BETWEEN ? AND ? "
-            "AND rule IN ('ambiguous', 'email', 'external_id', 'manual') ORDER BY rule, 1 LIMIT 10",
-            [first_day, last_day],
+            "AND list_contains(?, rule) ORDER BY rule, 1 LIMIT 10",
+            [first_day, last_day, SAMPLE_RULES],
         ).fetchall()
     total = sum(by_rule.values())
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": total,
             **{f"rule_{k}": v for k, v in by_rule.items()},
-            "matched": sum(
-                by_rule.get(r, 0) for r in ("manual", "external_id", "user_id", "email")
-            ),
+            "matched": sum(by_rule.get(r, 0) for r in PERSON_MATCHED),
             "sent_to_review": queued,
             "sample": dg.MetadataValue.md(
                 "| intercom id | rule | object | sf id | candidates |\n|---|---|---|---|---|\n"

@@ -22,6 +22,13 @@ from typing import Any
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from intercom_salesforce.assets.match.rules import (
+    COMPANY_MATCHED,
+    COMPANY_UNMATCHED,
+    PERSON_MATCHED,
+    PERSON_UNMATCHED,
+    MatchRule,
+)
 from intercom_salesforce.assets.partitions import daily_partitions, window_days
 from intercom_salesforce.assets.push.bulk_upsert import RETRY_EXHAUSTED, PushOutcome, upsert_pending
 from intercom_salesforce.assets.push.recovery import recover_open_jobs
@@ -100,8 +107,8 @@ PEOPLE = Matches(
     "sf_id",
     "account_id",
     f"(SELECT any_value(x.role) FROM {STAGING_CONTACTS_CURRENT} x WHERE x.id = s._intercom_id)",
-    ("none",),
-    ("manual", "external_id", "user_id", "email"),
+    PERSON_UNMATCHED,
+    PERSON_MATCHED,
     ("Lead", "Contact"),
 )
 COMPANIES = Matches(
@@ -112,8 +119,8 @@ COMPANIES = Matches(
     "sf_account_id",
     "NULL::VARCHAR",
     "NULL::VARCHAR",
-    ("none", "no_domain", "free_mail"),  # no Account has this company's id or domain
-    ("external_id", "domain"),
+    COMPANY_UNMATCHED,  # no Account has this company's id or domain
+    COMPANY_MATCHED,
     ("Account",),
 )
 
@@ -123,7 +130,7 @@ def create_as_sql(mapping: Mapping, matches: Matches, settings: SyncSettings) ->
     every object so the Lead and Contact pushes agree on who goes where."""
     rules = list(matches.create_rules)
     if matches is PEOPLE and settings.create_leads_without_email:
-        rules.append("no_email")
+        rules.append(MatchRule.NO_EMAIL)
     listed = ", ".join(f"'{r}'" for r in rules)
 
     def policy(name: str):
