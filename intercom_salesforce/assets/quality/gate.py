@@ -32,7 +32,7 @@ from intercom_salesforce.assets.quality.review_queue import (
 )
 from intercom_salesforce.assets.quality.suites import RowRule, Suite
 from intercom_salesforce.mapping import Mapping
-from intercom_salesforce.warehouse import literal, read_sql
+from intercom_salesforce.warehouse import ident, literal, read_sql
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
@@ -325,6 +325,27 @@ def batch_result(
     )
 
 
+def with_derived_columns(
+    conn: duckdb.DuckDBPyConnection, df: pd.DataFrame, suite: Suite, mapping: Mapping | None
+) -> pd.DataFrame:
+    """The frame plus the columns the row rules derive from the mapping, computed in DuckDB."""
+    derived = {
+        name: sql
+        for rule in suite.row_rules
+        if rule.derive is not None
+        for name, sql in rule.derive(mapping).items()
+    }
+    if not derived:
+        return df
+    columns = ", ".join(f"{sql} AS {ident(name)}" for name, sql in derived.items())
+    conn.register("_frame", df.assign(_row=range(len(df))))
+    try:
+        values = conn.execute(f"SELECT {columns} FROM _frame ORDER BY _row").df()
+    finally:
+        conn.unregister("_frame")
+    return df.assign(**{name: values[name].to_numpy() for name in derived})
+
+
 def run_gate(
     conn: duckdb.DuckDBPyConnection,
     suite: Suite,
@@ -334,6 +355,7 @@ def run_gate(
 ) -> list[dg.AssetCheckResult]:
     """Check the window, put offending rows in the review queue, one result per declared check."""
     df = conn.execute(suite.frame_sql, [window.first_day, window.last_day]).df()
+    df = with_derived_columns(conn, df, suite, mapping)
     structural, by_rule = validate(df, suite, window, mapping)
     results = [
         structure_result(suite, structural, len(df)),

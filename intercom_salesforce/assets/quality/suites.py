@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from intercom_salesforce.assets.quality.mapped_values import mapped_keys
+from intercom_salesforce.assets.quality.mapped_values import MappedValues, mapped_values
 from intercom_salesforce.mapping import Mapping
 from intercom_salesforce.warehouse import read_sql
 
@@ -45,7 +45,8 @@ class RowRule:
     """A rule about single records. ``column`` is the frame column reported as the value.
 
     ``build`` makes the GX expectation from the deployment's mapping (None when the rule does not
-    need it); it returns None when the mapping leaves the rule nothing to check.
+    need it); it returns None when the mapping leaves the rule nothing to check. ``derive`` adds
+    frame columns the expectation reads: {name: SQL over the frame's columns}.
     """
 
     name: str
@@ -56,6 +57,7 @@ class RowRule:
     # a share over very few rows says little: 1 bad row in 12 is not an upstream failure
     min_rows_for_share: int = 50
     needs_mapping: bool = False
+    derive: Callable[[Mapping | None], dict[str, str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,10 +103,22 @@ def _window_rules(start: int, end: int) -> list[Any]:
     ]
 
 
+def _plans(mapping: Mapping | None) -> MappedValues | None:
+    return mapped_values(mapping, "contacts", PLAN_PATH, "plan") if mapping else None
+
+
 def _plan_is_mapped(mapping: Mapping | None) -> Any:
     """Plans the mapping's value map takes; none to check when the mapping maps no plan."""
-    plans = mapped_keys(mapping, "contacts", PLAN_PATH) if mapping else None
-    return None if plans is None else E.ExpectColumnValuesToBeInSet(column="plan", value_set=plans)
+    plans = _plans(mapping)
+    if plans is None:
+        return None
+    return E.ExpectColumnValuesToBeInSet(column="plan_key", value_set=plans.keys)
+
+
+def _plan_key(mapping: Mapping | None) -> dict[str, str]:
+    """The plan as the mapping's value map looks it up (trimmed, lower-cased...)."""
+    plans = _plans(mapping)
+    return {"plan_key": plans.probe} if plans else {}
 
 
 CONTACTS = Suite(
@@ -141,6 +155,7 @@ CONTACTS = Suite(
             "custom attribute plan has no value in the Intercom_Plan__c picklist map",
             _plan_is_mapped,
             needs_mapping=True,
+            derive=_plan_key,
         ),
         RowRule(
             "timestamp_out_of_range",
