@@ -80,9 +80,9 @@ def _gx_context() -> Any:
 
 
 def _run_suite(
-    df: pd.DataFrame, name: str, expectations: list[Any], index_column: str
-) -> list[Any]:
-    """Validate ``df`` against ``expectations`` in one GX run; the results in the same order."""
+    df: pd.DataFrame, name: str, expectations: dict[str, Any], index_column: str
+) -> dict[str, Any]:
+    """Validate ``df`` against {rule name: expectation} in one GX run; the results by rule."""
     gx, context = _gx_context()
     batch = (
         context.data_sources.add_pandas("staging")
@@ -91,7 +91,8 @@ def _run_suite(
         .get_batch(batch_parameters={"dataframe": df})
     )
     gx_suite = context.suites.add(gx.ExpectationSuite(name=name))
-    for expectation in expectations:
+    for rule, expectation in expectations.items():
+        expectation.meta = {"rule": rule}
         gx_suite.add_expectation(expectation)
     result = batch.validate(
         gx_suite,
@@ -101,7 +102,7 @@ def _run_suite(
             "partial_unexpected_count": SAMPLE_SIZE,
         },
     )
-    return list(result.results)
+    return {r.expectation_config.meta["rule"]: r for r in result.results}
 
 
 def _outcome(name: str, r: Any) -> RuleOutcome:
@@ -119,20 +120,17 @@ def validate(
 
     A row rule the mapping leaves nothing to check passes without an expectation.
     """
-    structural = suite.structural(window.start, window.end)
+    structural = {_describe(e.configuration): e for e in suite.structural(window.start, window.end)}
     built = {rule.name: rule.build(mapping) for rule in suite.row_rules}
-    applied = [(name, e) for name, e in built.items() if e is not None]
-    results = _run_suite(
-        df, suite.check_name, [*structural, *(e for _, e in applied)], suite.id_column
-    )
-    outcomes = [_outcome(_describe(r.expectation_config), r) for r in results[: len(structural)]]
+    applied = {name: e for name, e in built.items() if e is not None}
+    results = _run_suite(df, suite.check_name, {**structural, **applied}, suite.id_column)
+    outcomes = [_outcome(name, results[name]) for name in structural]
     by_rule = {
-        name: _outcome(name, r)
-        for (name, _), r in zip(applied, results[len(structural) :], strict=True)
+        name: _outcome(name, results[name])
+        if name in applied
+        else RuleOutcome(name, True, applies=False)
+        for name in built
     }
-    for name, expectation in built.items():
-        if expectation is None:
-            by_rule[name] = RuleOutcome(name, True, applies=False)
     return outcomes, by_rule
 
 
@@ -150,13 +148,18 @@ def drift_outcomes(conn: duckdb.DuckDBPyConnection, entity: str, run_id: str) ->
     df = conn.execute(read_sql("drift_observations.sql", SQL), [entity, run_id]).df()
     if df.empty:
         return [RuleOutcome(name, True) for name in DRIFT_RULES]
-    expectations = [
-        gx.expectations.ExpectColumnValuesToBeInSet(column="key_never_arrived", value_set=[False]),
-        gx.expectations.ExpectColumnValuesToBeBetween(column="wrong_type", max_value=0),
-    ]
+    expectations = {
+        "schema_missing_column": gx.expectations.ExpectColumnValuesToBeInSet(
+            column="key_never_arrived", value_set=[False]
+        ),
+        "schema_wrong_type": gx.expectations.ExpectColumnValuesToBeBetween(
+            column="wrong_type", max_value=0
+        ),
+    }
     results = _run_suite(df, f"{entity}_payload_schema", expectations, "column_name")
     outcomes = []
-    for r, name in zip(results, DRIFT_RULES, strict=True):
+    for name in DRIFT_RULES:
+        r = results[name]
         failing = [f["column_name"] for f in (r.result or {}).get("unexpected_index_list") or []]
         rows = df[df["column_name"].isin(failing)]
         details = {
