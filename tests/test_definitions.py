@@ -25,6 +25,10 @@ def test_graph_checks_jobs_schedules():
         s for c in defs.asset_checks for s in c.check_specs if s.name == "contacts_pass_gx_suite"
     )
     assert spec.blocking
+    # one spec per rule: structure, drift and a bad batch block; a row rule only warns
+    blocking = {s.name: s.blocking for c in defs.asset_checks for s in c.check_specs}
+    assert blocking["contacts_no_schema_drift"] and blocking["contacts_no_bad_batch"]
+    assert not blocking["contacts_email_format"] and not blocking["contacts_plan_unmapped"]
     assert defs.resolve_job_def("sync_people_job").partitions_def is not None
     assert defs.resolve_schedule_def("sync_people_job_hourly").cron_schedule == "5 * * * *"
     assert defs.resolve_schedule_def("sync_conversations_job_hourly").cron_schedule == "35 * * * *"

@@ -27,40 +27,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from intercom_salesforce.warehouse import read_sql
+
 PENDING, CONSUMED, QUARANTINED = "pending", "consumed", "quarantined"
 
-SCHEMA = [
-    """
-CREATE TABLE IF NOT EXISTS notifications (
-    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
-    id          TEXT NOT NULL UNIQUE,
-    topic       TEXT NOT NULL,
-    item_type   TEXT,
-    item_id     TEXT,
-    updated_at  INTEGER,
-    received_at REAL NOT NULL,
-    status      TEXT NOT NULL DEFAULT 'pending'
-                CHECK (status IN ('pending', 'consumed', 'quarantined')),
-    consumed_at REAL,
-    reason      TEXT,
-    body        TEXT NOT NULL
-)""",
-    "CREATE INDEX IF NOT EXISTS notifications_by_status ON notifications (status, seq)",
-    "CREATE TABLE IF NOT EXISTS queue_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-]
+SQL = Path(__file__).parent / "sql"
 
+
+def _sql(name: str) -> str:
+    return read_sql(name, SQL)
+
+
+def statements(script: str) -> list[str]:
+    """A script's statements, one per ``;`` at a line's end: ``sqlite3`` runs one at a time, and
+    ``executescript`` would commit the transaction the migration runs in."""
+    return [s for s in script.split(";\n") if s.strip()]
+
+
+SCHEMA = statements(_sql("create_queue.sql"))
 # the first layout had no seq, status or reason; its rows are carried over in arrival order
-MIGRATE_FROM_V1 = [
-    "ALTER TABLE notifications RENAME TO notifications_v1",
-    *SCHEMA,
-    """
-INSERT INTO notifications
-    (id, topic, item_type, item_id, updated_at, received_at, status, consumed_at, body)
-SELECT id, topic, item_type, item_id, updated_at, received_at,
-       CASE WHEN consumed_at IS NULL THEN 'pending' ELSE 'consumed' END, consumed_at, body
-FROM notifications_v1 ORDER BY received_at""",
-    "DROP TABLE notifications_v1",
-]
+MIGRATE_FROM_V1 = [_sql("set_aside_v1.sql"), *SCHEMA, *statements(_sql("copy_v1.sql"))]
 
 SQLITE_INT_MAX = 2**63 - 1
 _INTEGER = re.compile(r"[+-]?\d{1,30}")
@@ -217,15 +203,11 @@ class WebhookQueue:
         self.path = path
         with self._conn() as conn:
             conn.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(notifications)")}
+            columns = {row[0] for row in conn.execute(_sql("table_columns.sql"))}
             for statement in MIGRATE_FROM_V1 if columns and "seq" not in columns else SCHEMA:
                 conn.execute(statement)
-            conn.execute(
-                "INSERT OR IGNORE INTO queue_meta VALUES ('instance', ?)", (uuid.uuid4().hex,)
-            )
-            (self.instance,) = conn.execute(
-                "SELECT value FROM queue_meta WHERE key = 'instance'"
-            ).fetchone()
+            conn.execute(_sql("claim_instance.sql"), (uuid.uuid4().hex,))
+            (self.instance,) = conn.execute(_sql("instance.sql")).fetchone()
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
@@ -251,9 +233,7 @@ class WebhookQueue:
         note = parse_envelope(envelope)
         with self._conn() as conn:
             cur = conn.execute(
-                "INSERT OR IGNORE INTO notifications "
-                "(id, topic, item_type, item_id, updated_at, received_at, body) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                _sql("put.sql"),
                 (
                     note["id"],
                     note["topic"],
@@ -270,45 +250,29 @@ class WebhookQueue:
         """The oldest pending notifications, left pending: only the sensor's committed cursor
         (see :meth:`acknowledge`) or a quarantine takes them out of the queue."""
         with self._conn() as conn:
-            rows = conn.execute(
-                "SELECT seq, id, topic, item_type, item_id, received_at, body FROM notifications "
-                "WHERE status = 'pending' ORDER BY seq LIMIT ?",
-                (limit,),
-            ).fetchall()
+            rows = conn.execute(_sql("pending.sql"), (limit,)).fetchall()
         return [_notification(row) for row in rows]
 
     def acknowledge(self, up_to: int) -> int:
         """Mark consumed every pending notification with ``seq <= up_to``: the runs they asked for
         were committed by Dagster. Returns how many."""
         with self._conn() as conn:
-            cur = conn.execute(
-                "UPDATE notifications SET status = 'consumed', consumed_at = ? "
-                "WHERE status = 'pending' AND seq <= ?",
-                (time.time(), up_to),
-            )
+            cur = conn.execute(_sql("acknowledge.sql"), (time.time(), up_to))
             return cur.rowcount
 
     def quarantine(self, seq: int, reason: str) -> None:
         """Set one pending notification aside for good, with the reason, so it is never retried."""
         with self._conn() as conn:
-            conn.execute(
-                "UPDATE notifications SET status = 'quarantined', consumed_at = ?, reason = ? "
-                "WHERE seq = ? AND status = 'pending'",
-                (time.time(), reason, seq),
-            )
+            conn.execute(_sql("quarantine.sql"), (time.time(), reason, seq))
 
     def quarantined(self, limit: int = 1000) -> list[Quarantined]:
         """Quarantined notifications, newest first, with their reasons and bodies."""
         with self._conn() as conn:
-            rows = conn.execute(
-                "SELECT seq, id, topic, item_id, reason, consumed_at, body FROM notifications "
-                "WHERE status = 'quarantined' ORDER BY seq DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
+            rows = conn.execute(_sql("quarantined.sql"), (limit,)).fetchall()
         return [Quarantined(*row) for row in rows]
 
     def counts(self) -> dict[str, int]:
         """{status: notifications}, only the statuses present."""
         with self._conn() as conn:
-            rows = conn.execute("SELECT status, count(*) FROM notifications GROUP BY status")
+            rows = conn.execute(_sql("counts.sql"))
             return dict(sorted(rows.fetchall()))

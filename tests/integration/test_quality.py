@@ -76,8 +76,17 @@ def test_bad_rows_wait_in_review_and_good_rows_go_through(sandbox, tmp_path):
     day, bad, good = seed_day(sandbox)
     result = sync_day(sandbox, tmp_path, day)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
-    check = result.get_asset_check_evaluations()[0]
-    assert check.passed and check.metadata["rows_sent_to_review"].value == len(BAD)
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    batch = checks["contacts_no_bad_batch"]
+    assert batch.passed and batch.metadata["rows_sent_to_review"].value == len(BAD)
+    assert checks["contacts_pass_gx_suite"].passed and checks["contacts_no_schema_drift"].passed
+    # each rule is its own warning, with its own count of the rows sent to review
+    for rule in BAD:
+        check = checks[f"contacts_{rule}"]
+        assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+        assert check.metadata["unexpected_count"].value == 1
+        assert check.metadata["rows_sent_to_review"].value == 1
+    assert checks["contacts_timestamp_out_of_range"].passed
 
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
     queued = con.execute(
@@ -144,7 +153,9 @@ def test_schema_drift_blocks_and_names_the_columns(sandbox, tmp_path):
     )
     assert not result.success
     check = next(
-        c for c in result.get_asset_check_evaluations() if c.check_name == "contacts_pass_gx_suite"
+        c
+        for c in result.get_asset_check_evaluations()
+        if c.check_name == "contacts_no_schema_drift"
     )
     assert not check.passed
     assert check.metadata["schema_drift_columns"].value == "created_at, email"

@@ -28,9 +28,29 @@ def load_free_mail(conn: duckdb.DuckDBPyConnection, path: Path = FREE_MAIL_FILE)
             if line.strip() and not line.startswith("#")
         }
     )
-    conn.execute("CREATE OR REPLACE TEMP TABLE _free_mail (domain VARCHAR PRIMARY KEY)")
-    conn.executemany("INSERT INTO _free_mail VALUES (?)", [[d] for d in domains])
+    conn.execute(read_sql("free_mail.sql", SQL), [domains])
     return len(domains)
+
+
+def queue_ambiguous(
+    conn: duckdb.DuckDBPyConnection, first_day: str, last_day: str, run_id: str
+) -> int:
+    """Several Accounts for one company means no write: a person chooses the surviving Account."""
+    conn.execute(read_sql("ambiguous_companies.sql", SQL), [first_day, last_day]).fetchall()
+    failing = {r[0] for r in conn.execute("SELECT record_id FROM _failures").fetchall()}
+    queued = upsert_items(
+        conn,
+        "intercom_companies",
+        "ambiguous_match",
+        "website",
+        "Several Salesforce Accounts match this company: nothing is written until a person "
+        "chooses the surviving Account",
+        run_id,
+        candidates_column="candidates",
+    )
+    conn.execute(read_sql("rechecked_companies.sql", SQL), [first_day, last_day]).fetchall()
+    resolve_passing(conn, "intercom_companies", ["ambiguous_match"], {"ambiguous_match": failing})
+    return queued
 
 
 @dg.asset(
@@ -49,55 +69,20 @@ def company_matches(context: dg.AssetExecutionContext, warehouse: DuckDBResource
         ensure_warehouse(conn)
         load_free_mail(conn)
         conn.execute("BEGIN")
-        conn.execute(
-            f"DELETE FROM {COMPANY_MATCHES} WHERE partition_date BETWEEN ? AND ?",
-            [first_day, last_day],
-        )
+        conn.execute(read_sql("delete_company_matches.sql", SQL), [first_day, last_day])
         conn.execute(
             f"INSERT INTO {COMPANY_MATCHES} " + read_sql("match_companies.sql", SQL),
             [first_day, last_day, run_id],
         )
-        conn.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _failures AS
-                SELECT intercom_company_id AS record_id, partition_date, domain AS value,
-                       candidates
-                FROM {COMPANY_MATCHES}
-                WHERE partition_date BETWEEN ? AND ? AND rule = 'ambiguous'""",
-            [first_day, last_day],
-        ).fetchall()
-        failing = {r[0] for r in conn.execute("SELECT record_id FROM _failures").fetchall()}
-        queued = upsert_items(
-            conn,
-            "intercom_companies",
-            "ambiguous_match",
-            "website",
-            "Several Salesforce Accounts match this company: nothing is written until a person "
-            "chooses the surviving Account",
-            run_id,
-            candidates_column="candidates",
-        )
-        resolve_passing(
-            conn,
-            "intercom_companies",
-            ["ambiguous_match"],
-            f"SELECT intercom_company_id FROM {COMPANY_MATCHES} "
-            "WHERE partition_date BETWEEN ? AND ?",
-            [first_day, last_day],
-            {"ambiguous_match": failing},
-        )
+        queued = queue_ambiguous(conn, first_day, last_day, run_id)
         conn.execute("COMMIT")
         by_rule = dict(
             conn.execute(
-                f"SELECT rule, count(*) FROM {COMPANY_MATCHES} WHERE partition_date BETWEEN ? AND ? "
-                "GROUP BY 1",
-                [first_day, last_day],
+                read_sql("company_match_counts.sql", SQL), [first_day, last_day]
             ).fetchall()
         )
         sample = conn.execute(
-            f"SELECT intercom_company_id, rule, domain, sf_account_id, candidates::VARCHAR "
-            f"FROM {COMPANY_MATCHES} WHERE partition_date BETWEEN ? AND ? "
-            "ORDER BY rule, 1 LIMIT 10",
-            [first_day, last_day],
+            read_sql("company_match_sample.sql", SQL), [first_day, last_day]
         ).fetchall()
     return dg.MaterializeResult(
         metadata={

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 
 from intercom_salesforce.assets.match.people import AMBIGUOUS_RULE
 from intercom_salesforce.assets.quality.review_queue import set_status
-from intercom_salesforce.warehouse import MIRROR_CONTACTS, MIRROR_LEADS, REVIEW_QUEUE
+from intercom_salesforce.warehouse import MIRROR_CONTACTS, MIRROR_LEADS, read_sql
 
-MANUAL_MATCHES = "match.manual_matches"
+SQL = Path(__file__).parent / "sql"
 PEOPLE_ENTITY = "intercom_contacts"
 
 
@@ -49,16 +50,7 @@ def find_record(conn: duckdb.DuckDBPyConnection, sf_id: str) -> tuple[str, str, 
 
     A 15-character id (as shown in Salesforce URLs) finds its 18-character form.
     """
-    rows = conn.execute(
-        f"""SELECT 'Contact', "Id", NULL FROM {MIRROR_CONTACTS}
-            WHERE "Id" = $1 OR (length($1) = 15 AND left("Id", 15) = $1)
-            UNION ALL
-            SELECT 'Lead', "Id",
-                   CASE WHEN "IsConverted" THEN "ConvertedContactId" END
-            FROM {MIRROR_LEADS}
-            WHERE "Id" = $1 OR (length($1) = 15 AND left("Id", 15) = $1)""",
-        [sf_id],
-    ).fetchall()
+    rows = conn.execute(read_sql("find_record.sql", SQL), [sf_id]).fetchall()
     return rows[0] if len(rows) == 1 else None
 
 
@@ -66,13 +58,7 @@ def claimed_by_others(
     conn: duckdb.DuckDBPyConnection, person: str, sf_object: str, sf_id: str
 ) -> list[str]:
     """Other Intercom people the record is kept for: by our external id on it, or a choice."""
-    table = MIRROR_CONTACTS if sf_object == "Contact" else MIRROR_LEADS
-    rows = conn.execute(
-        f"""SELECT "Intercom_Contact_Id__c" FROM {table} WHERE "Id" = $2
-            UNION
-            SELECT intercom_contact_id FROM {MANUAL_MATCHES} WHERE sf_object = $1 AND sf_id = $2""",
-        [sf_object, sf_id],
-    ).fetchall()
+    rows = conn.execute(read_sql("claimed_by.sql", SQL), [sf_object, sf_id]).fetchall()
     return sorted({r[0] for r in rows if r[0] and r[0] != person})
 
 
@@ -90,10 +76,7 @@ def choose_survivor(
     Raises ``MergeRefused`` when the item is missing or not an ambiguous match, when the survivor
     is not mirrored, or when it is not one of the item's candidates (unless ``force``).
     """
-    row = conn.execute(
-        f"SELECT entity, record_id, rule, candidates FROM {REVIEW_QUEUE} WHERE item_id = ?",
-        [item_id],
-    ).fetchone()
+    row = conn.execute(read_sql("review_item.sql", SQL), [item_id]).fetchone()
     if row is None:
         raise MergeRefused(f"no review item {item_id}")
     entity, person, rule, candidates = row
@@ -134,13 +117,7 @@ def choose_survivor(
     conn.execute("BEGIN")
     try:
         conn.execute(
-            f"""INSERT INTO {MANUAL_MATCHES} (intercom_contact_id, sf_object, sf_id, chosen_by,
-                                              note, chosen_at, review_item_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (intercom_contact_id) DO UPDATE SET
-                    sf_object = excluded.sf_object, sf_id = excluded.sf_id,
-                    chosen_by = excluded.chosen_by, note = excluded.note,
-                    chosen_at = excluded.chosen_at, review_item_id = excluded.review_item_id""",
+            read_sql("save_manual_match.sql", SQL),
             [person, sf_object, sf_id, chosen_by, note, now, item_id],
         ).fetchall()
         item_note = f"merged: survivor {target}" + (

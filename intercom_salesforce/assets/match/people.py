@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
 from intercom_salesforce.assets.match.companies import load_free_mail
@@ -20,21 +21,16 @@ SAMPLE_RULES = [
 ]
 
 
-def queue_ambiguous(conn, first_day: str, last_day: str, run_id: str) -> int:
+def queue_ambiguous(
+    conn: duckdb.DuckDBPyConnection, first_day: str, last_day: str, run_id: str
+) -> int:
     """The dedupe safeguard: several candidates means no write, and a person chooses.
 
     Once a person has chosen (``review merge``, see manual.py) the match is ``manual``, never
     ``ambiguous``, so the item is not queued again: it stays ``fixed`` (resolve_passing only
     touches open items), or, if someone reopened it, becomes ``resolved``.
     """
-    conn.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _failures AS
-            SELECT intercom_contact_id AS record_id, partition_date,
-                   email_normalized AS value, candidates
-            FROM {PERSON_MATCHES}
-            WHERE partition_date BETWEEN ? AND ? AND rule = 'ambiguous'""",
-        [first_day, last_day],
-    )
+    conn.execute(read_sql("ambiguous_people.sql", SQL), [first_day, last_day]).fetchall()
     failing = {r[0] for r in conn.execute("SELECT record_id FROM _failures").fetchall()}
     queued = upsert_items(
         conn,
@@ -46,14 +42,8 @@ def queue_ambiguous(conn, first_day: str, last_day: str, run_id: str) -> int:
         run_id,
         candidates_column="candidates",
     )
-    resolve_passing(
-        conn,
-        "intercom_contacts",
-        [AMBIGUOUS_RULE],
-        f"SELECT intercom_contact_id FROM {PERSON_MATCHES} WHERE partition_date BETWEEN ? AND ?",
-        [first_day, last_day],
-        {AMBIGUOUS_RULE: failing},
-    )
+    conn.execute(read_sql("rechecked_people.sql", SQL), [first_day, last_day]).fetchall()
+    resolve_passing(conn, "intercom_contacts", [AMBIGUOUS_RULE], {AMBIGUOUS_RULE: failing})
     return queued
 
 
@@ -80,10 +70,7 @@ def person_matches(
     with warehouse.get_connection() as conn:
         ensure_warehouse(conn)
         conn.execute("BEGIN")
-        conn.execute(
-            f"DELETE FROM {PERSON_MATCHES} WHERE partition_date BETWEEN ? AND ?",
-            [first_day, last_day],
-        )
+        conn.execute(read_sql("delete_person_matches.sql", SQL), [first_day, last_day])
         load_free_mail(conn)
         conn.execute(
             f"INSERT INTO {PERSON_MATCHES} BY NAME " + read_sql("match_people.sql", SQL),
@@ -92,17 +79,10 @@ def person_matches(
         queued = queue_ambiguous(conn, first_day, last_day, context.run.run_id)
         conn.execute("COMMIT")
         by_rule = dict(
-            conn.execute(
-                f"SELECT rule, count(*) FROM {PERSON_MATCHES} "
-                "WHERE partition_date BETWEEN ? AND ? GROUP BY 1 ORDER BY 1",
-                [first_day, last_day],
-            ).fetchall()
+            conn.execute(read_sql("person_match_counts.sql", SQL), [first_day, last_day]).fetchall()
         )
         sample = conn.execute(
-            f"SELECT intercom_contact_id, rule, sf_object, sf_id, candidates::VARCHAR "
-            f"FROM {PERSON_MATCHES} WHERE partition_date BETWEEN ? AND ? "
-            "AND list_contains(?, rule) ORDER BY rule, 1 LIMIT 10",
-            [first_day, last_day, SAMPLE_RULES],
+            read_sql("person_match_sample.sql", SQL), [first_day, last_day, SAMPLE_RULES]
         ).fetchall()
     total = sum(by_rule.values())
     return dg.MaterializeResult(

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Literal
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
@@ -37,11 +38,15 @@ from intercom_salesforce.resources.salesforce import SalesforceResource
 from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.warehouse import (
     MIRROR_CONTACTS,
-    MIRROR_HWM,
     MIRROR_LEADS,
     WAREHOUSE_POOL,
     ensure_warehouse,
+    ident,
+    literal,
+    read_sql,
 )
+
+SQL = Path(__file__).parent / "sql"
 
 
 @dataclass(frozen=True)
@@ -215,6 +220,44 @@ def mapped_fields(spec: MirrorSpec, sf, settings: SyncSettings) -> tuple[str, ..
     return tuple(sorted(f for f in wanted if f in known and f not in spec.fields))
 
 
+def load_batch(conn: duckdb.DuckDBPyConnection, files: list[Path], columns: list[str]) -> None:
+    """The pages as the temp table ``_mirror_batch`` (all text), with an ``IsDeleted`` column
+    that is NULL unless the read was a ``queryAll``."""
+    if files:
+        conn.execute(
+            read_sql("load_pages.sql", SQL),
+            [[str(f) for f in files], {c: "VARCHAR" for c in columns}],
+        )
+    else:
+        typed = ", ".join(f"NULL::VARCHAR AS {ident(c)}" for c in columns)
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE _mirror_batch AS SELECT {typed} WHERE false")
+    conn.execute('ALTER TABLE _mirror_batch ADD COLUMN IF NOT EXISTS "IsDeleted" VARCHAR')
+
+
+def merge_batch(
+    conn: duckdb.DuckDBPyConnection, spec: MirrorSpec, extra: tuple[str, ...], incremental: bool
+) -> None:
+    """Replace the mirror's rows (all of them, or those read again) with the batch's live ones.
+
+    The spec's fields are columns; the mapping's ``extra`` fields go into the ``_values`` JSON.
+    Bulk query CSVs quote every value, so an empty cell is a null.
+    """
+    cols = ", ".join(ident(c) for c in spec.fields)
+    values = ", ".join(f"NULLIF({ident(c)}, '')" for c in spec.fields)
+    if spec.mapped:
+        cols += ', "_values"'
+        pairs = ", ".join(f"{literal(c)}, NULLIF({ident(c)}, '')" for c in extra)
+        values += f", json_object({pairs})" if extra else ", NULL::JSON"
+    if incremental:
+        conn.execute(f'DELETE FROM {spec.table} WHERE "Id" IN (SELECT "Id" FROM _mirror_batch)')
+    else:
+        conn.execute(f"DELETE FROM {spec.table}")
+    conn.execute(
+        f"INSERT INTO {spec.table} ({cols}) SELECT {values} FROM _mirror_batch "
+        "WHERE lower(coalesce(\"IsDeleted\", '')) <> 'true'"
+    )
+
+
 def refresh_mirror(
     context: dg.AssetExecutionContext,
     spec: MirrorSpec,
@@ -228,10 +271,7 @@ def refresh_mirror(
     signature = ",".join(extra)
     with warehouse.get_connection() as conn:
         ensure_warehouse(conn)
-        row = conn.execute(
-            f"SELECT system_modstamp, coalesce(fields, '') FROM {MIRROR_HWM} WHERE sobject = ?",
-            [spec.sobject],
-        ).fetchone()
+        row = conn.execute(read_sql("high_water_mark.sql", SQL), [spec.sobject]).fetchone()
     mark: datetime | None = row[0] if row else None
     # a changed field list means the rows read so far lack some values: read everything again
     fields_changed = row is not None and row[1] != signature
@@ -249,43 +289,15 @@ def refresh_mirror(
     files = sf.query_to_files(spec.sobject, soql, page_dir, operation=operation)
     files = [f for f in files if f.stat().st_size > 0]
     columns = list(spec.fields) + list(extra) + (["IsDeleted"] if operation == "queryAll" else [])
-    cols = ", ".join(f'"{c}"' for c in spec.fields)
-    # Bulk query CSVs quote every value; an empty cell is a null
-    values = ", ".join(f"NULLIF(\"{c}\", '')" for c in spec.fields)
-    if spec.mapped:
-        cols += ', "_values"'
-        pairs = ", ".join(f"'{c}', NULLIF(\"{c}\", '')" for c in extra)
-        values += f", json_object({pairs})" if extra else ", NULL::JSON"
-    live = "lower(coalesce(\"IsDeleted\", '')) <> 'true'" if operation == "queryAll" else "true"
     with warehouse.get_connection() as conn:
         conn.execute("BEGIN")
-        if files:
-            conn.execute(
-                "CREATE OR REPLACE TEMP TABLE _mirror_batch AS SELECT * FROM read_csv(?, "
-                "header=true, columns=?, auto_detect=false, quote='\"', escape='\"')",
-                [[str(f) for f in files], {c: "VARCHAR" for c in columns}],
-            )
-        else:
-            typed = ", ".join(f'NULL::VARCHAR AS "{c}"' for c in columns)
-            conn.execute(
-                f"CREATE OR REPLACE TEMP TABLE _mirror_batch AS SELECT {typed} WHERE false"
-            )
-        read, deleted, newest = conn.execute(
-            f'SELECT count(*), count(*) FILTER (NOT ({live})), max("SystemModstamp"::TIMESTAMPTZ) '
-            "FROM _mirror_batch"
-        ).fetchone()
-        if incremental:
-            conn.execute(f'DELETE FROM {spec.table} WHERE "Id" IN (SELECT "Id" FROM _mirror_batch)')
-        else:
-            conn.execute(f"DELETE FROM {spec.table}")
-        conn.execute(
-            f"INSERT INTO {spec.table} ({cols}) SELECT {values} FROM _mirror_batch WHERE {live}"
-        )
+        load_batch(conn, files, columns)
+        read, deleted, newest = conn.execute(read_sql("batch_summary.sql", SQL)).fetchone()
+        merge_batch(conn, spec, extra, incremental)
         # a full read sets the mark afresh; an incremental read only moves it forward
         new_mark = mark if newest is None else max(mark, newest) if incremental and mark else newest
         conn.execute(
-            f"INSERT OR REPLACE INTO {MIRROR_HWM} VALUES (?, ?, ?, ?)",
-            [spec.sobject, new_mark, read_at, signature],
+            read_sql("save_high_water_mark.sql", SQL), [spec.sobject, new_mark, read_at, signature]
         )
         conn.execute("COMMIT")
         conn.execute("DROP TABLE IF EXISTS _mirror_batch")

@@ -7,14 +7,17 @@ is pushed on the next run, and stays fixed while the offending value is unchange
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from intercom_salesforce.warehouse import REVIEW_QUEUE
+from intercom_salesforce.warehouse import ident, read_sql
 
+SQL = Path(__file__).parent / "sql"
 # the records a push must skip
 BLOCKING_STATUSES = ("open", "dismissed")
 
@@ -36,13 +39,7 @@ def queue_rule_failures(
     conn.register("_failing_ids", ids)
     conn.register("_failing_values", values)
     try:
-        conn.execute(
-            """CREATE OR REPLACE TEMP TABLE _failures AS
-               SELECT f.record_id, max(v.partition_date) AS partition_date,
-                      arg_max(v.value, v.partition_date) AS value
-               FROM _failing_ids f JOIN _failing_values v USING (record_id)
-               GROUP BY f.record_id"""
-        ).fetchall()
+        conn.execute(read_sql("collect_rule_failures.sql", SQL)).fetchall()
     finally:
         conn.unregister("_failing_ids")
         conn.unregister("_failing_values")
@@ -64,56 +61,45 @@ def upsert_items(
     failing again, reopens it. Dismissed items stay dismissed.
     """
     now = datetime.now(UTC)
-    cand = f"f.{candidates_column}" if candidates_column else "NULL::VARCHAR[]"
+    candidates = f"f.{ident(candidates_column)}" if candidates_column else "NULL::VARCHAR[]"
+    # the one part that varies: which column, if any, holds the candidates
     conn.execute(
-        f"""
-        UPDATE {REVIEW_QUEUE} q SET
-            value = f.value, partition_date = f.partition_date, last_seen_at = ?, run_id = ?,
-            reason = ?, candidates = {cand},
-            status = CASE
-                WHEN q.status = 'fixed' AND q.value IS NOT DISTINCT FROM f.value THEN 'fixed'
-                WHEN q.status = 'dismissed' THEN 'dismissed'
-                ELSE 'open' END,
-            resolved_at = CASE
-                WHEN q.status IN ('resolved') THEN NULL ELSE q.resolved_at END
-        FROM _failures f
-        WHERE q.entity = ? AND q.rule = ? AND q.record_id = f.record_id""",
-        [now, run_id, reason, entity, rule],
-    ).fetchall()  # DuckDB wants a statement's result consumed before the next one
+        "CREATE OR REPLACE TEMP VIEW _review_failures AS SELECT f.record_id, f.partition_date, "
+        f"f.value, {candidates} AS candidates FROM _failures f"
+    ).fetchall()
+    # DuckDB wants a statement's result consumed before the next one
     conn.execute(
-        f"""
-        INSERT INTO {REVIEW_QUEUE} (entity, record_id, partition_date, rule, column_name, value,
-                                    reason, candidates, status, first_seen_at, last_seen_at,
-                                    run_id)
-        SELECT ?, f.record_id, f.partition_date, ?, ?, f.value, ?, {cand}, 'open', ?, ?, ?
-        FROM _failures f
-        WHERE NOT EXISTS (SELECT 1 FROM {REVIEW_QUEUE} q
-                          WHERE q.entity = ? AND q.rule = ? AND q.record_id = f.record_id)""",
-        [entity, rule, column, reason, now, now, run_id, entity, rule],
+        read_sql("update_review_items.sql", SQL), [now, run_id, reason, entity, rule]
+    ).fetchall()
+    conn.execute(
+        read_sql("insert_review_items.sql", SQL), [entity, rule, column, reason, now, run_id]
     ).fetchall()
     return conn.execute("SELECT count(*) FROM _failures").fetchall()[0][0]
+
+
+def checked_records(conn: duckdb.DuckDBPyConnection, ids: Iterable[Any]) -> None:
+    """The records a check looked at, as the temp table ``_rechecked`` resolve_passing reads."""
+    frame = pd.DataFrame({"record_id": pd.Series([str(i) for i in ids], dtype="string")})
+    conn.register("_checked_ids", frame)
+    try:
+        conn.execute(read_sql("rechecked_ids.sql", SQL)).fetchall()
+    finally:
+        conn.unregister("_checked_ids")
 
 
 def resolve_passing(
     conn: duckdb.DuckDBPyConnection,
     entity: str,
     rules: list[str],
-    checked_ids_sql: str,
-    params: list[Any],
     failing: dict[str, set[str]],
 ) -> int:
-    """Open items of records that were checked again and now pass their rule become resolved."""
+    """Open items of records checked again (temp table ``_rechecked(record_id)``) that now pass
+    their rule become resolved."""
     resolved = 0
     for rule in rules:
-        conn.execute("CREATE OR REPLACE TEMP TABLE _still_failing (record_id VARCHAR)")
-        if failing.get(rule):
-            conn.executemany("INSERT INTO _still_failing VALUES (?)", [[r] for r in failing[rule]])
+        conn.execute(read_sql("still_failing.sql", SQL), [sorted(failing.get(rule, ()))])
         resolved += conn.execute(
-            f"""UPDATE {REVIEW_QUEUE} SET status = 'resolved', resolved_at = now()
-                WHERE entity = ? AND rule = ? AND status = 'open'
-                  AND record_id IN ({checked_ids_sql})
-                  AND record_id NOT IN (SELECT record_id FROM _still_failing)""",
-            [entity, rule, *params],
+            read_sql("resolve_review_items.sql", SQL), [entity, rule]
         ).fetchall()[0][0]
     return resolved
 
@@ -124,12 +110,7 @@ def set_status(
     """A person's decision on one item (``fixed`` or ``dismissed``, or back to ``open``)."""
     if status not in ("fixed", "dismissed", "open"):
         raise ValueError(f"unknown status {status!r}")
-    row = conn.execute(
-        f"""UPDATE {REVIEW_QUEUE} SET status = ?, note = coalesce(?, note),
-                   resolved_at = CASE WHEN ? = 'open' THEN NULL ELSE now() END
-            WHERE item_id = ? RETURNING item_id, entity, record_id, rule, status""",
-        [status, note, status, item_id],
-    ).fetchone()
+    row = conn.execute(read_sql("set_review_status.sql", SQL), [status, note, item_id]).fetchone()
     if row is None:
         return None
     return dict(zip(["item_id", "entity", "record_id", "rule", "status"], row, strict=True))

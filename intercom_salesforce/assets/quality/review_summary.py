@@ -1,11 +1,13 @@
 """The review queue's size by reason and age, materialized after each sync so it plots over time."""
 
+from pathlib import Path
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from intercom_salesforce.warehouse import REVIEW_QUEUE, WAREHOUSE_POOL, ensure_warehouse
+from intercom_salesforce.warehouse import WAREHOUSE_POOL, ensure_warehouse, read_sql
 
-AGE_BUCKETS = "CASE WHEN age < 1 THEN 'under_1d' WHEN age < 7 THEN '1d_to_7d' ELSE 'over_7d' END"
+SQL = Path(__file__).parent / "sql"
 
 
 @dg.asset(
@@ -15,20 +17,9 @@ def review_queue_summary(context: dg.AssetExecutionContext, warehouse: DuckDBRes
     """Open review items per rule and per age; numeric metadata, so the UI plots each series."""
     with warehouse.get_connection() as conn:
         ensure_warehouse(conn)
-        by_status = dict(
-            conn.execute(f"SELECT status, count(*) FROM {REVIEW_QUEUE} GROUP BY 1").fetchall()
-        )
-        by_rule = conn.execute(
-            f"""SELECT entity, rule, count(*), min(first_seen_at)::VARCHAR FROM {REVIEW_QUEUE}
-                WHERE status = 'open' GROUP BY 1, 2 ORDER BY 3 DESC"""
-        ).fetchall()
-        by_age = dict(
-            conn.execute(
-                f"""SELECT {AGE_BUCKETS}, count(*) FROM (
-                    SELECT date_diff('hour', first_seen_at, now()) / 24.0 AS age
-                    FROM {REVIEW_QUEUE} WHERE status = 'open') GROUP BY 1"""
-            ).fetchall()
-        )
+        by_status = dict(conn.execute(read_sql("review_status_counts.sql", SQL)).fetchall())
+        by_rule = conn.execute(read_sql("review_open_by_rule.sql", SQL)).fetchall()
+        by_age = dict(conn.execute(read_sql("review_open_by_age.sql", SQL)).fetchall())
     open_items = by_status.get("open", 0)
     return dg.MaterializeResult(
         metadata={

@@ -1,0 +1,2 @@
+-- The window's company matches, about to be decided again. $1 first day, $2 last day.
+DELETE FROM match.company_matches WHERE partition_date BETWEEN $1 AND $2

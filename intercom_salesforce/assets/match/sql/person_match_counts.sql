@@ -1,0 +1,5 @@
+-- The window's person matches per rule. $1 first day, $2 last day.
+SELECT rule, count(*) FROM match.person_matches
+WHERE partition_date BETWEEN $1 AND $2
+GROUP BY 1
+ORDER BY 1

@@ -1,0 +1,2 @@
+-- Notifications per status.
+SELECT status, count(*) FROM notifications GROUP BY status
