@@ -10,8 +10,7 @@ import duckdb
 
 from intercom_salesforce.settings import SANDBOX_MAPPING
 
-from .crash_harness import INGEST, duplicates, make_home
-from .test_crash_safety import kill_at, ledger
+from .crash_harness import INGEST, duplicates, kill_at, ledger, make_home
 
 CONTACTS = 80
 
