@@ -15,6 +15,8 @@ import pytest
 
 from .crash_harness import duplicates, kill_at, ledger, make_home
 
+pytestmark = pytest.mark.long(seconds=60)
+
 CONTACTS = 120
 
 # every point is in one chain; a chain's later kills often land in the collection of the job an
