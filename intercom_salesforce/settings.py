@@ -194,3 +194,38 @@ def workspace_timezone(env: Mapping[str, str] = os.environ) -> str:
 
 def partitions_start(env: Mapping[str, str] = os.environ) -> str:
     return env.get("SYNC_START_DATE", "2025-01-01")
+
+
+# sensor name -> (environment variable, default seconds); the change and webhook sensors share one
+SENSOR_INTERVALS: dict[str, tuple[str, int]] = {
+    "intercom_conversations_sensor": ("SYNC_SENSOR_INTERVAL_SECONDS", 60),
+    "intercom_contacts_sensor": ("SYNC_SENSOR_INTERVAL_SECONDS", 60),
+    "intercom_webhook_sensor": ("SYNC_SENSOR_INTERVAL_SECONDS", 60),
+    "sync_failure_audit": ("SYNC_FAILURE_AUDIT_INTERVAL_SECONDS", 30),
+    "stale_run_sensor": ("STALE_RUN_SENSOR_INTERVAL_SECONDS", 60),
+}
+
+
+def sensor_interval_seconds(sensor: str, env: Mapping[str, str] = os.environ) -> int:
+    """The least time between two evaluations of ``sensor`` by the daemon, in whole seconds.
+
+    Each comes from an environment variable (its default in parentheses), so a deployment can poll less
+    often and a local stack (the ``dagster dev`` test) react in seconds, without editing code:
+
+    * ``SYNC_SENSOR_INTERVAL_SECONDS`` (60): ``intercom_conversations_sensor``,
+      ``intercom_contacts_sensor`` and ``intercom_webhook_sensor``; each tick of the first two costs
+      Intercom search calls;
+    * ``SYNC_FAILURE_AUDIT_INTERVAL_SECONDS`` (30): ``sync_failure_audit``;
+    * ``STALE_RUN_SENSOR_INTERVAL_SECONDS`` (60): ``stale_run_sensor``.
+
+    The daemon evaluates sensors at most every 5 seconds whatever the interval says.
+    """
+    var, default = SENSOR_INTERVALS[sensor]
+    raw = env.get(var, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(
+            f"{var} must be a whole number of seconds (1 or more), not {raw!r}"
+        )
+    return int(raw)

@@ -1,66 +1,55 @@
-"""Shared fixtures: a seeded sandbox served on loopback, and resources aimed at it."""
+"""Shared fixtures: a seeded sandbox served on loopback, and resources aimed at it; the order in
+which modules are handed to parallel workers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from intercom_salesforce.resources.intercom import IntercomResource
-from intercom_salesforce.resources.salesforce import SalesforceResource
-from intercom_salesforce.resources.sync_settings import SyncSettings
-from intercom_salesforce.sandbox.runtime import RunningSandbox, SandboxState, seed, start
-from intercom_salesforce.sandbox.world import WorldSize
-from intercom_salesforce.settings import (
-    SANDBOX_INTERCOM_TOKEN,
-    SANDBOX_SF_CLIENT_ID,
-    SANDBOX_SF_CLIENT_SECRET,
-)
+from intercom_salesforce.sandbox.runtime import SandboxState
+from tests.helpers import Sandbox, sandbox_from, seed_template
 
 
-@dataclass
-class Sandbox:
-    state: SandboxState
-    running: RunningSandbox
-    seeded: dict
-
-    def intercom(self) -> IntercomResource:
-        return IntercomResource(
-            access_token=SANDBOX_INTERCOM_TOKEN, base_url=self.running.intercom_url, mode="sandbox"
-        )
-
-    def salesforce(self) -> SalesforceResource:
-        return SalesforceResource(
-            mode="sandbox",
-            login_url=self.running.salesforce_url,
-            auth_flow="client_credentials",
-            client_id=SANDBOX_SF_CLIENT_ID,
-            client_secret=SANDBOX_SF_CLIENT_SECRET,
-            ca_bundle=str(self.state.root / "tls" / "ca.pem"),
-            poll_initial_seconds=0.05,
-        )
-
-    def resources(self, tmp: Path) -> dict:
-        from dagster_duckdb import DuckDBResource
-
-        return {
-            "intercom": self.intercom(),
-            "salesforce": self.salesforce(),
-            "warehouse": DuckDBResource(database=str(tmp / "warehouse.duckdb")),
-            "sync_settings": SyncSettings(work_dir=str(tmp / "work")),
-        }
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "long(seconds): a test that takes about this long (wall clock, on a quiet machine); "
+        "its module is started first",
+    )
 
 
-def make_sandbox(root: Path, contacts: int = 200) -> Sandbox:
-    state = SandboxState(root)
-    info = seed(state, WorldSize(contacts=contacts), timezone="America/Los_Angeles")
-    return Sandbox(state, start(state), info)
+def _cost(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("long")
+    if marker is None:
+        return 0.0
+    return float(marker.kwargs.get("seconds", marker.args[0] if marker.args else 60))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest modules first, the rest in their usual order.
+
+    With ``-n 2 --dist loadscope --no-loadscope-reorder`` (``make test``) modules go to the
+    workers in this order, so the minutes-long ones run beside the many short ones instead of
+    being left for the end, when the other worker would have nothing to do.
+    """
+    cost: dict[str, float] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        cost[module] = cost.get(module, 0.0) + _cost(item)
+    items.sort(key=lambda item: -cost[item.nodeid.split("::")[0]])
+
+
+@pytest.fixture(scope="session")
+def seeded_state(tmp_path_factory: pytest.TempPathFactory) -> SandboxState:
+    """The default world, seeded once per test process (each xdist worker has its own)."""
+    return seed_template(tmp_path_factory.mktemp("seeded") / "sandbox")
 
 
 @pytest.fixture()
-def sandbox(tmp_path: Path):
-    """A fresh, seeded sandbox per test (state in tmp_path), on ephemeral ports."""
-    sb = make_sandbox(tmp_path / "sandbox")
+def sandbox(seeded_state: SandboxState, tmp_path: Path) -> Iterator[Sandbox]:
+    """A fresh sandbox per test: a copy of the seeded state in tmp_path, on ephemeral ports."""
+    sb = sandbox_from(seeded_state, tmp_path / "sandbox")
     yield sb
     sb.running.stop()

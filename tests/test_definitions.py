@@ -80,3 +80,19 @@ def test_sandbox_intercom_into_real_salesforce_is_refused():
 
     with pytest.raises(settings.ConfigurationError, match="refusing"):
         settings.build_salesforce({"SALESFORCE_CLIENT_ID": "id", "SALESFORCE_CLIENT_SECRET": "s"})
+
+
+def test_every_sensor_interval_comes_from_its_setting():
+    import pytest
+
+    for sensor in defs.sensors:
+        assert sensor.minimum_interval_seconds == settings.sensor_interval_seconds(sensor.name)
+    assert {s.name for s in defs.sensors} == set(settings.SENSOR_INTERVALS)
+    assert settings.sensor_interval_seconds("stale_run_sensor", {}) == 60
+    fast = {"SYNC_SENSOR_INTERVAL_SECONDS": "1", "SYNC_FAILURE_AUDIT_INTERVAL_SECONDS": "2"}
+    assert settings.sensor_interval_seconds("intercom_webhook_sensor", fast) == 1
+    assert settings.sensor_interval_seconds("sync_failure_audit", fast) == 2
+    with pytest.raises(settings.ConfigurationError, match="STALE_RUN_SENSOR_INTERVAL_SECONDS"):
+        settings.sensor_interval_seconds(
+            "stale_run_sensor", {"STALE_RUN_SENSOR_INTERVAL_SECONDS": "0"}
+        )

@@ -8,7 +8,6 @@ per (day, newest change) makes a repeated tick a no-op.
 """
 
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,13 +16,11 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from intercom_salesforce.resources.intercom import IntercomResource
-from intercom_salesforce.settings import workspace_timezone
+from intercom_salesforce.settings import sensor_interval_seconds, workspace_timezone
 from intercom_salesforce.webhooks.queue import BadTimestamp, WebhookQueue, epoch_seconds
 from intercom_salesforce.webhooks.queue import Notification as WebhookNotification
 
 MAX_PAGES_PER_TICK = 20
-# how often the change sensors poll Intercom (each tick is one or more search calls)
-SENSOR_INTERVAL_SECONDS = int(os.environ.get("SYNC_SENSOR_INTERVAL_SECONDS", "60"))
 
 
 def changed_days(
@@ -72,7 +69,7 @@ def build_change_sensor(
     @dg.sensor(
         name=name,
         job=job,
-        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        minimum_interval_seconds=sensor_interval_seconds(name),
         description=description,
         default_status=dg.DefaultSensorStatus.STOPPED,
     )
@@ -93,6 +90,7 @@ def build_change_sensor(
 
 @dg.run_failure_sensor(
     name="sync_failure_audit",
+    minimum_interval_seconds=sensor_interval_seconds("sync_failure_audit"),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Records every failed sync run in the audit log.",
 )
@@ -194,7 +192,7 @@ def build_webhook_sensor(
     @dg.sensor(
         name="intercom_webhook_sensor",
         jobs=[people_job, conversations_job],
-        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        minimum_interval_seconds=sensor_interval_seconds("intercom_webhook_sensor"),
         default_status=dg.DefaultSensorStatus.STOPPED,
         description="Runs for the days touched by webhooks the receiver queued.",
     )

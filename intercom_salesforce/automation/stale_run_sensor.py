@@ -7,18 +7,15 @@ forever. This sensor asks the operating system instead (``run_guard.reap_dead_ru
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
 from intercom_salesforce.automation.run_guard import reap_dead_runs
-
-INTERVAL_SECONDS = int(os.environ.get("STALE_RUN_SENSOR_INTERVAL_SECONDS", "60"))
+from intercom_salesforce.settings import sensor_interval_seconds
 
 
 @dg.sensor(
     name="stale_run_sensor",
-    minimum_interval_seconds=INTERVAL_SECONDS,
+    minimum_interval_seconds=sensor_interval_seconds("stale_run_sensor"),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Ends runs whose process died and frees the pool slots they held.",
 )

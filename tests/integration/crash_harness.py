@@ -16,12 +16,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import requests
 
 from intercom_salesforce.sandbox.runtime import RunningSandbox, SandboxState, seed, start
 from intercom_salesforce.sandbox.world import WorldSize
-
-from .test_thin_slice import full_range
+from tests.helpers import Sandbox, full_range
 
 INGEST = r"/services/data/v[0-9.]+/jobs/ingest"
 # the fields whose values a clean run and a crashed-then-resumed run must agree on
@@ -32,6 +32,18 @@ COMPARED = {
 }
 KEYS = {"Lead": "Intercom_Contact_Id__c", "Contact": "Intercom_Contact_Id__c"}
 KEYS["Account"] = "Intercom_Company_Id__c"
+# name: (service, hold rule); "after" holds let the request take effect and withhold the answer
+KILL_POINTS = {
+    "extract_search": ("intercom", {"method": "POST", "path": "/contacts/search"}),
+    "job_created": ("salesforce", {"method": "POST", "path": INGEST, "after": True}),
+    "mid_upload": ("salesforce", {"method": "PUT", "path": INGEST + "/[^/]+/batches"}),
+    "after_close": ("salesforce", {"method": "PATCH", "path": INGEST + "/[^/]+", "after": True}),
+    "polling": ("salesforce", {"method": "GET", "path": INGEST + "/[^/]+", "after": True}),
+    "reading_results": (
+        "salesforce",
+        {"method": "GET", "path": INGEST + "/[^/]+/successfulResults", "after": True},
+    ),
+}
 
 
 @dataclass
@@ -115,8 +127,6 @@ class SyncHome:
 
     # -- the org ----------------------------------------------------------------------------------
     def salesforce_client(self):
-        from tests.conftest import Sandbox
-
         state = SandboxState(self.root / "var" / "sandbox")
         return Sandbox(state, self.running, {}).salesforce().client()
 
@@ -168,3 +178,41 @@ def duplicates(org: dict[str, Counter]) -> dict[str, int]:
         ids = Counter(row[0] for row in rows.elements())
         out[sobject] = sum(n - 1 for n in ids.values() if n > 1)
     return out
+
+
+def ledger(root: Path) -> dict[str, object]:
+    """What the warehouse's ledger says of a home's syncs: finished and open Bulk jobs, each
+    Lead's last outcome, and how many Leads kept their routing decision."""
+    con = duckdb.connect(str(root / "var" / "warehouse.duckdb"), read_only=True)
+    try:
+        one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
+        return {
+            "jobs": one("SELECT count(*) FROM sync.bulk_jobs WHERE state = 'JobComplete'"),
+            "open": one(
+                "SELECT count(*) FROM sync.bulk_jobs WHERE state NOT IN "
+                "('JobComplete', 'Failed', 'Aborted', 'Lost')"
+            ),
+            "outcomes": dict(
+                con.execute(
+                    """SELECT outcome, count(*) FROM (
+                           SELECT external_id, arg_max(outcome, recorded_at) AS outcome
+                           FROM sync.sync_results WHERE sobject = 'Lead' GROUP BY 1)
+                       GROUP BY 1"""
+                ).fetchall()
+            ),
+            "routed": one("SELECT count(*) FROM sync.routing_decisions WHERE sobject = 'Lead'"),
+        }
+    finally:
+        con.close()
+
+
+def kill_at(home: SyncHome, point: str, job: str = "people") -> None:
+    """Start a sync, wait until it reaches ``point``, SIGKILL it, lift the hold."""
+    service, rule = KILL_POINTS[point]
+    set_faults = home.salesforce_faults if service == "salesforce" else home.intercom_faults
+    set_faults(holds=[{**rule, "name": point}])
+    proc = home.start_sync(job)
+    reached = home.wait_held(service, point)
+    kill(proc)
+    home.clear_holds()
+    assert reached, f"the sync never reached {point}:\n{home.last_log()}"

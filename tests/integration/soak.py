@@ -30,10 +30,7 @@ from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
 from intercom_salesforce.sandbox.runtime import SandboxState, seed, start
 from intercom_salesforce.sandbox.world import WorldSize
-from tests.conftest import Sandbox
-
-from .helpers import materialize_range
-from .test_thin_slice import full_range
+from tests.helpers import Sandbox, full_range, materialize_range
 
 PEOPLE = [*SYNC_ASSETS, CHECKS_BY_ENTITY["intercom_contacts"]]
 CONVERSATIONS = [*REFERENCE_ASSETS, *CONVERSATION_ASSETS]

@@ -10,9 +10,8 @@ import duckdb
 
 from intercom_salesforce.assets.quality.checks import CHECKS_BY_ENTITY
 from intercom_salesforce.definitions import SYNC_ASSETS
-
-from .test_conversation_targets import SANDBOX_MAPPING, sync
-from .test_thin_slice import full_range, soql
+from intercom_salesforce.settings import SANDBOX_MAPPING
+from tests.helpers import full_range, soql, sync
 
 
 def creating_mapping(tmp_path: Path) -> str:

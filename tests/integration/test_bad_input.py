@@ -19,11 +19,8 @@ from intercom_salesforce.assets.extract.reference import REFERENCE_ASSETS
 from intercom_salesforce.assets.quality.checks import CHECKS_BY_ENTITY
 from intercom_salesforce.definitions import CONVERSATION_ASSETS, SYNC_ASSETS
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
-
-from ..conftest import make_sandbox
-from .helpers import warehouse_rows
-from .test_conversation_targets import SANDBOX_MAPPING, sync
-from .test_thin_slice import full_range, soql
+from intercom_salesforce.settings import SANDBOX_MAPPING
+from tests.helpers import full_range, make_sandbox, soql, sync, warehouse_rows
 
 LONG_FIRST, LONG_LAST = "A" * 5_000, "B" * 4_999  # a 10,000-character name
 BLOB = "x" * 200_000

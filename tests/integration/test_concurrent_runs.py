@@ -7,11 +7,13 @@ import signal
 import time
 
 import duckdb
+import pytest
 
 from intercom_salesforce.settings import SANDBOX_MAPPING
 
-from .crash_harness import INGEST, duplicates, make_home
-from .test_crash_safety import kill_at, ledger
+from .crash_harness import INGEST, duplicates, kill_at, ledger, make_home
+
+pytestmark = pytest.mark.long(seconds=60)
 
 CONTACTS = 80
 

@@ -9,13 +9,10 @@ import duckdb
 from intercom_salesforce.assets.extract.reference import REFERENCE_ASSETS
 from intercom_salesforce.assets.quality.checks import CHECKS_BY_ENTITY
 from intercom_salesforce.definitions import CONVERSATION_ASSETS, SYNC_ASSETS
-from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
+from intercom_salesforce.settings import SANDBOX_MAPPING
+from tests.helpers import full_range, soql, sync, warehouse_rows
 
-from .helpers import materialize_range, warehouse_rows
-from .test_thin_slice import full_range, soql
-
-SANDBOX_MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "sandbox.yaml"
 QUEUE_RULE = """    - name: The Support inbox's conversations wait in the support queue
       when: {inbox: Support}
       set:
@@ -31,14 +28,6 @@ def mapping_for(tmp_path: Path, target: str, extra_rule: str = "") -> str:
     path = tmp_path / f"mapping-{target}.yaml"
     path.write_text(text)
     return str(path)
-
-
-def sync(sandbox, tmp_path: Path, mapping_file: str, assets, first: str, last: str, **kw):
-    resources = sandbox.resources(tmp_path)
-    resources["sync_settings"] = SyncSettings(
-        work_dir=str(tmp_path / "work"), mapping_file=mapping_file
-    )
-    return materialize_range(assets, resources, first, last, **kw)
 
 
 def full_sync(sandbox, tmp_path: Path, mapping_file: str) -> None:

@@ -10,9 +10,7 @@ from intercom_salesforce.assets.quality.checks import CHECKS_BY_ENTITY
 from intercom_salesforce.definitions import CONVERSATION_ASSETS, SYNC_ASSETS
 from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
-
-from .helpers import materialize_range
-from .test_thin_slice import full_range, soql
+from tests.helpers import full_range, materialize_range, soql
 
 
 def run(sandbox, tmp_path, assets, first, last):

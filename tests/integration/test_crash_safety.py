@@ -11,25 +11,14 @@ created (not as "updated" by the rerun) with their routing decisions.
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
-from .crash_harness import INGEST, duplicates, kill, make_home
+from .crash_harness import duplicates, kill_at, ledger, make_home
+
+pytestmark = pytest.mark.long(seconds=60)
 
 CONTACTS = 120
 
-# name: (service, hold rule); "after" holds let the request take effect and withhold the answer
-KILL_POINTS = {
-    "extract_search": ("intercom", {"method": "POST", "path": "/contacts/search"}),
-    "job_created": ("salesforce", {"method": "POST", "path": INGEST, "after": True}),
-    "mid_upload": ("salesforce", {"method": "PUT", "path": INGEST + "/[^/]+/batches"}),
-    "after_close": ("salesforce", {"method": "PATCH", "path": INGEST + "/[^/]+", "after": True}),
-    "polling": ("salesforce", {"method": "GET", "path": INGEST + "/[^/]+", "after": True}),
-    "reading_results": (
-        "salesforce",
-        {"method": "GET", "path": INGEST + "/[^/]+/successfulResults", "after": True},
-    ),
-}
 # every point is in one chain; a chain's later kills often land in the collection of the job an
 # earlier kill left open (killed while recovering)
 CHAINS = {
@@ -48,42 +37,6 @@ def clean(tmp_path_factory):
         return home.org(), ledger(home.root)
     finally:
         home.stop()
-
-
-def ledger(root) -> dict[str, object]:
-    con = duckdb.connect(str(root / "var" / "warehouse.duckdb"), read_only=True)
-    try:
-        one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
-        return {
-            "jobs": one("SELECT count(*) FROM sync.bulk_jobs WHERE state = 'JobComplete'"),
-            "open": one(
-                "SELECT count(*) FROM sync.bulk_jobs WHERE state NOT IN "
-                "('JobComplete', 'Failed', 'Aborted', 'Lost')"
-            ),
-            "outcomes": dict(
-                con.execute(
-                    """SELECT outcome, count(*) FROM (
-                           SELECT external_id, arg_max(outcome, recorded_at) AS outcome
-                           FROM sync.sync_results WHERE sobject = 'Lead' GROUP BY 1)
-                       GROUP BY 1"""
-                ).fetchall()
-            ),
-            "routed": one("SELECT count(*) FROM sync.routing_decisions WHERE sobject = 'Lead'"),
-        }
-    finally:
-        con.close()
-
-
-def kill_at(home, point: str, job: str = "people") -> None:
-    """Start a sync, wait until it reaches ``point``, SIGKILL it, lift the hold."""
-    service, rule = KILL_POINTS[point]
-    set_faults = home.salesforce_faults if service == "salesforce" else home.intercom_faults
-    set_faults(holds=[{**rule, "name": point}])
-    proc = home.start_sync(job)
-    reached = home.wait_held(service, point)
-    kill(proc)
-    home.clear_holds()
-    assert reached, f"the sync never reached {point}:\n{home.last_log()}"
 
 
 @pytest.mark.parametrize("chain", list(CHAINS))

@@ -9,11 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from simple_salesforce import Salesforce
 
 from intercom_salesforce.sandbox.runtime import SandboxState, start
 from intercom_salesforce.sandbox.tls import trusting_session
 from intercom_salesforce.settings import SANDBOX_SF_CLIENT_ID, SANDBOX_SF_CLIENT_SECRET
+
+pytestmark = pytest.mark.long(seconds=45)
 
 
 def free_port() -> int:

@@ -13,6 +13,7 @@ import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from intercom_salesforce.assets.extract.entities import PARTITIONED
 from intercom_salesforce.assets.extract.records import RECORD_ASSETS
 from intercom_salesforce.assets.extract.reference import REFERENCE_ASSETS
 from intercom_salesforce.assets.partitions import daily_partitions
@@ -23,6 +24,7 @@ from intercom_salesforce.sandbox.intercom.store import IntercomStore
 from intercom_salesforce.sandbox.runtime import SandboxState, seed, start
 from intercom_salesforce.sandbox.world import WorldSize
 from intercom_salesforce.settings import SANDBOX_INTERCOM_TOKEN
+from tests.helpers import repeated_keys
 
 SIZE = WorldSize(contacts=300, companies=40, conversations=120, long_conversations=1)
 FAULTS = FaultConfig(
@@ -113,7 +115,9 @@ def test_extraction_under_faults_then_incremental_matches_the_emulator(faulty):
     for entity in ("contacts", "companies", "conversations"):
         view = f"staging.intercom_{entity}_current"
         assert one(f"SELECT count(*) FROM {view}") == store.count(entity), entity
-        assert one(f"SELECT count(*) - count(DISTINCT id) FROM {view}") == 0, entity
+    # a record's versions sit in their own days; none is staged twice, whatever paging returned
+    for spec in PARTITIONED:
+        assert repeated_keys(con, spec) == 0, spec.name
     for entity in ("admins", "teams", "tags"):
         assert one(f"SELECT count(*) FROM staging.intercom_{entity}") == store.count(entity)
 

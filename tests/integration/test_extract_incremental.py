@@ -15,13 +15,14 @@ import pytest
 import requests
 from dagster_duckdb import DuckDBResource
 
+from intercom_salesforce.assets.extract.entities import CONTACTS
 from intercom_salesforce.assets.extract.records import FULL_REFRESH_TAG, intercom_contacts
 from intercom_salesforce.assets.partitions import daily_partitions
 from intercom_salesforce.automation.schedules import hourly_current_partition_schedule
 from intercom_salesforce.resources.intercom import IntercomResource
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
 from intercom_salesforce.settings import SANDBOX_INTERCOM_TOKEN
-from tests.conftest import make_sandbox
+from tests.helpers import make_sandbox, repeated_keys
 
 LA = ZoneInfo("America/Los_Angeles")
 PER_PAGE = 10
@@ -193,9 +194,14 @@ def test_incremental_run_fetches_only_what_changed(big_sandbox, tmp_path):
     assert query(warehouse, "SELECT count(*) FROM staging.intercom_contacts")[0][0] == (
         n_contacts + len(changed)
     )
-    assert query(
-        warehouse, "SELECT count(*), count(DISTINCT id) FROM staging.intercom_contacts_current"
-    )[0] == (n_contacts, n_contacts)
+    assert query(warehouse, "SELECT count(*) FROM staging.intercom_contacts_current")[0][0] == (
+        n_contacts
+    )
+    assert query(warehouse, "SELECT count(DISTINCT id) FROM staging.intercom_contacts")[0][0] == (
+        n_contacts
+    )
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert repeated_keys(con, CONTACTS) == 0  # one row per contact and day
 
     # an old partition re-run never overrides newer data
     old_day = query(

@@ -4,9 +4,7 @@ our external id on it), nothing else, and the run after matches it by external i
 from __future__ import annotations
 
 from intercom_salesforce import cli
-
-from .helpers import warehouse_rows
-from .test_thin_slice import full_range, run_range, soql
+from tests.helpers import full_range, run_range, soql, warehouse_rows
 
 
 def test_merge_picks_the_survivor_and_the_sync_follows(sandbox, tmp_path, monkeypatch, capsys):

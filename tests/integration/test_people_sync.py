@@ -10,8 +10,7 @@ import duckdb
 
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
 from intercom_salesforce.sandbox.world import World, WorldSize
-
-from .test_thin_slice import full_range, run_range, soql
+from tests.helpers import full_range, run_range, soql
 
 
 def read_csv(path: str) -> list[dict]:

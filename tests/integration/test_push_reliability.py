@@ -14,9 +14,7 @@ from intercom_salesforce.assets.push.people import (
 )
 from intercom_salesforce.assets.quality.checks import CHECKS_BY_ENTITY
 from intercom_salesforce.definitions import SYNC_ASSETS
-
-from .helpers import materialize_range, warehouse_rows
-from .test_thin_slice import full_range
+from tests.helpers import full_range, materialize_range, warehouse_rows
 
 PUSHES = [salesforce_account_upserts, salesforce_lead_upserts, salesforce_contact_upserts]
 

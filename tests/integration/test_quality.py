@@ -13,8 +13,7 @@ from intercom_salesforce.assets.quality.checks import CHECKS_BY_ENTITY
 from intercom_salesforce.assets.quality.review_queue import set_status
 from intercom_salesforce.definitions import SYNC_ASSETS
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
-
-from .test_thin_slice import soql
+from tests.helpers import soql
 
 # one record per row rule, each built to break exactly that rule
 BAD = {

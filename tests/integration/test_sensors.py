@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -10,6 +9,7 @@ import dagster as dg
 
 from intercom_salesforce.definitions import conversation_sensor, defs
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
+from tests.helpers import wait_past
 
 
 def tick(sandbox, cursor: str | None, instance):
@@ -30,7 +30,7 @@ def test_new_conversation_requests_a_run_for_its_day(sandbox):
         quiet, cursor = tick(sandbox, cursor, instance)
         assert not quiet.run_requests
 
-        time.sleep(1.1)  # the new conversation must be newer than the cursor's second
+        wait_past(int(cursor))  # the new conversation must be newer than the cursor's second
         store = IntercomStore(sandbox.state.intercom_db)
         contact = store.query("SELECT id FROM contacts LIMIT 1")[0][0]
         conv = store.create_conversation(contacts=[contact], title="Need a quote", state="open")

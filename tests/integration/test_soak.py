@@ -5,7 +5,11 @@ tests.integration.soak``)."""
 
 from __future__ import annotations
 
+import pytest
+
 from .soak import run_soak
+
+pytestmark = pytest.mark.long(seconds=90)
 
 
 def test_soak_short(tmp_path):

@@ -37,7 +37,7 @@ from intercom_salesforce.sandbox.runtime import SandboxState, start
 from intercom_salesforce.sandbox.salesforce.soql import parse_query
 from intercom_salesforce.sandbox.tls import trusting_session
 from intercom_salesforce.warehouse import MIRROR_LEADS, ensure_warehouse
-from tests.conftest import Sandbox
+from tests.helpers import Sandbox
 
 # Last names as typed: a quote, a backslash, an escaped-looking quote, a trailing backslash, and
 # one written to widen an unescaped query to every Lead.

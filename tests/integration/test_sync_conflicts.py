@@ -5,22 +5,8 @@ sent."""
 
 from __future__ import annotations
 
-from simple_salesforce import Salesforce
-
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
-from intercom_salesforce.sandbox.tls import trusting_session
-
-from .helpers import warehouse_rows
-from .test_thin_slice import full_range, run_range, soql
-
-
-def salesforce(sandbox) -> Salesforce:
-    client = sandbox.salesforce().client()
-    return Salesforce(
-        instance_url=client.sf.base_url.split("/services")[0],
-        session_id=client.sf.session_id,
-        session=trusting_session(sandbox.state.root / "tls" / "ca.pem"),
-    )
+from tests.helpers import full_range, run_range, simple_salesforce, soql, warehouse_rows
 
 
 def test_conflicts_left_alone_and_recorded(sandbox, tmp_path):
@@ -43,7 +29,7 @@ def test_conflicts_left_alone_and_recorded(sandbox, tmp_path):
     )[0][0]
 
     # Salesforce side: someone edits the phone (fill_blank) and takes the Lead from the queue
-    sf = salesforce(sandbox)
+    sf = simple_salesforce(sandbox)
     region = soql(sandbox, f"SELECT Intercom_Region__c FROM Lead WHERE Id = '{both_lead}'")
     sf.Lead.update(
         both_lead, {"Phone": "+1 555 0100", "OwnerId": alice, "Intercom_Region__c": "EDITED"}

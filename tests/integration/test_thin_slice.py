@@ -2,46 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import dagster as dg
 import duckdb
-from simple_salesforce import Salesforce
 
 from intercom_salesforce.assets.partitions import daily_partitions
-from intercom_salesforce.assets.quality.checks import CHECKS_BY_ENTITY
-from intercom_salesforce.definitions import SYNC_ASSETS
-from intercom_salesforce.sandbox.tls import trusting_session
-
-
-def run_range(
-    sandbox, tmp: Path, first: str, last: str, instance=None
-) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        [*SYNC_ASSETS, CHECKS_BY_ENTITY["intercom_contacts"]],
-        resources=sandbox.resources(tmp),
-        instance=instance or dg.DagsterInstance.ephemeral(),
-        tags={
-            "dagster/asset_partition_range_start": first,
-            "dagster/asset_partition_range_end": last,
-        },
-        raise_on_error=False,
-    )
-
-
-def soql(sandbox, query: str) -> list[dict]:
-    sf_client = sandbox.salesforce().client()
-    sf = Salesforce(
-        instance_url=sf_client.sf.base_url.split("/services")[0],
-        session_id=sf_client.sf.session_id,
-        session=trusting_session(sandbox.state.root / "tls" / "ca.pem"),
-    )
-    return sf.query_all(query)["records"]
-
-
-def full_range() -> tuple[str, str]:
-    keys = daily_partitions.get_partition_keys()
-    return keys[-30], keys[-1]
+from tests.helpers import full_range, run_range, soql
 
 
 def test_thin_slice_creates_leads_once(sandbox, tmp_path):

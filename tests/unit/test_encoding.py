@@ -34,9 +34,9 @@ from intercom_salesforce.mapping.functions import (
 )
 from intercom_salesforce.mapping.guards import is_clear_marker, output_checks
 from intercom_salesforce.sandbox.salesforce.describe import FieldDef, field_describe
+from intercom_salesforce.settings import SANDBOX_MAPPING
 from intercom_salesforce.warehouse import ensure_warehouse, read_sql
-
-from .test_mapping import REFS, SANDBOX_MAPPING, sandbox_describe
+from tests.helpers import REFS, sandbox_describe
 
 SEEN = "2026-11-20 10:11:12+00"
 

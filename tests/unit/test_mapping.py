@@ -26,25 +26,11 @@ from intercom_salesforce.mapping.expr import compile_expr
 from intercom_salesforce.mapping.functions import Typed, lower, title, trim, truncate
 from intercom_salesforce.mapping.model import MapTransform
 from intercom_salesforce.mapping.sources import SOURCES
-from intercom_salesforce.sandbox.salesforce.describe import OBJECTS, object_describe
-from intercom_salesforce.sandbox.world import World
 from intercom_salesforce.warehouse import ensure_warehouse
+from tests.helpers import ALICE, QUEUE, REFS, sandbox_describe
 
 ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_MAPPING = ROOT / "mappings" / "sandbox.yaml"
-ALICE, QUEUE = "005000000000010AAA", "00G000000000001AAA"
-REFS = {"OwnerId": {"alice@sandbox-corp.example.com": ALICE, "Inbound_Leads": QUEUE}}
-
-
-def sandbox_describe() -> dict[str, dict]:
-    """Describe JSON of the seeded sandbox org, as ``/sobjects/{X}/describe`` returns it."""
-    record_types = World().salesforce_record_types()
-    return {
-        name: object_describe(
-            OBJECTS[name], "60.0", [r for r in record_types if r["SobjectType"] == name]
-        )
-        for name in ("Lead", "Contact", "Account")
-    }
 
 
 def line_of(text: str, needle: str, occurrence: int = 0) -> int:

@@ -1,0 +1,224 @@
+"""What the tests share: a seeded sandbox and the resources aimed at it, syncing a partition range
+in process, and reading the warehouse, the org and the mapping's describe.
+
+Test modules import from here (and from the harnesses ``crash_harness`` and ``soak``), never
+from one another, so running one test module never runs, or depends on, another's definitions.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
+from simple_salesforce import Salesforce
+
+from intercom_salesforce.assets.extract.entities import EntitySpec
+from intercom_salesforce.assets.partitions import daily_partitions
+from intercom_salesforce.assets.quality.checks import CHECKS_BY_ENTITY
+from intercom_salesforce.definitions import SYNC_ASSETS
+from intercom_salesforce.resources.intercom import IntercomResource
+from intercom_salesforce.resources.salesforce import SalesforceResource
+from intercom_salesforce.resources.sync_settings import SyncSettings
+from intercom_salesforce.sandbox.runtime import RunningSandbox, SandboxState, seed, start
+from intercom_salesforce.sandbox.salesforce.describe import OBJECTS, object_describe
+from intercom_salesforce.sandbox.tls import ensure_tls, trusting_session
+from intercom_salesforce.sandbox.world import World, WorldSize
+from intercom_salesforce.settings import (
+    SANDBOX_INTERCOM_TOKEN,
+    SANDBOX_SF_CLIENT_ID,
+    SANDBOX_SF_CLIENT_SECRET,
+)
+from intercom_salesforce.warehouse import ident
+
+TIMEZONE = "America/Los_Angeles"
+# the world most tests run against (the ``sandbox`` fixture's, seeded once per test process)
+DEFAULT_CONTACTS = 200
+
+
+# -- the sandbox -------------------------------------------------------------------------------
+
+
+@dataclass
+class Sandbox:
+    """Both emulators served on ephemeral ports over one state folder, and what was seeded."""
+
+    state: SandboxState
+    running: RunningSandbox
+    seeded: dict
+
+    def intercom(self) -> IntercomResource:
+        return IntercomResource(
+            access_token=SANDBOX_INTERCOM_TOKEN, base_url=self.running.intercom_url, mode="sandbox"
+        )
+
+    def salesforce(self) -> SalesforceResource:
+        return SalesforceResource(
+            mode="sandbox",
+            login_url=self.running.salesforce_url,
+            auth_flow="client_credentials",
+            client_id=SANDBOX_SF_CLIENT_ID,
+            client_secret=SANDBOX_SF_CLIENT_SECRET,
+            ca_bundle=str(self.state.root / "tls" / "ca.pem"),
+            poll_initial_seconds=0.05,
+        )
+
+    def resources(self, tmp: Path) -> dict:
+        return {
+            "intercom": self.intercom(),
+            "salesforce": self.salesforce(),
+            "warehouse": DuckDBResource(database=str(tmp / "warehouse.duckdb")),
+            "sync_settings": SyncSettings(work_dir=str(tmp / "work")),
+        }
+
+
+def make_sandbox(root: Path, contacts: int = DEFAULT_CONTACTS) -> Sandbox:
+    """A sandbox seeded here with its own world size, served until ``running.stop()``."""
+    state = SandboxState(root)
+    info = seed(state, WorldSize(contacts=contacts), timezone=TIMEZONE)
+    return Sandbox(state, start(state), info)
+
+
+def seed_template(root: Path, contacts: int = DEFAULT_CONTACTS) -> SandboxState:
+    """A seeded state folder, TLS material included, that is never served: only copied."""
+    state = SandboxState(root)
+    seed(state, WorldSize(contacts=contacts), timezone=TIMEZONE)
+    ensure_tls(root)
+    return state
+
+
+def sandbox_from(template: SandboxState, root: Path) -> Sandbox:
+    """A sandbox over a copy of ``template``'s state: the seeded world without seeding again.
+
+    Nothing has the template's stores open, so its SQLite files (and any WAL beside them) are a
+    consistent copy; the copy's records are as old as the template's, minutes at most.
+    """
+    shutil.copytree(template.root, root)
+    state = SandboxState(root)
+    return Sandbox(state, start(state), state.seeded() or {})
+
+
+def wait_past(ts: int) -> None:
+    """Until the clock is in a later second than ``ts``: Intercom's times are whole seconds, and
+    a change sensor reads what changed after its cursor's second."""
+    while time.time() < ts + 1:
+        time.sleep(ts + 1 - time.time())
+
+
+# -- syncing in process -------------------------------------------------------------------------
+
+
+def full_range() -> tuple[str, str]:
+    """The last 30 days: every record the seeded world holds (it spreads them over 14)."""
+    keys = daily_partitions.get_partition_keys()
+    return keys[-30], keys[-1]
+
+
+def materialize_range(
+    assets: list[Any], resources: dict[str, Any], first: str, last: str, *, succeed: bool = True
+) -> dg.ExecuteInProcessResult:
+    """Run ``assets`` over the days ``first``..``last`` in one run (as a backfill does); with
+    ``succeed`` the run must succeed, and the failures are shown when it does not."""
+    result = dg.materialize(
+        assets,
+        resources=resources,
+        instance=dg.DagsterInstance.ephemeral(),
+        tags={
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
+        },
+        raise_on_error=False,
+    )
+    if succeed:
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return result
+
+
+def run_range(
+    sandbox: Sandbox, tmp: Path, first: str, last: str, instance: dg.DagsterInstance | None = None
+) -> dg.ExecuteInProcessResult:
+    """The people sync with the contacts' quality gate over ``first``..``last``; may fail."""
+    return dg.materialize(
+        [*SYNC_ASSETS, CHECKS_BY_ENTITY["intercom_contacts"]],
+        resources=sandbox.resources(tmp),
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        tags={
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
+        },
+        raise_on_error=False,
+    )
+
+
+def sync(sandbox: Sandbox, tmp_path: Path, mapping_file: str, assets, first: str, last: str, **kw):
+    """``materialize_range`` with the sync reading ``mapping_file``."""
+    resources = sandbox.resources(tmp_path)
+    resources["sync_settings"] = SyncSettings(
+        work_dir=str(tmp_path / "work"), mapping_file=mapping_file
+    )
+    return materialize_range(assets, resources, first, last, **kw)
+
+
+# -- reading what a sync left -------------------------------------------------------------------
+
+
+def warehouse_rows(tmp_path: Path, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of ``sql`` over the test's warehouse, opened read-only for just this query."""
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def repeated_keys(
+    con: duckdb.DuckDBPyConnection, spec: EntitySpec, key: tuple[str, ...] = ()
+) -> int:
+    """Rows of ``spec``'s staging table sharing ``key`` (its upsert key unless given) with another.
+
+    Asked of the table itself: the ``*_current`` views keep one row per id by construction, so a
+    duplicate there cannot be seen.
+    """
+    cols = ", ".join(ident(k) for k in key or spec.upsert_key)
+    return con.execute(
+        f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {spec.table} "
+        f"GROUP BY {cols} HAVING count(*) > 1)"
+    ).fetchone()[0]
+
+
+def simple_salesforce(sandbox: Sandbox) -> Salesforce:
+    """simple_salesforce on the emulator, logged in as the sync logs in, trusting its CA."""
+    client = sandbox.salesforce().client()
+    return Salesforce(
+        instance_url=client.sf.base_url.split("/services")[0],
+        session_id=client.sf.session_id,
+        session=trusting_session(sandbox.state.root / "tls" / "ca.pem"),
+    )
+
+
+def soql(sandbox: Sandbox, query: str) -> list[dict]:
+    """Every record ``query`` selects in the emulated org."""
+    return simple_salesforce(sandbox).query_all(query)["records"]
+
+
+# -- the mapping against the seeded org ----------------------------------------------------------
+
+ALICE, QUEUE = "005000000000010AAA", "00G000000000001AAA"
+# the named references the sandbox mapping uses, resolved as the org resolves them
+REFS = {"OwnerId": {"alice@sandbox-corp.example.com": ALICE, "Inbound_Leads": QUEUE}}
+
+
+def sandbox_describe() -> dict[str, dict]:
+    """Describe JSON of the seeded sandbox org, as ``/sobjects/{X}/describe`` returns it."""
+    record_types = World().salesforce_record_types()
+    return {
+        name: object_describe(
+            OBJECTS[name], "60.0", [r for r in record_types if r["SobjectType"] == name]
+        )
+        for name in ("Lead", "Contact", "Account")
+    }
