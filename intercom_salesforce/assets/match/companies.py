@@ -58,16 +58,19 @@ def company_matches(context: dg.AssetExecutionContext, warehouse: DuckDBResource
             [first_day, last_day, run_id],
         )
         conn.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _failures AS
+            f"""CREATE OR REPLACE TEMP TABLE _ambiguous_companies AS
                 SELECT intercom_company_id AS record_id, partition_date, domain AS value,
                        candidates
                 FROM {COMPANY_MATCHES}
                 WHERE partition_date BETWEEN ? AND ? AND rule = 'ambiguous'""",
             [first_day, last_day],
         ).fetchall()
-        failing = {r[0] for r in conn.execute("SELECT record_id FROM _failures").fetchall()}
+        failing = {
+            r[0] for r in conn.execute("SELECT record_id FROM _ambiguous_companies").fetchall()
+        }
         queued = upsert_items(
             conn,
+            "_ambiguous_companies",
             "intercom_companies",
             "ambiguous_match",
             "website",

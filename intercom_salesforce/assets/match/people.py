@@ -23,16 +23,17 @@ def queue_ambiguous(conn, first_day: str, last_day: str, run_id: str) -> int:
     touches open items), or, if someone reopened it, becomes ``resolved``.
     """
     conn.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _failures AS
+        f"""CREATE OR REPLACE TEMP TABLE _ambiguous_people AS
             SELECT intercom_contact_id AS record_id, partition_date,
                    email_normalized AS value, candidates
             FROM {PERSON_MATCHES}
             WHERE partition_date BETWEEN ? AND ? AND rule = 'ambiguous'""",
         [first_day, last_day],
     )
-    failing = {r[0] for r in conn.execute("SELECT record_id FROM _failures").fetchall()}
+    failing = {r[0] for r in conn.execute("SELECT record_id FROM _ambiguous_people").fetchall()}
     queued = upsert_items(
         conn,
+        "_ambiguous_people",
         "intercom_contacts",
         AMBIGUOUS_RULE,
         "email",

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from intercom_salesforce.warehouse import REVIEW_QUEUE
+from intercom_salesforce.warehouse import REVIEW_QUEUE, ident
 
 # the records a push must skip
 BLOCKING_STATUSES = ("open", "dismissed")
@@ -37,7 +37,7 @@ def queue_rule_failures(
     conn.register("_failing_values", values)
     try:
         conn.execute(
-            """CREATE OR REPLACE TEMP TABLE _failures AS
+            """CREATE OR REPLACE TEMP TABLE _rule_failures AS
                SELECT f.record_id, max(v.partition_date) AS partition_date,
                       arg_max(v.value, v.partition_date) AS value
                FROM _failing_ids f JOIN _failing_values v USING (record_id)
@@ -46,11 +46,14 @@ def queue_rule_failures(
     finally:
         conn.unregister("_failing_ids")
         conn.unregister("_failing_values")
-    return upsert_items(conn, suite.entity, rule.name, rule.column, rule.reason, run_id)
+    return upsert_items(
+        conn, "_rule_failures", suite.entity, rule.name, rule.column, rule.reason, run_id
+    )
 
 
 def upsert_items(
     conn: duckdb.DuckDBPyConnection,
+    failures: str,
     entity: str,
     rule: str,
     column: str | None,
@@ -58,12 +61,14 @@ def upsert_items(
     run_id: str,
     candidates_column: str | None = None,
 ) -> int:
-    """Merge ``_failures`` (record_id, partition_date, value[, candidates]) into the queue.
+    """Merge the table ``failures`` (record_id, partition_date, value[, candidates]) into the
+    queue; returns how many items it holds.
 
     A fixed item stays fixed while its value is unchanged; a changed value, or a resolved item
     failing again, reopens it. Dismissed items stay dismissed.
     """
     now = datetime.now(UTC)
+    source = ident(failures)
     cand = f"f.{candidates_column}" if candidates_column else "NULL::VARCHAR[]"
     conn.execute(
         f"""
@@ -76,7 +81,7 @@ def upsert_items(
                 ELSE 'open' END,
             resolved_at = CASE
                 WHEN q.status IN ('resolved') THEN NULL ELSE q.resolved_at END
-        FROM _failures f
+        FROM {source} f
         WHERE q.entity = ? AND q.rule = ? AND q.record_id = f.record_id""",
         [now, run_id, reason, entity, rule],
     ).fetchall()  # DuckDB wants a statement's result consumed before the next one
@@ -86,12 +91,12 @@ def upsert_items(
                                     reason, candidates, status, first_seen_at, last_seen_at,
                                     run_id)
         SELECT ?, f.record_id, f.partition_date, ?, ?, f.value, ?, {cand}, 'open', ?, ?, ?
-        FROM _failures f
+        FROM {source} f
         WHERE NOT EXISTS (SELECT 1 FROM {REVIEW_QUEUE} q
                           WHERE q.entity = ? AND q.rule = ? AND q.record_id = f.record_id)""",
         [entity, rule, column, reason, now, now, run_id, entity, rule],
     ).fetchall()
-    return conn.execute("SELECT count(*) FROM _failures").fetchall()[0][0]
+    return conn.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0]
 
 
 def resolve_passing(
