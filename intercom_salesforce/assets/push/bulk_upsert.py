@@ -34,7 +34,7 @@ from intercom_salesforce.assets.push.results import (
     record_results,
     review_rejections,
 )
-from intercom_salesforce.resources.salesforce import IngestResult, SalesforceClient
+from intercom_salesforce.resources.salesforce import IngestJob, IngestResult, SalesforceClient
 from intercom_salesforce.warehouse import SYNC_RESULTS, ident, literal, read_sql
 
 SQL = Path(__file__).parent / "sql"
@@ -75,64 +75,79 @@ def ledger_job(
     ).fetchall()
 
 
-def run_job(
+def run_jobs(
     conn: duckdb.DuckDBPyConnection,
     sf: SalesforceClient,
-    batch: PushBatch,
+    files: list[tuple[PushBatch, Path]],
     run: PushRun,
-    path: Path,
-) -> IngestResult:
-    """One CSV file as one Bulk job: created, in the ledger, uploaded, polled, collected."""
-    return sf.ingest(
-        batch.sobject,
-        batch.operation,
-        path,
-        run.work_dir / f"{batch.sobject}-results",
-        external_id_field=batch.external_id_field,
-        on_job_created=lambda job_id: ledger_job(conn, batch, run, job_id, path),
+) -> list[IngestResult]:
+    """Each CSV file as one Bulk job, all at once: created and in the ledger one by one, then
+    uploaded, polled and collected together (``SalesforceClient.ingest_all``)."""
+    jobs = [
+        IngestJob(
+            batch.sobject,
+            batch.operation,
+            path,
+            run.work_dir / f"{batch.sobject}-results",
+            batch.external_id_field,
+        )
+        for batch, path in files
+    ]
+    batch_of = {job: batch for job, (batch, _path) in zip(jobs, files, strict=True)}
+    return sf.ingest_all(
+        jobs,
+        on_job_created=lambda job, job_id: ledger_job(
+            conn, batch_of[job], run, job_id, job.csv_path
+        ),
     )
 
 
-def _select_retry(conn: duckdb.DuckDBPyConnection, batch: PushBatch, retry: str) -> None:
+def _select_retry(conn: duckdb.DuckDBPyConnection, batch: PushBatch) -> None:
     """The next attempt uploads only the rows worth sending again."""
+    retry = ident(batch.table("retry"))
     conn.execute(
         f"CREATE OR REPLACE TEMP TABLE {ident(batch.upload)} AS SELECT * FROM {ident(batch.send)} "
-        f"WHERE ext IN (SELECT ext FROM {ident(retry)})"
+        f"WHERE ext IN (SELECT ext FROM {retry})"
     ).fetchall()
-    conn.execute(f"DELETE FROM {ident(retry)}").fetchall()
+    conn.execute(f"DELETE FROM {retry}").fetchall()
+
+
+def batch_files(
+    conn: duckdb.DuckDBPyConnection, batch: PushBatch, run: PushRun, attempt: int
+) -> list[tuple[PushBatch, Path]]:
+    """``batch.upload`` as CSV files, in a folder of the batch's own for this attempt."""
+    folder = run.work_dir / f"{batch.sobject}-{batch.prefix.strip('_')}-{attempt}"
+    paths = write_csv_files(
+        conn, batch.upload, list(batch.columns), folder, run.max_bytes, batch.key_field
+    )
+    return [(batch, path) for path in paths]
 
 
 def send_attempt(
     conn: duckdb.DuckDBPyConnection,
     sf: SalesforceClient,
-    batch: PushBatch,
+    batches: list[PushBatch],
+    outcomes: dict[str, PushOutcome],
     run: PushRun,
     attempt: int,
-    outcome: PushOutcome,
-) -> int:
-    """Upload ``batch.upload``, one job per file, and record each job's results; the records
-    worth another attempt go to the batch's ``retry`` table. Returns how many."""
-    retry = batch.table("retry")
-    files = write_csv_files(
-        conn,
-        batch.upload,
-        list(batch.columns),
-        run.work_dir / f"{batch.sobject}-{attempt}",
-        run.max_bytes,
-        batch.key_field,
-    )
-    retried = 0
-    for path in files:
-        result = run_job(conn, sf, batch, run, path)
+) -> dict[str, int]:
+    """Upload every batch's ``upload`` rows, one job per file, all jobs at once, and record each
+    job's results; the records worth another attempt go to each batch's ``retry`` table.
+    Returns how many per batch (by prefix)."""
+    files = [f for batch in batches for f in batch_files(conn, batch, run, attempt)]
+    results = run_jobs(conn, sf, files, run)
+    retried = {batch.prefix: 0 for batch in batches}
+    for (batch, _path), result in zip(files, results, strict=True):
+        outcome = outcomes[batch.prefix]
         outcome.job_ids.append(result.job_id)
         outcome.bytes_uploaded += result.bytes_uploaded
         counts = record_results(conn, batch, result, run.run_id)
         outcome.created += counts.get("created", 0)
         outcome.updated += counts.get("updated", 0)
-        transient = add_transient(conn, batch, retry)
+        transient = add_transient(conn, batch, batch.table("retry"))
         if result.state != "JobComplete" and (attempt == run.max_attempts or not transient):
             outcome.failed_jobs.append(f"{result.job_id}: {result.state} {result.error_message}")
-        retried += transient
+        retried[batch.prefix] += transient
     return retried
 
 
@@ -155,33 +170,56 @@ def final_outcomes(conn: duckdb.DuckDBPyConnection, outcome: PushOutcome) -> Non
         outcome.errors_by_code[code] = n
 
 
+def _start(
+    conn: duckdb.DuckDBPyConnection, sf: SalesforceClient, batch: PushBatch, outcome: PushOutcome
+) -> bool:
+    """Diff the batch; when something changed, check the API budget and stage its first upload."""
+    if prepare_changes(conn, batch, outcome) == 0:
+        return False
+    sf.check_api_budget(planned_calls=8 + outcome.sent // 10_000 * 8)
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE {ident(batch.upload)} AS SELECT * FROM {ident(batch.send)}"
+    ).fetchall()
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {ident(batch.table('retry'))} (ext VARCHAR)")
+    return True
+
+
+def push_batches(
+    conn: duckdb.DuckDBPyConnection, sf: SalesforceClient, batches: list[PushBatch], run: PushRun
+) -> list[PushOutcome]:
+    """Independent batches to Salesforce together: diff each, then per attempt write, upload,
+    poll and record all their jobs at once; retry the transient, queue the rejected. The
+    batches' tables are dropped once their results are recorded."""
+    outcomes = {batch.prefix: PushOutcome() for batch in batches}
+    try:
+        sending = [b for b in batches if _start(conn, sf, b, outcomes[b.prefix])]
+        active = sending
+        for attempt in range(1, run.max_attempts + 1):
+            if not active:
+                break
+            retry = send_attempt(conn, sf, active, outcomes, run, attempt)
+            active = [b for b in active if retry[b.prefix]]
+            if not active or attempt == run.max_attempts:
+                break
+            for batch in active:
+                outcomes[batch.prefix].retried += retry[batch.prefix]
+                _select_retry(conn, batch)
+            time.sleep(run.retry_base_seconds * 2 ** (attempt - 1))
+        for batch in sending:
+            outcome = outcomes[batch.prefix]
+            final_outcomes(conn, outcome)
+            outcome.sent_to_review = review_rejections(conn, batch, run.run_id, outcome.job_ids)
+        return [outcomes[batch.prefix] for batch in batches]
+    finally:
+        for batch in batches:
+            batch.drop(conn)
+
+
 def push_batch(
     conn: duckdb.DuckDBPyConnection, sf: SalesforceClient, batch: PushBatch, run: PushRun
 ) -> PushOutcome:
-    """``batch.pending`` to Salesforce: diff, write, upload, record, retry the transient, queue
-    the rejected. The batch's tables are dropped once its results are recorded."""
-    outcome = PushOutcome()
-    try:
-        if prepare_changes(conn, batch, outcome) == 0:
-            return outcome
-        sf.check_api_budget(planned_calls=8 + outcome.sent // 10_000 * 8)
-        conn.execute(
-            f"CREATE OR REPLACE TEMP TABLE {ident(batch.upload)} AS "
-            f"SELECT * FROM {ident(batch.send)}"
-        ).fetchall()
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE {ident(batch.table('retry'))} (ext VARCHAR)")
-        for attempt in range(1, run.max_attempts + 1):
-            retry = send_attempt(conn, sf, batch, run, attempt, outcome)
-            if not retry or attempt == run.max_attempts:
-                break
-            outcome.retried += retry
-            _select_retry(conn, batch, batch.table("retry"))
-            time.sleep(run.retry_base_seconds * 2 ** (attempt - 1))
-        final_outcomes(conn, outcome)
-        outcome.sent_to_review = review_rejections(conn, batch, run.run_id, outcome.job_ids)
-        return outcome
-    finally:
-        batch.drop(conn)
+    """One batch to Salesforce (``push_batches`` of one)."""
+    return push_batches(conn, sf, [batch], run)[0]
 
 
 __all__ = [
@@ -191,5 +229,6 @@ __all__ = [
     "PushOutcome",
     "PushRun",
     "push_batch",
+    "push_batches",
     "write_csv_files",
 ]

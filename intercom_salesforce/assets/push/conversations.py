@@ -34,7 +34,7 @@ from intercom_salesforce.assets.push.batch import (
     PushOutcome,
     merge_outcomes,
 )
-from intercom_salesforce.assets.push.bulk_upsert import PushRun, push_batch
+from intercom_salesforce.assets.push.bulk_upsert import PushRun, push_batch, push_batches
 from intercom_salesforce.assets.push.pipeline import (
     PUSH,
     REFERENCE_MIRRORS,
@@ -226,7 +226,6 @@ def push_notes(
     known = "r.conversation_id IN (SELECT external_id FROM sync.sync_state WHERE sobject = 'Note')"
     inserts = conversation_batch("Note", "Title", list(columns), "insert")
     pending_from(conn, inserts, columns, columns["Title"], f"NOT ({known})")
-    inserted = push_batch(conn, sf, inserts, run)
     updatable = {k: v for k, v in columns.items() if k not in NOTE_NOT_UPDATEABLE}
     note_id = (
         "(SELECT s.sf_id FROM sync.sync_state s "
@@ -234,7 +233,8 @@ def push_notes(
     )
     updates = conversation_batch("Note", "Id", ["Id", *updatable])
     pending_from(conn, updates, updatable, note_id, known)
-    return merge_outcomes(inserted, push_batch(conn, sf, updates, run))
+    # new and known conversations are different records: their jobs run at once
+    return merge_outcomes(*push_batches(conn, sf, [inserts, updates], run))
 
 
 def push_conversations(

@@ -25,7 +25,7 @@ from dagster_duckdb import DuckDBResource
 
 from intercom_salesforce.assets.partitions import window_days
 from intercom_salesforce.assets.push.batch import PushBatch, PushOutcome, merge_outcomes
-from intercom_salesforce.assets.push.bulk_upsert import RETRY_EXHAUSTED, PushRun, push_batch
+from intercom_salesforce.assets.push.bulk_upsert import RETRY_EXHAUSTED, PushRun, push_batches
 from intercom_salesforce.assets.push.pipeline import (
     PUSH,
     REFERENCE_MIRRORS,
@@ -313,8 +313,8 @@ class ObjectPush:
         )
 
 
-def push_creates(p: ObjectPush, mapped: str) -> PushOutcome:
-    """Unmatched records meant to become the object, upserted by our external id."""
+def stage_creates(p: ObjectPush, mapped: str) -> PushBatch:
+    """The batch of unmatched records meant to become the object, upserted by our external id."""
     ext = p.mapping.objects[p.sobject].external_id
     fields = p.fields
     created = (
@@ -333,12 +333,20 @@ def push_creates(p: ObjectPush, mapped: str) -> PushOutcome:
             SELECT external_id FROM sync.sync_state WHERE list_contains(?::VARCHAR[], sobject))""",
         [p.sobject, siblings],
     )
-    outcome = push_batch(p.conn, p.sf, batch, p.run)
-    record_routing(p.conn, mapped, p.sobject, p.run.run_id, fields)
-    return outcome
+    return batch
 
 
-def push_updates(p: ObjectPush, mapped: str) -> PushOutcome:
+@dataclass
+class StagedUpdates:
+    """The batch of matched records to update by Id, and what deciding its fields found."""
+
+    batch: PushBatch
+    conflicts: int
+    conflicts_new: int
+    overwritten: int
+
+
+def stage_update_batch(p: ObjectPush, mapped: str) -> StagedUpdates:
     """Matched records updated by Id (which stamps our external id): each field's source of
     truth decides what is sent; conflicts are left alone."""
     routed_owner = any("OwnerId" in r.set for _, r in p.mapping.rules_for(p.sobject))
@@ -360,12 +368,8 @@ def push_updates(p: ObjectPush, mapped: str) -> PushOutcome:
     overwritten = forget_drifted(p.conn, decisions)
     batch = p.batch("Id", ["Id", *decisions.columns])
     pending_rows(p.conn, batch, decisions.decided, "_sf_id", "TRUE", [])
-    outcome = push_batch(p.conn, p.sf, batch, p.run)
     decisions.drop(p.conn)
-    outcome.conflicts = conflicts
-    outcome.conflicts_new = new_conflicts
-    outcome.salesforce_edits_overwritten = overwritten
-    return outcome
+    return StagedUpdates(batch, conflicts, new_conflicts, overwritten)
 
 
 def push_object(
@@ -394,7 +398,15 @@ def push_object(
     )
     queued = review_unmapped(conn, mapped, run_id, matches.entity)
     p = ObjectPush(conn, sf, mapping, sobject, matches, push_run(settings, run_id, sobject.lower()))
-    return merge_outcomes(push_creates(p, mapped), push_updates(p, mapped)), queued
+    creates = stage_creates(p, mapped)
+    updates = stage_update_batch(p, mapped)
+    # the two batches hold different records (unmatched / matched): their jobs run at once
+    created, updated = push_batches(conn, sf, [creates, updates.batch], p.run)
+    record_routing(conn, mapped, sobject, run_id, p.fields)
+    updated.conflicts = updates.conflicts
+    updated.conflicts_new = updates.conflicts_new
+    updated.salesforce_edits_overwritten = updates.overwritten
+    return merge_outcomes(created, updated), queued
 
 
 def people_metadata(
