@@ -154,6 +154,7 @@ def pending_from(
     columns: dict[str, str],
     key_sql: str,
     where: str = "TRUE",
+    params: list | None = None,
 ) -> None:
     """``batch.pending`` from the routed conversations (``_conversations``) whose person is in
     Salesforce."""
@@ -165,6 +166,7 @@ def pending_from(
         key_sql,
         columns,
         f"NOT r._pending AND ({where})",
+        params,
     )
 
 
@@ -234,7 +236,20 @@ def push_notes(
     updates = conversation_batch("Note", "Id", ["Id", *updatable])
     pending_from(conn, updates, updatable, note_id, known)
     # new and known conversations are different records: their jobs run at once
-    return merge_outcomes(*push_batches(conn, sf, [inserts, updates], run))
+    inserted, updated = push_batches(conn, sf, [inserts, updates], run)
+    # the Notes just inserted are diffed as known ones too (nothing changed since: nothing is
+    # sent), so they count as considered by the update like the rest
+    again = conversation_batch("Note", "Id", ["Id", *updatable])
+    pending_from(
+        conn,
+        again,
+        updatable,
+        note_id,
+        f"""{known} AND r.conversation_id IN (SELECT external_id FROM sync.sync_results
+                WHERE list_contains(?::VARCHAR[], job_id) AND outcome = 'created')""",
+        [inserted.job_ids],
+    )
+    return merge_outcomes(inserted, updated, push_batch(conn, sf, again, run))
 
 
 def push_conversations(
