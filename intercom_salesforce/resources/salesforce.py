@@ -10,9 +10,11 @@ uploaded, and every result file (successful, failed, unprocessed) always collect
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +39,7 @@ from tenacity import (
 TERMINAL_STATES = {"JobComplete", "Failed", "Aborted"}
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # 150 MB after base64 ~= 100 MB raw (reference 1.4)
 CALLS_PER_JOB = 8  # API requests one small ingest job costs, each counted (reference 3)
+INGEST_WORKERS = 4  # threads uploading and downloading the files of concurrent ingest jobs
 
 
 class SalesforceAuthError(RuntimeError):
@@ -62,6 +65,17 @@ class IngestResult:
     successful_csv: Path
     failed_csv: Path
     unprocessed_csv: Path
+
+
+@dataclass(frozen=True)
+class IngestJob:
+    """One CSV file to write as one Bulk API 2.0 ingest job, and where its results go."""
+
+    sobject: str
+    operation: str
+    csv_path: Path
+    results_dir: Path
+    external_id_field: str | None = None
 
 
 @dataclass
@@ -100,6 +114,7 @@ class SalesforceClient:
         self.r = resource
         self.log = log or logging.getLogger(__name__)
         self.usage = ApiUsage()
+        self._lock = threading.Lock()
         self.session = requests.Session()
         if resource.ca_bundle:
             self.session.verify = resource.ca_bundle
@@ -110,7 +125,8 @@ class SalesforceClient:
 
     # -- auth ----------------------------------------------------------------------------------
     def _count(self, resp: requests.Response, *args: Any, **kwargs: Any) -> None:
-        self.usage.calls_this_run += 1
+        with self._lock:  # uploads of concurrent jobs answer on several threads
+            self.usage.calls_this_run += 1
         info = resp.headers.get("Sforce-Limit-Info", "")
         for part in info.split(";"):
             part = part.strip()
@@ -215,6 +231,72 @@ class SalesforceClient:
             )
 
     # -- Bulk API 2.0 ingest -----------------------------------------------------------------------
+    def _ingest_client(self, sf: Salesforce, sobject: str) -> Any:
+        # a fresh handler per call: simple-salesforce bakes the session id into it
+        return getattr(sf.bulk2, sobject)._client
+
+    def create_ingest_job(self, job: IngestJob) -> tuple[str, str | None]:
+        """Create one ingest job (no data yet): its id and the state Salesforce gave it."""
+        size = job.csv_path.stat().st_size
+        if size > MAX_UPLOAD_BYTES:
+            raise ValueError(f"{job.csv_path} is {size} bytes; split uploads under 100 MB")
+        # whoever calls, no job is created past the share: create, upload, close, polls, 3 results
+        self.check_api_budget(planned_calls=CALLS_PER_JOB, fresh=False)
+        created = self.call(
+            lambda sf: self._ingest_client(sf, job.sobject).create_job(
+                job.operation, external_id_field=job.external_id_field
+            )
+        )
+        self.usage.jobs.append(created["id"])
+        return created["id"], created.get("state")
+
+    def upload_and_close(self, job: IngestJob, job_id: str) -> None:
+        """Upload the job's one CSV file and close it; abort it if either fails."""
+        client = self._ingest_client
+        try:
+            # simple-salesforce uploads a str; one file is at most ~100 MB by construction
+            self.call(
+                lambda sf: client(sf, job.sobject).upload_job_data(
+                    job_id, job.csv_path.read_text(encoding="utf-8")
+                )
+            )
+            self.call(lambda sf: client(sf, job.sobject).close_job(job_id))
+        except Exception:
+            try:
+                self.call(lambda sf: client(sf, job.sobject).abort_job(job_id, False))
+            except Exception:  # noqa: BLE001 - the original error matters more
+                self.log.warning("could not abort bulk job %s", job_id)
+            raise
+
+    def ingest_all(
+        self,
+        jobs: list[IngestJob],
+        on_job_created: Callable[[IngestJob, str], None] | None = None,
+    ) -> list[IngestResult]:
+        """Run independent ingest jobs at once: create each (``on_job_created`` records its id
+        before any data is uploaded, so a crash mid-upload still leaves it in the ledger for
+        recovery), upload and close them on a few threads, poll them all in one loop, download
+        every result file. Results come in the order of ``jobs``."""
+        ids: list[str] = []
+        for job in jobs:
+            job_id, state = self.create_ingest_job(job)
+            ids.append(job_id)
+            if on_job_created:
+                on_job_created(job, job_id)
+            if state != "Open":
+                raise RuntimeError(
+                    f"Bulk job {job_id} for {job.sobject} was created in state {state}, not Open"
+                )
+        with ThreadPoolExecutor(max_workers=INGEST_WORKERS) as pool:
+            uploads = [
+                pool.submit(self.upload_and_close, j, i) for j, i in zip(jobs, ids, strict=True)
+            ]
+            errors = [f.exception() for f in uploads if f.exception() is not None]
+            if errors:
+                raise errors[0]
+            infos = self.wait_for_jobs(ids)
+            return list(pool.map(lambda j, i: self.download_results(j, i, infos[i]), jobs, ids))
+
     def ingest(
         self,
         sobject: str,
@@ -230,40 +312,35 @@ class SalesforceClient:
         ``on_job_created`` is called with the job id before the upload, so a crash mid-upload
         still leaves the job in the ledger for recovery.
         """
-        size = csv_path.stat().st_size
-        if size > MAX_UPLOAD_BYTES:
-            raise ValueError(f"{csv_path} is {size} bytes; split uploads under 100 MB")
-        # whoever calls, no job is created past the share: create, upload, close, polls, 3 results
-        self.check_api_budget(planned_calls=CALLS_PER_JOB, fresh=False)
+        job = IngestJob(sobject, operation, csv_path, results_dir, external_id_field)
+        callback = (lambda _job, job_id: on_job_created(job_id)) if on_job_created else None
+        return self.ingest_all([job], callback)[0]
 
-        def client(sf: Salesforce) -> Any:
-            # a fresh handler per call: simple-salesforce bakes the session id into it
-            return getattr(sf.bulk2, sobject)._client
-
-        job = self.call(
-            lambda sf: client(sf).create_job(operation, external_id_field=external_id_field)
-        )
-        job_id = job["id"]
-        self.usage.jobs.append(job_id)
-        if on_job_created:
-            on_job_created(job_id)
-        if job.get("state") != "Open":
-            raise RuntimeError(
-                f"Bulk job {job_id} for {sobject} was created in state {job.get('state')}, not Open"
-            )
-        try:
-            # simple-salesforce uploads a str; one file is at most ~100 MB by construction
+    def download_results(self, job: IngestJob, job_id: str, info: dict[str, Any]) -> IngestResult:
+        """The three result files of a finished job."""
+        job.results_dir.mkdir(parents=True, exist_ok=True)
+        paths = {}
+        for kind in ("successfulResults", "failedResults", "unprocessedrecords"):
+            dest = job.results_dir / f"{job_id}-{kind}.csv"
             self.call(
-                lambda sf: client(sf).upload_job_data(job_id, csv_path.read_text(encoding="utf-8"))
+                lambda sf, k=kind, d=dest: self._ingest_client(
+                    sf, job.sobject
+                ).download_ingest_results(str(d), job_id, k)
             )
-            self.call(lambda sf: client(sf).close_job(job_id))
-        except Exception:
-            try:
-                self.call(lambda sf: client(sf).abort_job(job_id, False))
-            except Exception:  # noqa: BLE001 - the original error matters more
-                self.log.warning("could not abort bulk job %s", job_id)
-            raise
-        return self.collect(sobject, operation, job_id, results_dir, bytes_uploaded=size)
+            paths[kind] = dest
+        return IngestResult(
+            job_id=job_id,
+            sobject=job.sobject,
+            operation=job.operation,
+            state=info["state"],
+            records_processed=int(info.get("numberRecordsProcessed") or 0),
+            records_failed=int(info.get("numberRecordsFailed") or 0),
+            error_message=info.get("errorMessage"),
+            bytes_uploaded=job.csv_path.stat().st_size if job.csv_path.is_file() else 0,
+            successful_csv=paths["successfulResults"],
+            failed_csv=paths["failedResults"],
+            unprocessed_csv=paths["unprocessedrecords"],
+        )
 
     def collect(
         self,
@@ -279,32 +356,11 @@ class SalesforceClient:
         Also how a job found open in the ledger after a crash is collected: Salesforce keeps a
         job and its results for seven days, so a later run can still learn every record's fate.
         """
-        info = self.wait_for_job(job_id)
-        results_dir.mkdir(parents=True, exist_ok=True)
-
-        def client(sf: Salesforce) -> Any:
-            return getattr(sf.bulk2, sobject)._client
-
-        paths = {}
-        for kind in ("successfulResults", "failedResults", "unprocessedrecords"):
-            dest = results_dir / f"{job_id}-{kind}.csv"
-            self.call(
-                lambda sf, k=kind, d=dest: client(sf).download_ingest_results(str(d), job_id, k)
-            )
-            paths[kind] = dest
-        return IngestResult(
-            job_id=job_id,
-            sobject=sobject,
-            operation=operation,
-            state=info["state"],
-            records_processed=int(info.get("numberRecordsProcessed") or 0),
-            records_failed=int(info.get("numberRecordsFailed") or 0),
-            error_message=info.get("errorMessage"),
-            bytes_uploaded=bytes_uploaded,
-            successful_csv=paths["successfulResults"],
-            failed_csv=paths["failedResults"],
-            unprocessed_csv=paths["unprocessedrecords"],
-        )
+        info = self.wait_for_jobs([job_id])[job_id]
+        job = IngestJob(sobject, operation, Path(), results_dir)
+        result = self.download_results(job, job_id, info)
+        result.bytes_uploaded = bytes_uploaded
+        return result
 
     def job_state(self, job_id: str) -> str | None:
         """The job's state in Salesforce, or None when the org no longer knows the job."""
@@ -320,16 +376,26 @@ class SalesforceClient:
 
     def wait_for_job(self, job_id: str, *, is_query: bool = False) -> dict[str, Any]:
         """Poll with backoff from ``poll_initial_seconds`` (simple-salesforce waits 5 s)."""
+        return self.wait_for_jobs([job_id], is_query=is_query)[job_id]
+
+    def wait_for_jobs(self, job_ids: list[str], *, is_query: bool = False) -> dict[str, dict]:
+        """One poll loop for every open job: each round reads the jobs not finished yet, then
+        waits, with backoff from ``poll_initial_seconds``; returns each job's final info."""
         delay = self.r.poll_initial_seconds
         deadline = time.monotonic() + self.r.job_timeout_seconds
+        done: dict[str, dict[str, Any]] = {}
         while True:
-            info = self.call(lambda sf: sf.bulk2.Account._client.get_job(job_id, is_query))
-            if info["state"] in TERMINAL_STATES:
-                return info
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"Bulk job {job_id} still {info['state']} after {self.r.job_timeout_seconds} s"
-                )
+            for job_id in [j for j in job_ids if j not in done]:
+                info = self.call(lambda sf, j=job_id: sf.bulk2.Account._client.get_job(j, is_query))
+                if info["state"] in TERMINAL_STATES:
+                    done[job_id] = info
+                elif time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"Bulk job {job_id} still {info['state']} after "
+                        f"{self.r.job_timeout_seconds} s"
+                    )
+            if len(done) == len(set(job_ids)):
+                return done
             time.sleep(delay)
             delay = min(self.r.poll_max_seconds, delay * 1.6)
 

@@ -5,28 +5,31 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intercom_salesforce.assets.push.bulk_upsert import PushOutcome, prepare_changes
+from intercom_salesforce.assets.push.batch import PushBatch, PushOutcome
+from intercom_salesforce.assets.push.field_diff import prepare_changes
 from intercom_salesforce.warehouse import ensure_warehouse
 
 COLUMNS = ["Ext__c", "LastName", "Email", "Phone"]
+BATCH = PushBatch("Lead", "Ext__c", tuple(COLUMNS))
 
 
 def pending(con, rows):
+    table = f'"{BATCH.pending}"'
     con.execute(
-        'CREATE OR REPLACE TEMP TABLE _pending ("Ext__c" VARCHAR, "LastName" VARCHAR, '
+        f'CREATE OR REPLACE TEMP TABLE {table} ("Ext__c" VARCHAR, "LastName" VARCHAR, '
         '"Email" VARCHAR, "Phone" VARCHAR)'
     )
-    con.executemany("INSERT INTO _pending VALUES (?, ?, ?, ?)", rows)
-    con.execute("ALTER TABLE _pending ADD COLUMN ext VARCHAR")
-    con.execute("ALTER TABLE _pending ADD COLUMN _key VARCHAR")
-    con.execute('UPDATE _pending SET ext = "Ext__c", _key = "Ext__c"')
+    con.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?)", rows)
+    con.execute(f"ALTER TABLE {table} ADD COLUMN ext VARCHAR")
+    con.execute(f"ALTER TABLE {table} ADD COLUMN _key VARCHAR")
+    con.execute(f'UPDATE {table} SET ext = "Ext__c", _key = "Ext__c"')
 
 
 def remember(con):
     """What a successful push would record."""
     con.execute(
         "INSERT OR REPLACE INTO sync.field_state "
-        "SELECT 'Lead', ext, field, value, now() FROM _changes"
+        f"SELECT 'Lead', ext, field, value, now() FROM \"{BATCH.changes}\""
     )
 
 
@@ -38,7 +41,7 @@ def con():
 
 
 def sent(con) -> dict[str, dict]:
-    cur = con.execute("SELECT * EXCLUDE (ext) FROM _send ORDER BY 1")
+    cur = con.execute(f'SELECT * EXCLUDE (ext) FROM "{BATCH.send}" ORDER BY 1')
     names = [d[0] for d in cur.description]
     return {r[0]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
 
@@ -46,7 +49,7 @@ def sent(con) -> dict[str, dict]:
 def test_new_then_one_changed_field_then_cleared(con):
     pending(con, [("a", "Smith", "a@x.io", "1"), ("b", "Jones", "b@x.io", None)])
     out = PushOutcome()
-    assert prepare_changes(con, "Lead", "Ext__c", COLUMNS, out) == 2
+    assert prepare_changes(con, BATCH, out) == 2
     assert sent(con)["b"] == {
         "Ext__c": "b",
         "LastName": "Jones",
@@ -57,13 +60,13 @@ def test_new_then_one_changed_field_then_cleared(con):
 
     pending(con, [("a", "Smith", "a@x.io", "2"), ("b", "Jones", "b@x.io", None)])
     out = PushOutcome()
-    assert prepare_changes(con, "Lead", "Ext__c", COLUMNS, out) == 1
+    assert prepare_changes(con, BATCH, out) == 1
     assert out.unchanged == 1 and out.fields_sent == 1
     assert sent(con) == {"a": {"Ext__c": "a", "LastName": None, "Email": None, "Phone": "2"}}
     remember(con)
 
     pending(con, [("a", "Smith", "a@x.io", None), ("b", "Jones", "b@x.io", None)])
-    prepare_changes(con, "Lead", "Ext__c", COLUMNS, PushOutcome())
+    prepare_changes(con, BATCH, PushOutcome())
     assert sent(con) == {"a": {"Ext__c": "a", "LastName": None, "Email": None, "Phone": "#N/A"}}
 
 
@@ -81,11 +84,11 @@ def test_sending_the_changes_reproduces_the_new_state(before, after):
     ensure_warehouse(con)
     n = min(len(before), len(after))
     pending(con, [(f"k{i}", *before[i]) for i in range(n)])
-    prepare_changes(con, "Lead", "Ext__c", COLUMNS, PushOutcome())
+    prepare_changes(con, BATCH, PushOutcome())
     remember(con)
     old = {f"k{i}": dict(zip(COLUMNS[1:], before[i], strict=True)) for i in range(n)}
     pending(con, [(f"k{i}", *after[i]) for i in range(n)])
-    prepare_changes(con, "Lead", "Ext__c", COLUMNS, PushOutcome())
+    prepare_changes(con, BATCH, PushOutcome())
     for key, row in sent(con).items():
         for f in COLUMNS[1:]:
             if row[f] == "#N/A":

@@ -8,7 +8,12 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from intercom_salesforce.assets.push.truth import forget_drifted, record_conflicts, stage_updates
+from intercom_salesforce.assets.push.truth import (
+    Decisions,
+    forget_drifted,
+    record_conflicts,
+    stage_updates,
+)
 from intercom_salesforce.warehouse import ensure_warehouse
 
 POLICIES = {
@@ -57,21 +62,21 @@ def setup(conn, mapped: list[tuple], mirror: list[tuple], pushed: list[tuple]) -
         )
 
 
-def decided(conn) -> dict[str, dict]:
-    cur = conn.execute("SELECT * FROM _decided")
+def decided(conn, decisions: Decisions) -> dict[str, dict]:
+    cur = conn.execute(f'SELECT * FROM "{decisions.decided}"')
     names = [d[0] for d in cur.description]
     return {
         r[names.index("_intercom_id")]: dict(zip(names, r, strict=True)) for r in cur.fetchall()
     }
 
 
-def run(conn, routed_owner: bool = False) -> tuple[list[str], dict[str, dict], list[tuple]]:
-    cols = stage_updates(conn, "Lead", POLICIES, "_sf_object = ?", ["Lead"], routed_owner)
+def run(conn, routed_owner: bool = False) -> tuple[Decisions, dict[str, dict], list[tuple]]:
+    d = stage_updates(conn, "_mapped", "Lead", POLICIES, "_sf_object = ?", ["Lead"], routed_owner)
     conflicts = conn.execute(
         "SELECT ext, field, kind, rule, intercom_value, salesforce_value, last_synced_value "
-        "FROM _conflicts_now ORDER BY 1, 2"
+        f'FROM "{d.conflicts}" ORDER BY 1, 2'
     ).fetchall()
-    return cols, decided(conn), conflicts
+    return d, decided(conn, d), conflicts
 
 
 def values(**kw) -> str:
@@ -125,8 +130,8 @@ def test_each_policy_after_a_sync(conn):
             )
         ],
     )
-    cols, rows, conflicts = run(conn)
-    assert cols == ["Email", "Phone", "Intercom_Last_Seen__c"]  # salesforce-owned: never sent
+    d, rows, conflicts = run(conn)
+    assert d.columns == ["Email", "Phone", "Intercom_Last_Seen__c"]  # salesforce-owned: never sent
     # a: fill_blank leaves a non-blank phone alone (pinned to what we sent); newest is sent
     assert rows["a"]["Phone"] == "+1 1"
     assert rows["a"]["Intercom_Last_Seen__c"] == "2026-11-20T00:00:00Z"
@@ -148,8 +153,8 @@ def test_each_policy_after_a_sync(conn):
         ("b", "LeadSource", "both_changed", "salesforce", "Web", "Partner", "Intercom"),
         ("b", "Phone", "both_changed", "fill_blank", "+1 3", "+9 9", "+1 1"),
     ]
-    assert record_conflicts(conn, "Lead", "run-1") == (3, 3)
-    assert record_conflicts(conn, "Lead", "run-2") == (3, 0)  # seen again, not new
+    assert record_conflicts(conn, d, "run-1") == (3, 3)
+    assert record_conflicts(conn, d, "run-2") == (3, 0)  # seen again, not new
     assert conn.execute(
         "SELECT count(*) FROM sync.sync_conflicts WHERE resolved_at IS NULL"
     ).fetchall() == [(3,)]
@@ -198,7 +203,7 @@ def test_before_any_sync_blank_fills_and_newer_wins(conn):
         ],
         pushed=[],
     )
-    _cols, rows, conflicts = run(conn)
+    d, rows, conflicts = run(conn)
     assert rows["c"]["Phone"] == "+1 5"  # blank in Salesforce: filled
     assert rows["c"]["Intercom_Last_Seen__c"] == "2026-11-20T00:00:00Z"  # Intercom is newer
     assert rows["d"]["Phone"] is None  # Salesforce has one: left alone
@@ -214,13 +219,13 @@ def test_owner_conflicts_name_the_routing_rule_and_resolve(conn):
         mirror=[("00Q5", "e@x.io", "005ALICE", T0, values())],
         pushed=[],
     )
-    _cols, _rows, conflicts = run(conn, routed_owner=True)
+    d, _rows, conflicts = run(conn, routed_owner=True)
     assert conflicts == [("e", "OwnerId", "owner", "Inbound queue", "00GQUEUE", "005ALICE", None)]
-    record_conflicts(conn, "Lead", "run-1")
+    record_conflicts(conn, d, "run-1")
     conn.execute("UPDATE mirror.salesforce_leads SET \"OwnerId\" = '00GQUEUE'")
-    _cols, _rows, conflicts = run(conn, routed_owner=True)
+    d, _rows, conflicts = run(conn, routed_owner=True)
     assert conflicts == []
-    record_conflicts(conn, "Lead", "run-2")
+    record_conflicts(conn, d, "run-2")
     assert conn.execute(
         "SELECT resolved_at IS NOT NULL FROM sync.sync_conflicts WHERE field = 'OwnerId'"
     ).fetchall() == [(True,)]
@@ -233,9 +238,9 @@ def test_an_intercom_field_edited_in_salesforce_only_is_sent_again(conn):
         mirror=[("00Q6", "someone@else.io", "005A", T0, values())],
         pushed=[("f", "Email", "f@x.io")],
     )
-    _cols, rows, conflicts = run(conn)
+    d, rows, conflicts = run(conn)
     assert rows["f"]["Email"] == "f@x.io" and conflicts == []
-    assert forget_drifted(conn, "Lead") == 1
+    assert forget_drifted(conn, d) == 1
     # the pushed state is forgotten, so the diff sends Intercom's value again
     assert conn.execute(
         "SELECT count(*) FROM sync.field_state WHERE field = 'Email'"

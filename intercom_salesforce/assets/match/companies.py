@@ -37,9 +37,10 @@ def queue_ambiguous(
 ) -> int:
     """Several Accounts for one company means no write: a person chooses the surviving Account."""
     conn.execute(read_sql("ambiguous_companies.sql", SQL), [first_day, last_day]).fetchall()
-    failing = {r[0] for r in conn.execute("SELECT record_id FROM _failures").fetchall()}
+    failing = {r[0] for r in conn.execute("SELECT record_id FROM _ambiguous_companies").fetchall()}
     queued = upsert_items(
         conn,
+        "_ambiguous_companies",
         "intercom_companies",
         "ambiguous_match",
         "website",

@@ -31,9 +31,10 @@ def queue_ambiguous(
     touches open items), or, if someone reopened it, becomes ``resolved``.
     """
     conn.execute(read_sql("ambiguous_people.sql", SQL), [first_day, last_day]).fetchall()
-    failing = {r[0] for r in conn.execute("SELECT record_id FROM _failures").fetchall()}
+    failing = {r[0] for r in conn.execute("SELECT record_id FROM _ambiguous_people").fetchall()}
     queued = upsert_items(
         conn,
+        "_ambiguous_people",
         "intercom_contacts",
         AMBIGUOUS_RULE,
         "email",

@@ -24,15 +24,25 @@ import re
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
 from intercom_salesforce.assets.partitions import window_days
-from intercom_salesforce.assets.push.bulk_upsert import PushOutcome, upsert_pending
-from intercom_salesforce.assets.push.people import (
+from intercom_salesforce.assets.push.batch import (
+    Operation,
+    PushBatch,
+    PushOutcome,
+    merge_outcomes,
+)
+from intercom_salesforce.assets.push.bulk_upsert import PushRun, push_batch, push_batches
+from intercom_salesforce.assets.push.pipeline import (
     PUSH,
     REFERENCE_MIRRORS,
+    fill_pending,
+    finish,
     load_checked_mapping,
-    merge_outcomes,
+    push_run,
+    sample_table,
 )
 from intercom_salesforce.assets.push.recovery import recover_open_jobs
 from intercom_salesforce.mapping import Mapping, MappingError
@@ -42,7 +52,7 @@ from intercom_salesforce.mapping.conversations import (
     routes_record_types,
 )
 from intercom_salesforce.mapping.references import resolve_conversation_references
-from intercom_salesforce.resources.salesforce import SalesforceResource
+from intercom_salesforce.resources.salesforce import SalesforceClient, SalesforceResource
 from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.warehouse import SYNC_RESULTS, ensure_warehouse, read_sql
 
@@ -138,14 +148,26 @@ def stage_conversations(conn, mapping: Mapping, settings: SyncSettings, first: s
     ).fetchall()
 
 
-def pending_from(conn, columns: dict[str, str], key_sql: str, where: str = "TRUE") -> None:
-    """``_pending`` for ``upsert_pending`` from the routed conversations."""
-    cols = ", ".join(f'{sql} AS "{name}"' for name, sql in columns.items())
-    conn.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _pending AS
-            SELECT r.conversation_id AS ext, {key_sql} AS _key, {cols}
-            FROM _conversations r WHERE NOT r._pending AND ({where})"""
-    ).fetchall()
+def pending_from(
+    conn: duckdb.DuckDBPyConnection,
+    batch: PushBatch,
+    columns: dict[str, str],
+    key_sql: str,
+    where: str = "TRUE",
+    params: list | None = None,
+) -> None:
+    """``batch.pending`` from the routed conversations (``_conversations``) whose person is in
+    Salesforce."""
+    fill_pending(
+        conn,
+        batch,
+        "_conversations r",
+        "r.conversation_id",
+        key_sql,
+        columns,
+        f"NOT r._pending AND ({where})",
+        params,
+    )
 
 
 NOTE_TITLE_ID = r"^\[Intercom #([^\]]+)\]"
@@ -188,38 +210,65 @@ def adopt_existing_notes(conn, sf, chunk: int = 200) -> int:
     return len(adopted)
 
 
-def push_conversations(
-    conn, sf, mapping: Mapping, settings: SyncSettings, run_id: str
-) -> PushOutcome:
-    target = mapping.conversations.target
-    columns = target_columns(mapping)
-    common = dict(
-        sobject=target,
-        work_dir=settings.run_dir(run_id, target.lower()),
-        max_bytes=settings.max_upload_bytes,
-        max_attempts=settings.push_attempts,
-        retry_base_seconds=settings.push_retry_seconds,
-        run_id=run_id,
-        review_entity=REVIEW_ENTITY,
-        clearable=CLEARABLE[target],
+def conversation_batch(
+    target: str, key_field: str, columns: list[str], operation: Operation = "upsert"
+) -> PushBatch:
+    """A batch of conversation records: their review entity and the fields that may clear."""
+    return PushBatch(
+        target, key_field, tuple(columns), operation, frozenset(CLEARABLE[target]), REVIEW_ENTITY
     )
-    if target != "Note":
-        pending_from(conn, columns, "r.conversation_id")
-        return upsert_pending(conn, sf, ext_field=CONVERSATION_KEY, columns=list(columns), **common)
+
+
+def push_notes(
+    conn: duckdb.DuckDBPyConnection, sf: SalesforceClient, columns: dict[str, str], run: PushRun
+) -> PushOutcome:
+    """Notes have no external id: new conversations' Notes are inserted (their title is the key
+    the results echo back), known ones updated by the Id kept in ``sync.sync_state``."""
     adopt_existing_notes(conn, sf)
     known = "r.conversation_id IN (SELECT external_id FROM sync.sync_state WHERE sobject = 'Note')"
-    pending_from(conn, columns, columns["Title"], f"NOT ({known})")
-    inserted = upsert_pending(
-        conn, sf, ext_field="Title", columns=list(columns), operation="insert", **common
-    )
+    inserts = conversation_batch("Note", "Title", list(columns), "insert")
+    pending_from(conn, inserts, columns, columns["Title"], f"NOT ({known})")
     updatable = {k: v for k, v in columns.items() if k not in NOTE_NOT_UPDATEABLE}
     note_id = (
         "(SELECT s.sf_id FROM sync.sync_state s "
         "WHERE s.sobject = 'Note' AND s.external_id = r.conversation_id)"
     )
-    pending_from(conn, updatable, note_id, known)
-    updated = upsert_pending(conn, sf, ext_field="Id", columns=["Id", *updatable], **common)
-    return merge_outcomes(inserted, updated)
+    updates = conversation_batch("Note", "Id", ["Id", *updatable])
+    pending_from(conn, updates, updatable, note_id, known)
+    # new and known conversations are different records: their jobs run at once
+    inserted, updated = push_batches(conn, sf, [inserts, updates], run)
+    # the Notes just inserted are diffed as known ones too (nothing changed since: nothing is
+    # sent), so they count as considered by the update like the rest
+    again = conversation_batch("Note", "Id", ["Id", *updatable])
+    pending_from(
+        conn,
+        again,
+        updatable,
+        note_id,
+        f"""{known} AND r.conversation_id IN (SELECT external_id FROM sync.sync_results
+                WHERE list_contains(?::VARCHAR[], job_id) AND outcome = 'created')""",
+        [inserted.job_ids],
+    )
+    return merge_outcomes(inserted, updated, push_batch(conn, sf, again, run))
+
+
+def push_conversations(
+    conn: duckdb.DuckDBPyConnection,
+    sf: SalesforceClient,
+    mapping: Mapping,
+    settings: SyncSettings,
+    run_id: str,
+) -> PushOutcome:
+    """The routed conversations to the mapping's target: upserted by the conversation id, or,
+    for Notes, inserted then updated by Id."""
+    target = mapping.conversations.target
+    columns = target_columns(mapping)
+    run = push_run(settings, run_id, target.lower())
+    if target == "Note":
+        return push_notes(conn, sf, columns, run)
+    batch = conversation_batch(target, CONVERSATION_KEY, list(columns))
+    pending_from(conn, batch, columns, "r.conversation_id")
+    return push_batch(conn, sf, batch, run)
 
 
 def record_routing(conn, target: str, run_id: str) -> dict[str, int]:
@@ -300,14 +349,6 @@ def salesforce_conversations(
         "transcripts": sync_settings.include_transcript,
         "routed_by_rule": dg.MetadataValue.json(by_rule),
         **sf.usage.as_metadata(),
-        "sample": dg.MetadataValue.md(
-            f"| outcome | conversation | {target} | rule | error |\n|---|---|---|---|---|\n"
-            + "\n".join("| " + " | ".join(str(v) for v in row) + " |" for row in sample)
-        ),
+        "sample": sample_table(["outcome", "conversation", target, "rule", "error"], sample),
     }
-    if outcome.failed_jobs:
-        raise dg.Failure(
-            description="Bulk job(s) did not complete: " + "; ".join(outcome.failed_jobs),
-            metadata=metadata,
-        )
-    return dg.MaterializeResult(metadata=metadata)
+    return finish(outcome, metadata)

@@ -17,9 +17,10 @@ Leads and Contacts):
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
 from intercom_salesforce.assets.match.rules import (
@@ -29,26 +30,28 @@ from intercom_salesforce.assets.match.rules import (
     PERSON_UNMATCHED,
     MatchRule,
 )
-from intercom_salesforce.assets.partitions import daily_partitions, window_days
-from intercom_salesforce.assets.push.bulk_upsert import RETRY_EXHAUSTED, PushOutcome, upsert_pending
-from intercom_salesforce.assets.push.recovery import recover_open_jobs
-from intercom_salesforce.assets.push.truth import (
-    forget_drifted,
-    record_conflicts,
-    stage_updates,
+from intercom_salesforce.assets.partitions import window_days
+from intercom_salesforce.assets.push.batch import PushBatch, PushOutcome, merge_outcomes
+from intercom_salesforce.assets.push.bulk_upsert import RETRY_EXHAUSTED, PushRun, push_batches
+from intercom_salesforce.assets.push.pipeline import (
+    PUSH,
+    REFERENCE_MIRRORS,
+    fill_pending,
+    finish,
+    load_checked_mapping,
+    push_run,
+    sample_table,
 )
-from intercom_salesforce.assets.quality.review_queue import upsert_items
+from intercom_salesforce.assets.push.recovery import recover_open_jobs
+from intercom_salesforce.assets.push.truth import forget_drifted, record_conflicts, stage_updates
+from intercom_salesforce.assets.quality.review_queue import BLOCKING_STATUSES, upsert_items
 from intercom_salesforce.mapping import (
     Mapping,
-    MappingError,
-    check_against_describe,
     compile_select,
     field_policies,
-    load_mapping,
     output_fields,
     resolve_references,
 )
-from intercom_salesforce.mapping.conversations import check_conversation_target
 from intercom_salesforce.resources.salesforce import SalesforceClient, SalesforceResource
 from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.warehouse import (
@@ -57,67 +60,126 @@ from intercom_salesforce.warehouse import (
     REVIEW_QUEUE,
     STAGING_CONTACTS_CURRENT,
     SYNC_RESULTS,
-    WAREHOUSE_POOL,
     ensure_warehouse,
+    ident,
+    literal,
+    read_sql,
 )
 
 PEOPLE_ENTITY = "intercom_contacts"
+SQL = Path(__file__).parent / "sql"
 
 
-def load_checked_mapping(
-    sf: SalesforceClient, path: str, conversations: bool = False
-) -> tuple[Mapping, dict[str, dict]]:
-    """The mapping file, validated against the org's describe of every mapped object (and of
-    the conversation target, when ``conversations``)."""
-    try:
-        mapping = load_mapping(Path(path))
-        names = list(mapping.objects)
-        if conversations and mapping.conversations.target not in names:
-            names.append(mapping.conversations.target)
-        describe = {name: sf.call(lambda s, n=name: getattr(s, n).describe()) for name in names}
-        check_against_describe(mapping, describe)
-        if conversations:
-            check_conversation_target(mapping, describe[mapping.conversations.target])
-    except MappingError as exc:
-        raise dg.Failure(description=f"The mapping cannot be used with this org:\n{exc}") from exc
-    return mapping, describe
+class MatchKind(Protocol):
+    """A kind of match (people, companies): where its matches live, which match rules mean
+    "create" or "update by Id", and what an unmatched record is created as."""
+
+    entity: str  # the staging entity, for the review queue
+    objects: tuple[str, ...]  # the Salesforce objects these records become
+    update_rules: tuple[str, ...]
+
+    def latest_matches_sql(self) -> str:
+        """Each record's newest match in the window ($1 .. $2): id, rule, sf_object, sf_id,
+        account_id."""
+        ...
+
+    def role_sql(self) -> str:
+        """The record's role over the mapped row ``s`` (people: lead or user)."""
+        ...
+
+    def create_as_sql(self, mapping: Mapping, settings: SyncSettings) -> str:
+        """Which object an unmatched record is created as (NULL: not created)."""
+        ...
 
 
 @dataclass(frozen=True)
-class Matches:
-    """Where an object's matches live and which match rules mean "create" or "update by Id"."""
+class MatchTable:
+    """The columns of a match table that ``latest_matches_sql`` reads."""
 
-    entity: str  # the staging entity, for the review queue
+    entity: str
     table: str
     id_column: str
     object_sql: str
     sf_id_column: str
     account_sql: str
-    role_sql: str
     create_rules: tuple[str, ...]
     update_rules: tuple[str, ...]
-    objects: tuple[str, ...]  # the Salesforce objects these records become
+    objects: tuple[str, ...]
+
+    def latest_matches_sql(self) -> str:
+        return read_sql("select_latest_matches.sql", SQL).format(
+            id=self.id_column,
+            sf_object=self.object_sql,
+            sf_id=self.sf_id_column,
+            account_id=self.account_sql,
+            table=self.table,
+        )
+
+    def role_sql(self) -> str:
+        return "NULL::VARCHAR"
+
+    def _rules(self, extra: tuple[str, ...] = ()) -> str:
+        return ", ".join(literal(r) for r in (*self.create_rules, *extra))
 
 
-PEOPLE = Matches(
+def _creates(mapping: Mapping, sobject: str) -> object:
+    obj = mapping.objects.get(sobject)
+    return obj.creates(sobject) if obj is not None else False
+
+
+@dataclass(frozen=True)
+class PeopleMatches(MatchTable):
+    """People become Leads or, under their company's Account, Contacts."""
+
+    def role_sql(self) -> str:
+        return (
+            f"(SELECT any_value(x.role) FROM {STAGING_CONTACTS_CURRENT} x "
+            "WHERE x.id = s._intercom_id)"
+        )
+
+    def create_as_sql(self, mapping: Mapping, settings: SyncSettings) -> str:
+        """The same SQL for every object, so the Lead and Contact pushes agree on who goes
+        where."""
+        listed = self._rules((MatchRule.NO_EMAIL,) if settings.create_leads_without_email else ())
+        contact = {
+            "with_account": "_account_id IS NOT NULL",
+            "users_with_account": "_account_id IS NOT NULL AND _role = 'user'",
+        }.get(str(_creates(mapping, "Contact")), "FALSE")
+        lead = "TRUE" if _creates(mapping, "Lead") is True else "FALSE"
+        return (
+            f"CASE WHEN _rule IN ({listed}) THEN CASE WHEN {contact} THEN 'Contact' "
+            f"WHEN {lead} THEN 'Lead' END END"
+        )
+
+
+@dataclass(frozen=True)
+class CompanyMatches(MatchTable):
+    """Companies become Accounts."""
+
+    def create_as_sql(self, mapping: Mapping, settings: SyncSettings) -> str:
+        return (
+            f"CASE WHEN _rule IN ({self._rules()}) "
+            f"AND {bool(_creates(mapping, 'Account'))} THEN 'Account' END"
+        )
+
+
+PEOPLE = PeopleMatches(
     PEOPLE_ENTITY,
     PERSON_MATCHES,
     "intercom_contact_id",
     "sf_object",
     "sf_id",
     "account_id",
-    f"(SELECT any_value(x.role) FROM {STAGING_CONTACTS_CURRENT} x WHERE x.id = s._intercom_id)",
     PERSON_UNMATCHED,
     PERSON_MATCHED,
     ("Lead", "Contact"),
 )
-COMPANIES = Matches(
+COMPANIES = CompanyMatches(
     "intercom_companies",
     COMPANY_MATCHES,
     "intercom_company_id",
     "'Account'",
     "sf_account_id",
-    "NULL::VARCHAR",
     "NULL::VARCHAR",
     COMPANY_UNMATCHED,  # no Account has this company's id or domain
     COMPANY_MATCHED,
@@ -125,88 +187,66 @@ COMPANIES = Matches(
 )
 
 
-def create_as_sql(mapping: Mapping, matches: Matches, settings: SyncSettings) -> str:
-    """Which object an unmatched record is created as (NULL: not created), the same SQL for
-    every object so the Lead and Contact pushes agree on who goes where."""
-    rules = list(matches.create_rules)
-    if matches is PEOPLE and settings.create_leads_without_email:
-        rules.append(MatchRule.NO_EMAIL)
-    listed = ", ".join(f"'{r}'" for r in rules)
-
-    def policy(name: str):
-        obj = mapping.objects.get(name)
-        return obj.creates(name) if obj is not None else False
-
-    if matches is COMPANIES:
-        return f"CASE WHEN _rule IN ({listed}) AND {bool(policy('Account'))} THEN 'Account' END"
-    contact = {
-        "with_account": "_account_id IS NOT NULL",
-        "users_with_account": "_account_id IS NOT NULL AND _role = 'user'",
-    }.get(str(policy("Contact")), "FALSE")
-    lead = "TRUE" if policy("Lead") is True else "FALSE"
-    return (
-        f"CASE WHEN _rule IN ({listed}) THEN CASE WHEN {contact} THEN 'Contact' "
-        f"WHEN {lead} THEN 'Lead' END END"
-    )
-
-
 def stage_mapped(
-    conn,
+    conn: duckdb.DuckDBPyConnection,
     mapping: Mapping,
     sobject: str,
     describe: dict[str, dict],
     first_day: str,
     last_day: str,
-    matches: Matches = PEOPLE,
+    matches: MatchKind = PEOPLE,
     create_as: str = "NULL",
-) -> None:
-    """``_mapped``: the window's records through the mapping, with their newest match, the
-    Account a new Contact goes under (``AccountId``) and what an unmatched one is created as."""
+) -> str:
+    """The window's records through the mapping, with their newest match, the Account a new
+    Contact goes under (``AccountId``) and what an unmatched one is created as (``_create_as``);
+    returns the name of that table (``_mapped_<object>``)."""
     refs = resolve_references(conn, mapping, sobject)
     select = compile_select(mapping, sobject, describe, refs)
-    m = matches
     account = (
         ', _account_id AS "AccountId"'
         if sobject == "Contact" and "AccountId" not in output_fields(mapping, sobject)
         else ""
     )
+    mapped = f"_mapped_{sobject.lower()}"
     conn.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _mapped AS
+        f"""CREATE OR REPLACE TEMP TABLE {ident(mapped)} AS
             SELECT *, {create_as} AS _create_as{account} FROM (
             SELECT s.*, m.rule AS _rule, m.sf_object AS _sf_object, m.sf_id AS _sf_id,
-                   m.account_id AS _account_id, {m.role_sql} AS _role
+                   m.account_id AS _account_id, {matches.role_sql()} AS _role
             FROM ({select}) s
-            JOIN (SELECT {m.id_column} AS id, arg_max(rule, partition_date) AS rule,
-                         arg_max({m.object_sql}, partition_date) AS sf_object,
-                         arg_max({m.sf_id_column}, partition_date) AS sf_id,
-                         arg_max({m.account_sql}, partition_date) AS account_id
-                  FROM {m.table} WHERE partition_date BETWEEN ? AND ?
-                  GROUP BY 1) m ON m.id = s._intercom_id)""",
+            JOIN ({matches.latest_matches_sql()}) m ON m.id = s._intercom_id)""",
         [first_day, last_day],
     ).fetchall()
+    return mapped
 
 
-def review_unmapped(conn, run_id: str, entity: str = PEOPLE_ENTITY) -> int:
+def review_unmapped(
+    conn: duckdb.DuckDBPyConnection, mapped: str, run_id: str, entity: str = PEOPLE_ENTITY
+) -> int:
     """Records whose mapped values the org would refuse wait in review, with the fields named."""
     flags = [
         r[0]
         for r in conn.execute(
-            "SELECT column_name FROM (DESCRIBE _mapped) WHERE column_name LIKE '\\_unmapped\\_%' "
-            "ESCAPE '\\'"
+            f"SELECT column_name FROM (DESCRIBE {ident(mapped)}) "
+            "WHERE column_name LIKE '\\_unmapped\\_%' ESCAPE '\\'"
         ).fetchall()
     ]
     fields = (
-        ", ".join(f"CASE WHEN \"{f}\" THEN '{f.removeprefix('_unmapped_')}' END" for f in flags)
+        ", ".join(
+            f"CASE WHEN {ident(f)} THEN {literal(f.removeprefix('_unmapped_'))} END" for f in flags
+        )
         or "NULL"
     )
+    unmapped = f"{mapped}_unmapped"
     conn.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _failures AS
+        f"""CREATE OR REPLACE TEMP TABLE {ident(unmapped)} AS
             SELECT _intercom_id AS record_id, NULL::DATE AS partition_date,
                    coalesce(_review_reason, concat_ws(', ', {fields})) AS value
-            FROM _mapped WHERE _needs_review"""
+            FROM {ident(mapped)} WHERE _needs_review"""
     ).fetchall()
     return upsert_items(
         conn,
+        unmapped,
         entity,
         "mapping_unmapped_value",
         "mapped fields",
@@ -216,60 +256,131 @@ def review_unmapped(conn, run_id: str, entity: str = PEOPLE_ENTITY) -> int:
 
 
 def pending_rows(
-    conn,
-    columns: list[str],
-    key: str,
+    conn: duckdb.DuckDBPyConnection,
+    batch: PushBatch,
+    source: str,
+    key_sql: str,
     where: str,
     params: list[Any],
-    entity: str = PEOPLE_ENTITY,
-    source: str = "_mapped",
 ) -> None:
-    """``_pending`` for ``upsert_pending``: the rows to send with the given field columns."""
-    cols = ", ".join(f'"{c}"::VARCHAR AS "{c}"' for c in columns)
-    conn.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _pending AS
-            SELECT _intercom_id AS ext, {key} AS _key, {cols}
-            FROM {source}
-            WHERE NOT _needs_review AND ({where})
-              AND _intercom_id NOT IN (SELECT record_id FROM {REVIEW_QUEUE}
-                                       WHERE entity = ? AND status IN ('open', 'dismissed')
-                                         AND rule <> ?)""",
-        [*params, entity, RETRY_EXHAUSTED],
-    ).fetchall()
+    """``batch.pending`` from a mapped relation: its records to send that nothing in review
+    blocks, with the batch's columns."""
+    fill_pending(
+        conn,
+        batch,
+        ident(source),
+        "_intercom_id",
+        key_sql,
+        {c: f"{ident(c)}::VARCHAR" for c in batch.fields},
+        f"""NOT _needs_review AND ({where})
+            AND _intercom_id NOT IN (SELECT record_id FROM {REVIEW_QUEUE}
+                                     WHERE entity = ? AND list_contains(?::VARCHAR[], status)
+                                       AND rule <> ?)""",
+        [*params, batch.review_entity, list(BLOCKING_STATUSES), RETRY_EXHAUSTED],
+    )
 
 
-def merge_outcomes(*outcomes: PushOutcome) -> PushOutcome:
-    total = PushOutcome()
-    for o in outcomes:
-        for name, value in vars(o).items():
-            current = getattr(total, name)
-            if isinstance(value, int):
-                setattr(total, name, current + value)
-            elif isinstance(value, list):
-                current.extend(value)
-            elif isinstance(value, dict):
-                for k, v in value.items():
-                    current[k] = current.get(k, 0) + v
-    return total
-
-
-def record_routing(conn, sobject: str, run_id: str, fields: list[str]) -> None:
+def record_routing(
+    conn: duckdb.DuckDBPyConnection, mapped: str, sobject: str, run_id: str, fields: list[str]
+) -> None:
     """Keep the routing rule of each record this run created (routing applies on create)."""
     owner = '"OwnerId"' if "OwnerId" in fields else "NULL"
     record_type = '"RecordTypeId"' if "RecordTypeId" in fields else "NULL"
     conn.execute(
-        f"""INSERT OR REPLACE INTO sync.routing_decisions
-            SELECT ?, _intercom_id, _routing_rule, {owner}, {record_type}, now(), ?
-            FROM _mapped
-            WHERE _routing_rule IS NOT NULL AND _intercom_id IN (
-                SELECT external_id FROM {SYNC_RESULTS}
-                WHERE run_id = ? AND sobject = ? AND outcome = 'created')""",
-        [sobject, run_id, run_id, sobject],
+        read_sql("record_routing.sql", SQL).format(
+            owner=owner, record_type=record_type, mapped=ident(mapped)
+        ),
+        [sobject, run_id],
     ).fetchall()
 
 
+@dataclass(frozen=True)
+class ObjectPush:
+    """One object's push: the mapping's fields, their policies and the run's settings."""
+
+    conn: duckdb.DuckDBPyConnection
+    sf: SalesforceClient
+    mapping: Mapping
+    sobject: str
+    matches: MatchKind
+    run: PushRun
+
+    @property
+    def fields(self) -> list[str]:
+        return output_fields(self.mapping, self.sobject)
+
+    @property
+    def policies(self) -> dict[str, tuple[str, bool]]:
+        return field_policies(self.mapping, self.sobject)
+
+    def batch(self, key_field: str, columns: list[str]) -> PushBatch:
+        clearable = frozenset(f for f, (_truth, clear) in self.policies.items() if clear)
+        return PushBatch(
+            self.sobject, key_field, tuple(columns), "upsert", clearable, self.matches.entity
+        )
+
+
+def stage_creates(p: ObjectPush, mapped: str) -> PushBatch:
+    """The batch of unmatched records meant to become the object, upserted by our external id."""
+    ext = p.mapping.objects[p.sobject].external_id
+    fields = p.fields
+    created = (
+        [*fields, "AccountId"] if p.sobject == "Contact" and "AccountId" not in fields else fields
+    )
+    batch = p.batch(ext, created)
+    # a record this sync already wrote as another object of its kind (a Contact, when the
+    # match this run read predates it) is never created a second time
+    siblings = [o for o in p.matches.objects if o != p.sobject] or ["-"]
+    pending_rows(
+        p.conn,
+        batch,
+        mapped,
+        ident(ext),
+        f"""_create_as = ? AND {ident(ext)} IS NOT NULL AND _intercom_id NOT IN (
+            SELECT external_id FROM sync.sync_state WHERE list_contains(?::VARCHAR[], sobject))""",
+        [p.sobject, siblings],
+    )
+    return batch
+
+
+@dataclass
+class StagedUpdates:
+    """The batch of matched records to update by Id, and what deciding its fields found."""
+
+    batch: PushBatch
+    conflicts: int
+    conflicts_new: int
+    overwritten: int
+
+
+def stage_update_batch(p: ObjectPush, mapped: str) -> StagedUpdates:
+    """Matched records updated by Id (which stamps our external id): each field's source of
+    truth decides what is sent; conflicts are left alone."""
+    routed_owner = any("OwnerId" in r.set for _, r in p.mapping.rules_for(p.sobject))
+    update_policies = dict(p.policies)
+    if p.sobject == "Contact" and "AccountId" not in update_policies:
+        # a matched Contact without an Account takes its company's (never replaces one)
+        update_policies["AccountId"] = ("fill_blank", False)
+    listed = ", ".join(literal(r) for r in p.matches.update_rules)
+    decisions = stage_updates(
+        p.conn,
+        mapped,
+        p.sobject,
+        update_policies,
+        f"_sf_object = ? AND _rule IN ({listed})",
+        [p.sobject],
+        routed_owner,
+    )
+    conflicts, new_conflicts = record_conflicts(p.conn, decisions, p.run.run_id)
+    overwritten = forget_drifted(p.conn, decisions)
+    batch = p.batch("Id", ["Id", *decisions.columns])
+    pending_rows(p.conn, batch, decisions.decided, "_sf_id", "TRUE", [])
+    decisions.drop(p.conn)
+    return StagedUpdates(batch, conflicts, new_conflicts, overwritten)
+
+
 def push_object(
-    conn,
+    conn: duckdb.DuckDBPyConnection,
     sf: SalesforceClient,
     mapping: Mapping,
     describe: dict,
@@ -278,11 +389,11 @@ def push_object(
     first_day: str,
     last_day: str,
     run_id: str,
-    matches: Matches = PEOPLE,
+    matches: MatchKind = PEOPLE,
 ) -> tuple[PushOutcome, int]:
     """Create the unmatched records meant to become ``sobject`` (by our external id), then
     update the matched ones (by Id, stamping our external id): only changed fields are sent."""
-    stage_mapped(
+    mapped = stage_mapped(
         conn,
         mapping,
         sobject,
@@ -290,65 +401,19 @@ def push_object(
         first_day,
         last_day,
         matches,
-        create_as_sql(mapping, matches, settings),
+        matches.create_as_sql(mapping, settings),
     )
-    queued = review_unmapped(conn, run_id, matches.entity)
-    fields = output_fields(mapping, sobject)
-    policies = field_policies(mapping, sobject)
-    clearable = {f for f, (_truth, clear) in policies.items() if clear}
-    ext = mapping.objects[sobject].external_id
-    work = settings.run_dir(run_id, sobject.lower())
-    common = dict(
-        sobject=sobject,
-        work_dir=work,
-        max_bytes=settings.max_upload_bytes,
-        max_attempts=settings.push_attempts,
-        retry_base_seconds=settings.push_retry_seconds,
-        run_id=run_id,
-        review_entity=matches.entity,
-        clearable=clearable,
-    )
-    outcomes = []
-    created = (
-        [*fields, "AccountId"] if sobject == "Contact" and "AccountId" not in fields else fields
-    )
-    # a record this sync already wrote as another object of its kind (a Contact, when the
-    # match this run read predates it) is never created a second time
-    siblings = [o for o in matches.objects if o != sobject] or ["-"]
-    pending_rows(
-        conn,
-        created,
-        f'"{ext}"',
-        f"""_create_as = ? AND "{ext}" IS NOT NULL AND _intercom_id NOT IN (
-            SELECT external_id FROM sync.sync_state WHERE sobject IN ({", ".join("?" for _ in siblings)}))""",
-        [sobject, *siblings],
-        matches.entity,
-    )
-    outcomes.append(upsert_pending(conn, sf, ext_field=ext, columns=created, **common))
-    record_routing(conn, sobject, run_id, fields)
-    # updates: each field's source of truth decides what is sent; conflicts are left alone
-    listed = ", ".join(f"'{r}'" for r in matches.update_rules)
-    routed_owner = any("OwnerId" in r.set for _, r in mapping.rules_for(sobject))
-    update_policies = dict(policies)
-    if sobject == "Contact" and "AccountId" not in policies:
-        # a matched Contact without an Account takes its company's (never replaces one)
-        update_policies["AccountId"] = ("fill_blank", False)
-    ours = stage_updates(
-        conn,
-        sobject,
-        update_policies,
-        f"_sf_object = ? AND _rule IN ({listed})",
-        [sobject],
-        routed_owner,
-    )
-    conflicts, new_conflicts = record_conflicts(conn, sobject, run_id)
-    overwritten = forget_drifted(conn, sobject)
-    pending_rows(conn, ours, "_sf_id", "TRUE", [], matches.entity, source="_decided")
-    outcomes.append(upsert_pending(conn, sf, ext_field="Id", columns=["Id", *ours], **common))
-    outcomes[-1].conflicts = conflicts
-    outcomes[-1].conflicts_new = new_conflicts
-    outcomes[-1].salesforce_edits_overwritten = overwritten
-    return merge_outcomes(*outcomes), queued
+    queued = review_unmapped(conn, mapped, run_id, matches.entity)
+    p = ObjectPush(conn, sf, mapping, sobject, matches, push_run(settings, run_id, sobject.lower()))
+    creates = stage_creates(p, mapped)
+    updates = stage_update_batch(p, mapped)
+    # the two batches hold different records (unmatched / matched): their jobs run at once
+    created, updated = push_batches(conn, sf, [creates, updates.batch], p.run)
+    record_routing(conn, mapped, sobject, run_id, p.fields)
+    updated.conflicts = updates.conflicts
+    updated.conflicts_new = updates.conflicts_new
+    updated.salesforce_edits_overwritten = updates.overwritten
+    return merge_outcomes(created, updated), queued
 
 
 def people_metadata(
@@ -365,14 +430,18 @@ def people_metadata(
         "sent_to_review": outcome.sent_to_review + queued,
         "errors_by_code": dg.MetadataValue.json(outcome.errors_by_code),
         **sf.usage.as_metadata(),
-        "sample": dg.MetadataValue.md(
-            "| outcome | intercom id | sf id | error |\n|---|---|---|---|\n"
-            + "\n".join("| " + " | ".join(str(v) for v in row) + " |" for row in sample)
-        ),
+        "sample": sample_table(["outcome", "intercom id", "sf id", "error"], sample),
     }
 
 
-def run_push(context, salesforce, warehouse, sync_settings, sobject: str, matches: Matches):
+def run_push(
+    context: dg.AssetExecutionContext,
+    salesforce: SalesforceResource,
+    warehouse: DuckDBResource,
+    sync_settings: SyncSettings,
+    sobject: str,
+    matches: MatchKind,
+) -> dg.MaterializeResult:
     first_day, last_day = window_days(context.partition_time_window)
     run_id = context.run.run_id
     sf = salesforce.client(context.log)
@@ -414,29 +483,9 @@ def run_push(context, salesforce, warehouse, sync_settings, sobject: str, matche
         **people_metadata(salesforce, sf, outcome, queued, sample),
         **recovery.as_metadata(),
     }
-    if outcome.failed_jobs:
-        raise dg.Failure(
-            description="Bulk job(s) did not complete: "
-            + "; ".join(outcome.failed_jobs)
-            + ". Unprocessed records stay pending and are retried on the next run.",
-            metadata=metadata,
-        )
-    return dg.MaterializeResult(metadata=metadata)
-
-
-PUSH = dict(
-    group_name="push",
-    kinds={"salesforce", "duckdb"},
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool=WAREHOUSE_POOL,
-)
-REFERENCE_MIRRORS = [
-    "salesforce_users_mirror",
-    "salesforce_queues_mirror",
-    "salesforce_queue_sobjects_mirror",
-    "salesforce_record_types_mirror",
-]
+    return finish(
+        outcome, metadata, ". Unprocessed records stay pending and are retried on the next run."
+    )
 
 
 @dg.asset(**PUSH, deps=["person_matches", *REFERENCE_MIRRORS])

@@ -24,9 +24,13 @@ from pathlib import Path
 
 import duckdb
 
-from intercom_salesforce.assets.push.bulk_upsert import CLEAR, keys_path, record_results
+from intercom_salesforce.assets.push.batch import CLEAR, Operation, PushBatch
+from intercom_salesforce.assets.push.csv_files import keys_path
+from intercom_salesforce.assets.push.results import record_results
 from intercom_salesforce.resources.salesforce import TERMINAL_STATES, SalesforceClient
-from intercom_salesforce.warehouse import BULK_JOBS
+from intercom_salesforce.warehouse import BULK_JOBS, ident, literal, read_sql
+
+SQL = Path(__file__).parent / "sql"
 
 # ledger states that need nothing more
 SETTLED = (*sorted(TERMINAL_STATES), "Lost", "Unrecoverable")
@@ -50,15 +54,29 @@ class Recovery:
         }
 
 
-def open_jobs(conn: duckdb.DuckDBPyConnection, sobject: str) -> list[tuple]:
-    marks = ", ".join("?" for _ in SETTLED)
-    return conn.execute(
-        f"""SELECT job_id, operation, external_id_field, csv_path, coalesce(bytes_uploaded, 0)
-            FROM {BULK_JOBS}
-            WHERE sobject = ? AND coalesce(state, 'Open') NOT IN ({marks})
-            ORDER BY created_at""",
-        [sobject, *SETTLED],
-    ).fetchall()
+@dataclass(frozen=True)
+class OpenJob:
+    """A ledger row not settled yet: the job and the batch it uploaded."""
+
+    job_id: str
+    sobject: str
+    operation: Operation
+    key_field: str
+    csv_path: Path
+    bytes_uploaded: int
+
+    def batch(self) -> PushBatch:
+        """The batch as the run that uploaded it had it (its fields come from the CSV)."""
+        return PushBatch(self.sobject, self.key_field, (), self.operation)
+
+
+def open_jobs(conn: duckdb.DuckDBPyConnection, sobject: str) -> list[OpenJob]:
+    """The ledger's jobs of ``sobject`` that are not settled, oldest first."""
+    rows = conn.execute(read_sql("select_open_jobs.sql", SQL), [sobject, list(SETTLED)]).fetchall()
+    return [
+        OpenJob(job_id, sobject, operation, key_field, Path(csv_path or ""), size)
+        for job_id, operation, key_field, csv_path, size in rows
+    ]
 
 
 def _settle(conn: duckdb.DuckDBPyConnection, job_id: str, state: str, message: str) -> None:
@@ -68,24 +86,78 @@ def _settle(conn: duckdb.DuckDBPyConnection, job_id: str, state: str, message: s
     ).fetchall()
 
 
-def stage_upload(conn: duckdb.DuckDBPyConnection, csv_path: Path, key_field: str) -> None:
-    """``_send`` and ``_changes`` of an uploaded file, as the run that uploaded it had them.
-
-    A non-empty cell was a changed field (``#N/A``: cleared); an empty one was left alone.
+def stage_upload(conn: duckdb.DuckDBPyConnection, batch: PushBatch, csv_path: Path) -> None:
+    """``batch.send`` and ``batch.changes`` of an uploaded file, as the run that uploaded it had
+    them. A non-empty cell was a changed field (``#N/A``: cleared); an empty one was left alone.
     """
-    key = '"' + key_field.replace('"', '""') + '"'
-    conn.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _send AS
-            SELECT c.*, k.ext
-            FROM read_csv('{csv_path}', header=true, all_varchar=true, hive_partitioning=false) c
-            JOIN read_parquet('{keys_path(csv_path)}') k ON k.key = c.{key}"""
-    ).fetchall()
-    conn.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _changes AS
-            SELECT ext, field, CASE WHEN value = '{CLEAR}' THEN NULL ELSE value END AS value
-            FROM (UNPIVOT (SELECT * EXCLUDE ({key}) FROM _send)
-                  ON COLUMNS(* EXCLUDE (ext)) INTO NAME field VALUE value)"""
-    ).fetchall()
+    tables = batch.tables() | {
+        "csv": literal(str(csv_path)),
+        "keys": literal(str(keys_path(csv_path))),
+        "clear": literal(CLEAR),
+    }
+    for name, table in (
+        ("stage_uploaded_send.sql", batch.send),
+        ("stage_uploaded_changes.sql", batch.changes),
+    ):
+        conn.execute(
+            f"CREATE OR REPLACE TEMP TABLE {ident(table)} AS "
+            + read_sql(name, SQL).format(**tables)
+        ).fetchall()
+
+
+def collect_job(
+    conn: duckdb.DuckDBPyConnection,
+    sf: SalesforceClient,
+    job: OpenJob,
+    run_id: str,
+    results_dir: Path,
+) -> dict[str, int]:
+    """Poll a job a dead run closed to its end and apply its results as that run would have."""
+    batch = job.batch()
+    try:
+        result = sf.collect(
+            job.sobject, job.operation, job.job_id, results_dir, bytes_uploaded=job.bytes_uploaded
+        )
+        stage_upload(conn, batch, job.csv_path)
+        return record_results(conn, batch, result, run_id)
+    finally:
+        batch.drop(conn)
+
+
+def settle_unfinished(
+    conn: duckdb.DuckDBPyConnection,
+    sf: SalesforceClient,
+    job: OpenJob,
+    run_id: str,
+    found: Recovery,
+    log: logging.Logger,
+) -> bool:
+    """Settle a job that cannot be collected (unknown to the org, never closed, upload file gone);
+    False when it can be."""
+    state = sf.job_state(job.job_id)
+    if state is None:
+        _settle(conn, job.job_id, "Lost", f"the org no longer knows job {job.job_id}")
+        found.lost.append(job.job_id)
+        return True
+    if state == "Open":
+        sf.abort(job.job_id)
+        _settle(conn, job.job_id, "Aborted", f"aborted by run {run_id}: its upload never closed")
+        found.aborted.append(job.job_id)
+        log.warning(
+            "Bulk job %s (%s) was left open by a run that died: aborted", job.job_id, job.sobject
+        )
+        return True
+    if not (job.csv_path.is_file() and keys_path(job.csv_path).is_file()):
+        _settle(conn, job.job_id, "Unrecoverable", f"upload file {job.csv_path} is gone")
+        found.lost.append(job.job_id)
+        return True
+    log.warning(
+        "Bulk job %s (%s) was left %s by a run that died: collecting its results",
+        job.job_id,
+        job.sobject,
+        state,
+    )
+    return False
 
 
 def recover_open_jobs(
@@ -99,35 +171,11 @@ def recover_open_jobs(
     """Collect or abort every job of ``sobject`` the ledger still holds open."""
     log = log or logging.getLogger(__name__)
     found = Recovery()
-    for job_id, operation, key_field, csv_path, size in open_jobs(conn, sobject):
-        state = sf.job_state(job_id)
-        if state is None:
-            _settle(conn, job_id, "Lost", f"the org no longer knows job {job_id}")
-            found.lost.append(job_id)
+    for job in open_jobs(conn, sobject):
+        if settle_unfinished(conn, sf, job, run_id, found, log):
             continue
-        if state == "Open":
-            sf.abort(job_id)
-            _settle(conn, job_id, "Aborted", f"aborted by run {run_id}: its upload never closed")
-            found.aborted.append(job_id)
-            log.warning(
-                "Bulk job %s (%s) was left open by a run that died: aborted", job_id, sobject
-            )
-            continue
-        path = Path(csv_path or "")
-        if not (path.is_file() and keys_path(path).is_file()):
-            _settle(conn, job_id, "Unrecoverable", f"upload file {csv_path} is gone")
-            found.lost.append(job_id)
-            continue
-        log.warning(
-            "Bulk job %s (%s) was left %s by a run that died: collecting its results",
-            job_id,
-            sobject,
-            state,
-        )
-        result = sf.collect(sobject, operation, job_id, results_dir, bytes_uploaded=size)
-        stage_upload(conn, path, key_field)
-        counts = record_results(conn, result, key_field, run_id)
-        found.collected.append(job_id)
+        counts = collect_job(conn, sf, job, run_id, results_dir)
+        found.collected.append(job.job_id)
         found.created += counts.get("created", 0)
         found.updated += counts.get("updated", 0)
     return found

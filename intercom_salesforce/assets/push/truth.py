@@ -24,197 +24,227 @@ mark it resolved once the two sides agree again. Everything here is SQL over the
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
 import duckdb
 
 from intercom_salesforce.assets.mirror.salesforce_objects import MIRROR_SPECS
+from intercom_salesforce.warehouse import ident, literal, read_sql
 
+SQL = Path(__file__).parent / "sql"
 PUSHED_NULL = "\x00null"  # a pushed NULL (cleared), told apart from "never pushed"
 CONFLICTS = "sync.sync_conflicts"
 
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+_serial = itertools.count(1)
 
 
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+@dataclass(frozen=True)
+class Decisions:
+    """The relations of one object's update decisions, unique per call.
+
+    ``matched``: the matched records (from the mapped relation); ``last``: what was last pushed,
+    per field; ``salesforce``: their mirrored Salesforce rows; ``decided``: ``matched`` with each
+    field's value to diff; ``conflicts``: this run's conflicts; ``drifted``: ``intercom`` fields
+    edited in Salesforce only. ``columns``: the fields to send.
+    """
+
+    sobject: str
+    columns: list[str] = field(default_factory=list)
+    prefix: str = field(default_factory=lambda: f"_truth_{next(_serial)}")
+
+    def table(self, step: str) -> str:
+        return f"{self.prefix}_{self.sobject.lower()}_{step}"
+
+    @property
+    def matched(self) -> str:
+        return self.table("matched")
+
+    @property
+    def last(self) -> str:
+        return self.table("last")
+
+    @property
+    def salesforce(self) -> str:
+        return self.table("salesforce")
+
+    @property
+    def decided(self) -> str:
+        return self.table("decided")
+
+    @property
+    def conflicts(self) -> str:
+        return self.table("conflicts")
+
+    @property
+    def drifted(self) -> str:
+        return self.table("drifted")
+
+    def drop(self, conn: duckdb.DuckDBPyConnection) -> None:
+        for step in ("matched", "last", "salesforce", "decided", "conflicts", "drifted"):
+            conn.execute(f"DROP TABLE IF EXISTS {ident(self.table(step))}").fetchall()
 
 
 def _salesforce_value(mirrored: tuple[str, ...], field: str) -> str:
     """Salesforce's current value of ``field``: a mirrored column, else from ``_values``."""
     if field in mirrored:
-        return f"sf.{_q(field)}::VARCHAR"
-    return f"sf._values->>{_lit(field)}"
+        return f"sf.{ident(field)}::VARCHAR"
+    return f"sf._values->>{literal(field)}"
+
+
+def _joined(d: Decisions) -> str:
+    """The matched records with their Salesforce row and what was last pushed."""
+    return (
+        f'FROM {ident(d.matched)} u JOIN {ident(d.salesforce)} sf ON sf."Id" = u._sf_id '
+        f"LEFT JOIN {ident(d.last)} l ON l.external_id = u._intercom_id"
+    )
+
+
+def _field_sql(
+    d: Decisions, field: str, policy: str, mirrored: tuple[str, ...], read_at: str, owner: bool
+) -> tuple[str, str | None, str | None]:
+    """One field's value to diff, and the query of its conflicts or of its drift (or None)."""
+    p = f"u.{ident(field)}::VARCHAR"
+    raw = f"l.{ident(field + '_v')}"
+    last = f"nullif({raw}, {literal(PUSHED_NULL)})"
+    has_last = f"({raw} IS NOT NULL)"
+    # a push newer than the mirror's read (another run's, between this run's mirror and
+    # push) is what Salesforce holds now: the mirrored value predates it, and is no edit
+    stale = f"coalesce(l.{ident(field + '_at')} > {read_at}, FALSE)"
+    s = f"CASE WHEN {stale} THEN {last} ELSE {_salesforce_value(mirrored, field)} END"
+    blank = f"(coalesce({s}, '') = '')"
+    changed_here = f"NOT sync.sf_same({p}, {last})"
+    changed_there = f"NOT sync.sf_same({s}, {last})"
+    send = {
+        "intercom": "TRUE",
+        "salesforce": "FALSE",
+        "fill_blank": blank,
+        "newest": (
+            f"CASE WHEN {has_last} THEN {changed_here} AND NOT ({changed_there}) "
+            f'ELSE {blank} OR u._intercom_updated_at > sf."LastModifiedDate" END'
+        ),
+    }[policy]
+    decided = f"CASE WHEN {send} THEN {p} ELSE {last} END AS {ident(field)}"
+    if policy == "intercom":
+        # edited in Salesforce only: Intercom owns the field, so its value is sent again
+        drifted = f"""SELECT u._intercom_id AS ext, {literal(field)} AS field {_joined(d)}
+                WHERE {has_last} AND {p} IS NOT NULL AND NOT ({changed_here})
+                  AND {changed_there} AND NOT sync.sf_same({p}, {s})"""
+        return decided, None, drifted
+    if field == "OwnerId" and owner:
+        return decided, None, None
+    conflict = f"""SELECT u._intercom_id AS ext, u._sf_id AS sf_id, {literal(field)} AS field,
+                   'both_changed' AS kind, {literal(policy)} AS rule, {p} AS intercom_value,
+                   {s} AS salesforce_value, {last} AS last_synced_value,
+                   u._intercom_updated_at AS intercom_updated_at,
+                   sf."LastModifiedDate" AS salesforce_modified_at,
+                   l.{ident(field + "_at")} AS last_synced_at
+            {_joined(d)}
+            WHERE {has_last} AND {changed_here} AND {changed_there} AND NOT ({send})
+              AND NOT sync.sf_same({p}, {s})"""
+    return decided, conflict, None
+
+
+def _mirror_read_at(conn: duckdb.DuckDBPyConnection, sobject: str) -> str:
+    """When the mirror last read the org, as a SQL literal."""
+    mirrored_at = conn.execute(
+        "SELECT refreshed_at FROM mirror.high_water_marks WHERE sobject = ?", [sobject]
+    ).fetchone()
+    if mirrored_at and mirrored_at[0]:
+        return f"'{mirrored_at[0].isoformat()}'::TIMESTAMPTZ"
+    return "NULL::TIMESTAMPTZ"
+
+
+def _union(conn: duckdb.DuckDBPyConnection, table: str, empty: str, queries: list[str]) -> None:
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE {ident(table)} AS " + "\nUNION ALL\n".join([empty, *queries])
+    ).fetchall()
 
 
 def stage_updates(
     conn: duckdb.DuckDBPyConnection,
+    mapped: str,
     sobject: str,
     policies: dict[str, tuple[str, bool]],
     where: str,
     params: list,
     routed_owner: bool,
-) -> list[str]:
-    """``_decided``: the matched records (``where`` over ``_mapped``) with each field's value to
-    diff (P when the policy sends it, else L) and ``_conflicts_now``: this run's conflicts.
-
-    Returns the columns to send: every field except those Salesforce owns after create.
+) -> Decisions:
+    """The matched records (``where`` over the table ``mapped``) -> ``decided``: each field's
+    value to diff (P when the policy sends it, else L), ``conflicts``: this run's conflicts and
+    ``drifted``; the returned ``Decisions`` names them and lists the columns to send: every
+    field except those Salesforce owns after create.
     """
     spec = next(s for s in MIRROR_SPECS if s.sobject == sobject)
-    mirrored_at = conn.execute(
-        "SELECT refreshed_at FROM mirror.high_water_marks WHERE sobject = ?", [sobject]
-    ).fetchone()
-    read_at = (
-        f"'{mirrored_at[0].isoformat()}'::TIMESTAMPTZ"
-        if mirrored_at and mirrored_at[0]
-        else "NULL::TIMESTAMPTZ"
-    )
+    d = Decisions(sobject, [f for f, (policy, _c) in policies.items() if policy != "salesforce"])
+    read_at = _mirror_read_at(conn, sobject)
     fields = list(policies)
-    field_list = ", ".join(_lit(f) for f in fields)
     decided, conflicts, drifted = [], [], []
-    for field, (policy, _clear) in policies.items():
-        p = f"u.{_q(field)}::VARCHAR"
-        raw = f"l.{_q(field + '_v')}"
-        last = f"nullif({raw}, {_lit(PUSHED_NULL)})"
-        has_last = f"({raw} IS NOT NULL)"
-        # a push newer than the mirror's read (another run's, between this run's mirror and
-        # push) is what Salesforce holds now: the mirrored value predates it, and is no edit
-        stale = f"coalesce(l.{_q(field + '_at')} > {read_at}, FALSE)"
-        s = f"CASE WHEN {stale} THEN {last} ELSE {_salesforce_value(spec.fields, field)} END"
-        blank = f"(coalesce({s}, '') = '')"
-        changed_here = f"NOT sync.sf_same({p}, {last})"
-        changed_there = f"NOT sync.sf_same({s}, {last})"
-        send = {
-            "intercom": "TRUE",
-            "salesforce": "FALSE",
-            "fill_blank": blank,
-            "newest": (
-                f"CASE WHEN {has_last} THEN {changed_here} AND NOT ({changed_there}) "
-                f'ELSE {blank} OR u._intercom_updated_at > sf."LastModifiedDate" END'
-            ),
-        }[policy]
-        decided.append(f"CASE WHEN {send} THEN {p} ELSE {last} END AS {_q(field)}")
-        if policy == "intercom":
-            # edited in Salesforce only: Intercom owns the field, so its value is sent again
-            drifted.append(
-                f"""SELECT u._intercom_id AS ext, {_lit(field)} AS field
-                    FROM _upd u JOIN _sf sf ON sf."Id" = u._sf_id
-                    LEFT JOIN _last l ON l.external_id = u._intercom_id
-                    WHERE {has_last} AND {p} IS NOT NULL AND NOT ({changed_here})
-                      AND {changed_there} AND NOT sync.sf_same({p}, {s})"""
-            )
-            continue
-        if field == "OwnerId" and routed_owner:
-            continue
-        conflicts.append(
-            f"""SELECT u._intercom_id AS ext, u._sf_id AS sf_id, {_lit(field)} AS field,
-                       'both_changed' AS kind, {_lit(policy)} AS rule, {p} AS intercom_value,
-                       {s} AS salesforce_value, {last} AS last_synced_value,
-                       u._intercom_updated_at AS intercom_updated_at,
-                       sf."LastModifiedDate" AS salesforce_modified_at,
-                       l.{_q(field + "_at")} AS last_synced_at
-                FROM _upd u JOIN _sf sf ON sf."Id" = u._sf_id
-                LEFT JOIN _last l ON l.external_id = u._intercom_id
-                WHERE {has_last} AND {changed_here} AND {changed_there} AND NOT ({send})
-                  AND NOT sync.sf_same({p}, {s})"""
+    for field_name, (policy, _clear) in policies.items():
+        value, conflict, drift = _field_sql(
+            d, field_name, policy, spec.fields, read_at, routed_owner
         )
+        decided.append(value)
+        conflicts += [conflict] if conflict else []
+        drifted += [drift] if drift else []
     if routed_owner:
-        conflicts.append(
-            """SELECT u._intercom_id, u._sf_id, 'OwnerId', 'owner', u._routing_rule,
-                       u."OwnerId", sf."OwnerId", NULL, u._intercom_updated_at,
-                       sf."LastModifiedDate", NULL::TIMESTAMPTZ
-                FROM _upd u JOIN _sf sf ON sf."Id" = u._sf_id
-                WHERE u."OwnerId" IS NOT NULL AND u."OwnerId" IS DISTINCT FROM sf."OwnerId" """
-        )
+        conflicts.append(read_sql("select_owner_conflicts.sql", SQL).format(joined=_joined(d)))
     conn.execute(
-        f"CREATE OR REPLACE TEMP TABLE _upd AS SELECT * FROM _mapped WHERE {where}", params
+        f"CREATE OR REPLACE TEMP TABLE {ident(d.matched)} AS SELECT * FROM {ident(mapped)} "
+        f"WHERE {where}",
+        params,
     ).fetchall()
+    field_list = ", ".join(literal(f) for f in fields)
     conn.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _last AS
-            SELECT * FROM (
-                PIVOT (SELECT external_id, field, coalesce(value, {_lit(PUSHED_NULL)}) AS value,
-                              pushed_at
-                       FROM sync.field_state WHERE sobject = ? AND field IN ({field_list})
-                         AND external_id IN (SELECT _intercom_id FROM _upd))
-                ON field IN ({field_list}) USING first(value) AS v, max(pushed_at) AS at
-                GROUP BY external_id)""",
+        f"CREATE OR REPLACE TEMP TABLE {ident(d.last)} AS "
+        + read_sql("select_last_pushed.sql", SQL).format(
+            pushed_null=literal(PUSHED_NULL), fields=field_list, matched=ident(d.matched)
+        ),
         [sobject],
     ).fetchall()
     conn.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _sf AS SELECT * FROM {spec.table}
-            WHERE "Id" IN (SELECT _sf_id FROM _upd)"""
+        f"""CREATE OR REPLACE TEMP TABLE {ident(d.salesforce)} AS SELECT * FROM {spec.table}
+            WHERE "Id" IN (SELECT _sf_id FROM {ident(d.matched)})"""
     ).fetchall()
     conn.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _decided AS
-            SELECT u.* EXCLUDE ({", ".join(_q(f) for f in fields)}), {", ".join(decided)}
-            FROM _upd u LEFT JOIN _sf sf ON sf."Id" = u._sf_id
-            LEFT JOIN _last l ON l.external_id = u._intercom_id"""
+        f"""CREATE OR REPLACE TEMP TABLE {ident(d.decided)} AS
+            SELECT u.* EXCLUDE ({", ".join(ident(f) for f in fields)}), {", ".join(decided)}
+            FROM {ident(d.matched)} u LEFT JOIN {ident(d.salesforce)} sf ON sf."Id" = u._sf_id
+            LEFT JOIN {ident(d.last)} l ON l.external_id = u._intercom_id"""
     ).fetchall()
-    empty = (
-        "SELECT NULL::VARCHAR AS ext, NULL::VARCHAR AS sf_id, NULL::VARCHAR AS field, "
-        "NULL::VARCHAR AS kind, NULL::VARCHAR AS rule, NULL::VARCHAR AS intercom_value, "
-        "NULL::VARCHAR AS salesforce_value, NULL::VARCHAR AS last_synced_value, "
-        "NULL::TIMESTAMPTZ AS intercom_updated_at, NULL::TIMESTAMPTZ AS salesforce_modified_at, "
-        "NULL::TIMESTAMPTZ AS last_synced_at WHERE FALSE"
+    _union(conn, d.conflicts, read_sql("empty_conflicts.sql", SQL), conflicts)
+    _union(
+        conn,
+        d.drifted,
+        "SELECT NULL::VARCHAR AS ext, NULL::VARCHAR AS field WHERE FALSE",
+        drifted,
     )
-    conn.execute(
-        "CREATE OR REPLACE TEMP TABLE _conflicts_now AS "
-        + "\nUNION ALL\n".join([empty, *conflicts])
-    ).fetchall()
-    conn.execute(
-        "CREATE OR REPLACE TEMP TABLE _drifted AS "
-        + "\nUNION ALL\n".join(
-            ["SELECT NULL::VARCHAR AS ext, NULL::VARCHAR AS field WHERE FALSE", *drifted]
-        )
-    ).fetchall()
-    return [f for f, (policy, _c) in policies.items() if policy != "salesforce"]
+    return d
 
 
-def forget_drifted(conn: duckdb.DuckDBPyConnection, sobject: str) -> int:
+def forget_drifted(conn: duckdb.DuckDBPyConnection, d: Decisions) -> int:
     """Forget the pushed state of ``intercom`` fields someone changed in Salesforce, so the diff
     sends Intercom's value again; returns how many fields that is."""
     conn.execute(
-        """DELETE FROM sync.field_state f USING _drifted d
+        f"""DELETE FROM sync.field_state f USING {ident(d.drifted)} d
            WHERE f.sobject = ? AND f.external_id = d.ext AND f.field = d.field""",
-        [sobject],
+        [d.sobject],
     ).fetchall()
-    return conn.execute("SELECT count(*) FROM _drifted").fetchall()[0][0]
+    return conn.execute(f"SELECT count(*) FROM {ident(d.drifted)}").fetchall()[0][0]
 
 
-def record_conflicts(conn: duckdb.DuckDBPyConnection, sobject: str, run_id: str) -> tuple[int, int]:
+def record_conflicts(conn: duckdb.DuckDBPyConnection, d: Decisions, run_id: str) -> tuple[int, int]:
     """Upsert this run's conflicts; resolve earlier ones of the same records that are gone.
 
     Returns (conflicts seen in this run, of which new: not already open).
     """
+    tables = {"conflicts": ident(d.conflicts), "matched": ident(d.matched)}
     new = conn.execute(
-        f"""SELECT count(*) FROM _conflicts_now n WHERE NOT EXISTS (
-                SELECT 1 FROM {CONFLICTS} c WHERE c.sobject = ? AND c.external_id = n.ext
-                AND c.field = n.field AND c.resolved_at IS NULL)""",
-        [sobject],
+        read_sql("count_new_conflicts.sql", SQL).format(**tables), [d.sobject]
     ).fetchall()[0][0]
     conn.execute(
-        f"""INSERT INTO {CONFLICTS}
-            SELECT ?, ext, sf_id, field, kind, rule, intercom_value, salesforce_value,
-                   last_synced_value, intercom_updated_at, salesforce_modified_at,
-                   last_synced_at, now(), now(), NULL, ?
-            FROM _conflicts_now
-            ON CONFLICT (sobject, external_id, field) DO UPDATE SET
-                sf_id = excluded.sf_id, kind = excluded.kind, rule = excluded.rule,
-                intercom_value = excluded.intercom_value,
-                salesforce_value = excluded.salesforce_value,
-                last_synced_value = excluded.last_synced_value,
-                intercom_updated_at = excluded.intercom_updated_at,
-                salesforce_modified_at = excluded.salesforce_modified_at,
-                last_synced_at = excluded.last_synced_at,
-                last_seen_at = now(), resolved_at = NULL, run_id = excluded.run_id""",
-        [sobject, run_id],
+        read_sql("upsert_conflicts.sql", SQL).format(**tables), [d.sobject, run_id]
     ).fetchall()
-    conn.execute(
-        f"""UPDATE {CONFLICTS} c SET resolved_at = now()
-            WHERE c.sobject = ? AND c.resolved_at IS NULL
-              AND c.external_id IN (SELECT _intercom_id FROM _upd)
-              AND NOT EXISTS (SELECT 1 FROM _conflicts_now n
-                              WHERE n.ext = c.external_id AND n.field = c.field)""",
-        [sobject],
-    ).fetchall()
-    return conn.execute("SELECT count(*) FROM _conflicts_now").fetchall()[0][0], new
+    conn.execute(read_sql("resolve_conflicts.sql", SQL).format(**tables), [d.sobject]).fetchall()
+    return conn.execute(f"SELECT count(*) FROM {ident(d.conflicts)}").fetchall()[0][0], new

@@ -43,11 +43,14 @@ def queue_rule_failures(
     finally:
         conn.unregister("_failing_ids")
         conn.unregister("_failing_values")
-    return upsert_items(conn, suite.entity, rule.name, rule.column, rule.reason, run_id)
+    return upsert_items(
+        conn, "_rule_failures", suite.entity, rule.name, rule.column, rule.reason, run_id
+    )
 
 
 def upsert_items(
     conn: duckdb.DuckDBPyConnection,
+    failures: str,
     entity: str,
     rule: str,
     column: str | None,
@@ -55,7 +58,8 @@ def upsert_items(
     run_id: str,
     candidates_column: str | None = None,
 ) -> int:
-    """Merge ``_failures`` (record_id, partition_date, value[, candidates]) into the queue.
+    """Merge the table ``failures`` (record_id, partition_date, value[, candidates]) into the
+    queue; returns how many items it holds.
 
     A fixed item stays fixed while its value is unchanged; a changed value, or a resolved item
     failing again, reopens it. Dismissed items stay dismissed.
@@ -65,7 +69,7 @@ def upsert_items(
     # the one part that varies: which column, if any, holds the candidates
     conn.execute(
         "CREATE OR REPLACE TEMP VIEW _review_failures AS SELECT f.record_id, f.partition_date, "
-        f"f.value, {candidates} AS candidates FROM _failures f"
+        f"f.value, {candidates} AS candidates FROM {ident(failures)} f"
     ).fetchall()
     # DuckDB wants a statement's result consumed before the next one
     conn.execute(
@@ -74,7 +78,7 @@ def upsert_items(
     conn.execute(
         read_sql("insert_review_items.sql", SQL), [entity, rule, column, reason, now, run_id]
     ).fetchall()
-    return conn.execute("SELECT count(*) FROM _failures").fetchall()[0][0]
+    return conn.execute(f"SELECT count(*) FROM {ident(failures)}").fetchall()[0][0]
 
 
 def checked_records(conn: duckdb.DuckDBPyConnection, ids: Iterable[Any]) -> None:
