@@ -18,10 +18,10 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from simple_salesforce import Salesforce
 
-from intercom_salesforce.assets.extract.entities import EntitySpec
 from intercom_salesforce.assets.partitions import daily_partitions
 from intercom_salesforce.assets.quality.checks import CHECKS_BY_ENTITY
 from intercom_salesforce.definitions import SYNC_ASSETS
+from intercom_salesforce.extract.entities import EntitySpec
 from intercom_salesforce.resources.intercom import IntercomResource
 from intercom_salesforce.resources.salesforce import SalesforceResource
 from intercom_salesforce.resources.sync_settings import SyncSettings

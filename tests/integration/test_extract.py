@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import duckdb
 
-from intercom_salesforce.assets.extract.entities import PARTITIONED
 from intercom_salesforce.assets.extract.records import RECORD_ASSETS
 from intercom_salesforce.assets.extract.reference import REFERENCE_ASSETS
+from intercom_salesforce.extract.entities import PARTITIONED
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
 from tests.helpers import full_range, materialize_range, repeated_keys
 

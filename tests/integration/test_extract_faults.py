@@ -13,10 +13,10 @@ import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from intercom_salesforce.assets.extract.entities import PARTITIONED
 from intercom_salesforce.assets.extract.records import RECORD_ASSETS
 from intercom_salesforce.assets.extract.reference import REFERENCE_ASSETS
 from intercom_salesforce.assets.partitions import daily_partitions
+from intercom_salesforce.extract.entities import PARTITIONED
 from intercom_salesforce.resources.intercom import IntercomResource
 from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.sandbox.intercom import FaultConfig, IntercomEmulatorConfig

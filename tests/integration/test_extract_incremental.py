@@ -15,10 +15,10 @@ import pytest
 import requests
 from dagster_duckdb import DuckDBResource
 
-from intercom_salesforce.assets.extract.entities import CONTACTS
 from intercom_salesforce.assets.extract.records import FULL_REFRESH_TAG, intercom_contacts
 from intercom_salesforce.assets.partitions import daily_partitions
 from intercom_salesforce.automation.schedules import hourly_current_partition_schedule
+from intercom_salesforce.extract.entities import CONTACTS
 from intercom_salesforce.resources.intercom import IntercomResource
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
 from intercom_salesforce.settings import SANDBOX_INTERCOM_TOKEN

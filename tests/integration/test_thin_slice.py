@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dagster as dg
 import duckdb
 
 from intercom_salesforce.assets.partitions import daily_partitions
