@@ -110,6 +110,8 @@ def run_job(
 def checks_passed(result: dg.ExecuteInProcessResult) -> bool:
     """Whether the run's quality checks ran and none that blocks failed (none ran: the run
     failed first). A failed row rule is a warning: its records wait in review, the rest go."""
+    import dagster as dg
+
     checks = result.get_asset_check_evaluations()
     return bool(checks) and all(
         c.passed or c.severity == dg.AssetCheckSeverity.WARN for c in checks

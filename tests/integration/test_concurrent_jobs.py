@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import requests
 
-from .helpers import warehouse_rows
+from tests.helpers import warehouse_rows
+
 from .test_thin_slice import full_range, run_range
 
 
