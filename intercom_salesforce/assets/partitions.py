@@ -65,5 +65,38 @@ def search_filter(
     }
 
 
+def search_slices(start: datetime, end: datetime, dates: str, slices: int) -> list[dict]:
+    """Filters for up to ``slices`` searches over consecutive runs of whole days of
+    ``[start, end)`` (``end`` a midnight), which together read what one search would.
+
+    Day filters meet exactly at the midnights between slices. Exact filters are widened by a day
+    at the window's outer bounds only; inside, neighbouring slices meet to the second (a record
+    at a boundary second may come twice, and the staging upsert keeps one).
+    """
+    first = day_start(start)
+    days = (end.date() - first.date()).days
+    count = max(1, min(slices, days))
+    if count == 1:
+        return [search_filter(start, end, dates)]
+    cuts = [
+        datetime.combine(
+            first.date() + timedelta(days=round(i * days / count)), time.min, start.tzinfo
+        )
+        for i in range(count + 1)
+    ]
+    cuts[0], cuts[-1] = start, end
+    filters = []
+    for i in range(count):
+        query = search_filter(cuts[i], cuts[i + 1], dates)
+        if dates == "exact":
+            low, high = query["value"]
+            if i > 0:
+                low["value"] = int(cuts[i].timestamp()) - 1
+            if i < count - 1:
+                high["value"] = int(cuts[i + 1].timestamp())
+        filters.append(query)
+    return filters
+
+
 def local_day(ts: int, tz) -> str:
     return datetime.fromtimestamp(ts, tz).date().isoformat()

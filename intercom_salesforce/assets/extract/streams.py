@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from intercom_salesforce.assets.extract.ledger import Plan
 from intercom_salesforce.assets.extract.staging import StagingWriter
-from intercom_salesforce.assets.partitions import search_filter
+from intercom_salesforce.assets.partitions import search_filter, search_slices
 from intercom_salesforce.extract.entities import Coverage, EntitySpec, SubList
 from intercom_salesforce.resources.intercom import IntercomAPIError, IntercomClient
 from intercom_salesforce.resources.intercom_paging import (
@@ -92,15 +92,28 @@ def window_pages(
     client: IntercomClient, spec: EntitySpec, start: datetime, end: datetime, incremental: bool
 ):
     """The pages that can hold the window's records: a search for it, or the full scroll."""
-    if spec.read == "search":
-        # a full read goes oldest first, so a record updated while we page comes round again at
-        # the end; an incremental read goes newest first and stops at the mark
-        order = "descending" if incremental else "ascending"
-        query = search_filter(start, end, spec.search_dates or "day")
+    if spec.read != "search":
+        return paginator(spec.paging, spec.path).pages(client)
+    dates = spec.search_dates or "day"
+    if incremental:
+        # newest first, stopping at the mark: one search, usually a page or two
         return SearchPages(
-            spec.search_entity, query, sort={"field": "updated_at", "order": order}
+            spec.search_entity,
+            search_filter(start, end, dates),
+            sort={"field": "updated_at", "order": "descending"},
         ).pages(client)
-    return paginator(spec.paging, spec.path).pages(client)
+    # a full read goes oldest first, so a record updated while we page comes round again at the
+    # end of its slice (or, past a slice already read, in the next run: the mark is this run's
+    # start); the days of the window are read as a few searches side by side
+    slices = search_slices(start, end, dates, client.r.search_slices)
+    return client.interleave(
+        [
+            SearchPages(
+                spec.search_entity, query, sort={"field": "updated_at", "order": "ascending"}
+            ).pages(client)
+            for query in slices
+        ]
+    )
 
 
 def complete_sub_lists(
@@ -126,6 +139,48 @@ def complete_sub_lists(
     return calls
 
 
+def in_window(
+    found: list[dict[str, Any]], start_ts: int, end_ts: int, seen: dict[str, int]
+) -> tuple[list[dict[str, Any]], bool]:
+    """The records of a page updated in ``[start_ts, end_ts)``, and whether the page reached
+    records older than the start (an incremental read, newest first, can stop there)."""
+    kept: list[dict[str, Any]] = []
+    reached_mark = False
+    for record in found:
+        updated = int(record.get("updated_at") or 0)
+        if updated < start_ts:
+            seen["older_than_mark_dropped"] += 1
+            reached_mark = True
+        elif updated >= end_ts:
+            seen["outside_window_dropped"] += 1
+        else:
+            kept.append(record)
+    return kept, reached_mark
+
+
+def complete_all_sub_lists(
+    client: IntercomClient, spec: EntitySpec, found: list[dict[str, Any]]
+) -> int:
+    """Complete the truncated embedded lists of a page's records on the worker pool; returns
+    the calls made."""
+    truncated = [
+        r
+        for r in found
+        if any(
+            isinstance(r.get(sub.name), dict) and r[sub.name].get("has_more")
+            for sub in spec.sub_lists
+        )
+    ]
+    calls = 0
+    for _record, got in client.map_concurrent(
+        lambda record: complete_sub_lists(client, spec, record, spec.sub_lists), truncated
+    ):
+        if isinstance(got, BaseException):
+            raise got
+        calls += got
+    return calls
+
+
 def read_window(
     client: IntercomClient,
     spec: EntitySpec,
@@ -144,19 +199,10 @@ def read_window(
         for page in pages:
             found = records(page, spec.key)
             progress.page(len(found), page.get("total_count"))
-            reached_mark = False
-            for record in found:
-                updated = int(record.get("updated_at") or 0)
-                if updated < start_ts:
-                    seen["older_than_mark_dropped"] += 1
-                    reached_mark = True
-                elif updated >= end_ts:
-                    seen["outside_window_dropped"] += 1
-                else:
-                    seen["sub_list_calls"] += complete_sub_lists(
-                        client, spec, record, spec.sub_lists
-                    )
-                    writer.add(record)
+            kept, reached_mark = in_window(found, start_ts, end_ts, seen)
+            seen["sub_list_calls"] += complete_all_sub_lists(client, spec, kept)
+            for record in kept:
+                writer.add(record)
             if spec.read == "search" and plan.incremental and reached_mark:
                 pages.close()
                 break
