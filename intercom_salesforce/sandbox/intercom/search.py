@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo
 MAX_NESTING = 2
 MAX_FILTERS_PER_GROUP = 15
 MAX_PER_PAGE = 150
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
 STRING_OPS = frozenset({"=", "!=", "IN", "NIN", "~", "!~", "^", "$"})
 NUMBER_OPS = frozenset({"=", "!=", "IN", "NIN", "<", ">", "<=", ">="})
 BOOLEAN_OPS = frozenset({"=", "!=", "IN", "NIN"})
@@ -89,18 +91,42 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_integral(value: Any) -> bool:
+    """An integer as JSON Schema counts one: an int, or a float with an integral value
+    (``1796011587.0``, which widely used clients send for dates), within the signed 64 bits
+    Intercom's integer fields (and SQLite) hold. Booleans are not numbers here."""
+    if isinstance(value, float):
+        return value.is_integer() and INT64_MIN <= value <= INT64_MAX
+    return _is_int(value) and INT64_MIN <= value <= INT64_MAX
+
+
 def _type_ok(kind: str, value: Any) -> bool:
     if kind in ("string", "words"):
         return isinstance(value, str)
     if kind in ("integer", "date"):
-        return _is_int(value)
+        return _is_integral(value)
     if kind == "float":
         return isinstance(value, int | float) and not isinstance(value, bool)
     if kind == "boolean":
         return isinstance(value, bool)
     if kind in ("tag", "link"):
-        return isinstance(value, str) or _is_int(value)
+        return isinstance(value, str) or _is_integral(value)
     return False
+
+
+def _as_int(value: Any) -> Any:
+    """An integral float as the int it stands for; anything else unchanged."""
+    return int(value) if isinstance(value, float) else value
+
+
+def normalise_value(kind: str, value: Any) -> Any:
+    """The value of a type-checked filter with integral floats made ints where the field holds
+    integers, so SQL compares (and ids render, and day bounds compute) as for the integer."""
+    if kind not in ("integer", "date", "tag", "link"):
+        return value
+    if isinstance(value, list):
+        return [_as_int(v) for v in value]
+    return _as_int(value)
 
 
 def _allowed_ops(field: Field, rules: DateRules) -> frozenset[str]:
@@ -206,6 +232,7 @@ class QueryCompiler:
                 "operator",
             )
         _check_value(field, name, op, value)
+        value = normalise_value(field.kind, value)
         if field.kind in ("tag", "link"):
             return self._link(field, op, value, params)
         if field.kind == "date":
