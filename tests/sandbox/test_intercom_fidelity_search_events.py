@@ -126,3 +126,67 @@ def test_non_integral_numbers_still_fail_integer_fields(
     error = _error(served.search(entity, flt))
     assert error["code"] == "parameter_invalid"
     assert "does not match the type" in error["message"]
+
+
+# --- > and < on string fields --------------------------------------------------------------------
+
+
+def _all_ids(served: Served, entity: str) -> list[str]:
+    key = "data" if entity == "contacts" else "conversations"
+    body = served.get(f"/{entity}", per_page=150).json()
+    assert "next" not in body["pages"]
+    return sorted(r["id"] for r in body[key])
+
+
+@pytest.mark.parametrize("entity", ["contacts", "conversations"])
+def test_gt_lt_compare_strings_by_code_point(served: Served, entity: str) -> None:
+    """``id > ""`` serves every record (the paging pattern clients use on conversations);
+    ``>``/``<`` are strict and compare text in code-point order, alike on both entities."""
+    every = _all_ids(served, entity)
+    assert served.ids(entity, {"field": "id", "operator": ">", "value": ""}) == every
+    assert served.ids(entity, {"field": "id", "operator": "<", "value": ""}) == []
+    pivot = every[len(every) // 2]
+    above = served.ids(entity, {"field": "id", "operator": ">", "value": pivot})
+    below = served.ids(entity, {"field": "id", "operator": "<", "value": pivot})
+    assert above == [i for i in every if i > pivot]
+    assert below == [i for i in every if i < pivot]
+    assert len(above) + len(below) == len(every) - 1  # strict: the pivot itself is in neither
+    # Text, not numbers: "10" sorts before "9".
+    assert served.ids(entity, {"field": "id", "operator": "<", "value": "9"}) == [
+        i for i in every if i < "9"
+    ]
+
+
+def test_string_order_follows_the_fields_equality(served: Served) -> None:
+    """Fields whose ``=`` ignores case (email) order without case too, so ``<``, ``=`` and ``>``
+    split the values consistently; records without a value (null) match neither side."""
+    contacts = served.get("/contacts", per_page=150).json()["data"]
+    emails = {c["id"]: c["email"] for c in contacts}
+    pivot = "m"
+    below = served.ids("contacts", {"field": "email", "operator": "<", "value": pivot.upper()})
+    above = served.ids("contacts", {"field": "email", "operator": ">", "value": pivot})
+    assert below == sorted(i for i, e in emails.items() if e is not None and e.lower() < pivot)
+    assert above == sorted(i for i, e in emails.items() if e is not None and e.lower() > pivot)
+    assert any(e and e != e.lower() for e in emails.values()), "the seed has emails in capitals"
+    names = {c["id"]: c["name"] for c in contacts}
+    assert any(n is None for n in names.values()), "and contacts without a name"
+    named = served.ids("contacts", {"field": "name", "operator": ">", "value": ""})
+    assert named == sorted(i for i, n in names.items() if n)
+    # Operators the reference lists for integers only stay errors on strings.
+    assert _error(served.search("contacts", {"field": "id", "operator": ">=", "value": ""}))
+    assert _error(served.search("contacts", {"field": "id", "operator": ">", "value": 5}))
+
+
+def test_string_order_on_conversation_fields(served: Served) -> None:
+    """Conversation string fields order as contacts' do; ``source.body`` is matched per word, as
+    its ``=`` is, so ``>`` matches a body with any word after the value."""
+    every = _all_ids(served, "conversations")
+    assert served.ids("conversations", {"field": "state", "operator": ">", "value": ""}) == every
+    closed = served.ids("conversations", {"field": "state", "operator": "=", "value": "closed"})
+    before_open = served.ids("conversations", {"field": "state", "operator": "<", "value": "open"})
+    assert closed and before_open == closed  # closed < open < snoozed
+    assert served.ids("conversations", {"field": "source.body", "operator": ">", "value": ""})
+    assert (
+        served.ids("conversations", {"field": "source.body", "operator": ">", "value": "zzzzzz"})
+        == []
+    )

@@ -9,6 +9,23 @@ Contact timestamps match **by calendar day in the workspace timezone** in 2.14 (
 whole day of the given instant, ``>`` starts at the next day, ``<`` ends before that day, and the
 other operators are errors. ``exact`` mode reproduces Preview: exact seconds for standard timestamps
 while date custom attributes stay day-granular in UTC.
+
+String fields also take ``>`` and ``<``. The operator tables list them for integers and dates only,
+yet Intercom serves them on strings by string comparison (clients page conversations with
+``{"field": "id", "operator": ">", "value": ""}``). The reference gives no collation, so the
+emulator takes the plainest reading and applies it alike to contacts and conversations:
+
+* order is the code-point order of the text (SQLite's binary order of UTF-8), never numeric:
+  ids are strings in both "Accepted Fields" tables, so ``"10" < "9"``;
+* a field whose ``=`` ignores case (``email``, ``email_domain``) orders without case too, so
+  ``<``, ``=`` and ``>`` split its values consistently;
+* both are strict on every entity: the "(or equal)" of the conversations table is written for its
+  integer and date types (see ``DateRules``), and a strict ``id > last seen id`` is what lets a
+  client page without seeing the boundary record twice;
+* a record without a value matches neither (``""`` sorts before every other string, so
+  ``> ""`` serves every record holding a value and ``< ""`` none);
+* ``source.body`` compares word by word, as its ``=`` does (§4.1);
+* ``>=`` and ``<=`` stay integer-only, as the contacts table lists them.
 """
 
 from __future__ import annotations
@@ -27,7 +44,7 @@ MAX_FILTERS_PER_GROUP = 15
 MAX_PER_PAGE = 150
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
-STRING_OPS = frozenset({"=", "!=", "IN", "NIN", "~", "!~", "^", "$"})
+STRING_OPS = frozenset({"=", "!=", "IN", "NIN", "~", "!~", "^", "$", ">", "<"})
 NUMBER_OPS = frozenset({"=", "!=", "IN", "NIN", "<", ">", "<=", ">="})
 BOOLEAN_OPS = frozenset({"=", "!=", "IN", "NIN"})
 DAY_DATE_OPS = frozenset({"=", "<", ">"})
@@ -259,8 +276,9 @@ class QueryCompiler:
                 return f"{expr}{collate} IN ({marks})"
             return f"({expr} IS NULL OR {expr}{collate} NOT IN ({marks}))"
         if op in ("<", ">", "<=", ">="):
+            # Strings compare as the field's ``=`` does (module docstring); numbers ignore collate.
             params.append(value)
-            return f"{expr} {op} ?"
+            return f"{expr} {op} ?{collate}"
         pattern = {
             "~": f"%{_like_escape(value)}%",
             "!~": f"%{_like_escape(value)}%",
@@ -313,6 +331,9 @@ class QueryCompiler:
             params.extend(values)
             checks = " OR ".join(f"ic_has_word({field.sql}, ?)" for _ in values)
             return f"({checks})" if op in ("=", "IN") else f"NOT ({checks})"
+        if op in (">", "<"):
+            params.append(value)
+            return f"ic_has_word_beyond({field.sql}, ?, {1 if op == '>' else -1})"
         return self._scalar(field, op, value, params)
 
 
