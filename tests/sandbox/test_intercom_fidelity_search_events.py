@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pathlib
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,12 @@ from typing import Any
 import pytest
 import requests
 
-from intercom_salesforce.sandbox.intercom import IntercomEmulatorConfig, IntercomStore, create_app
+from intercom_salesforce.sandbox.intercom import (
+    IntercomEmulatorConfig,
+    IntercomStore,
+    IntercomWorldData,
+    create_app,
+)
 from intercom_salesforce.sandbox.serving import RunningServer, start_in_thread
 from intercom_salesforce.sandbox.world import World, WorldSize
 
@@ -190,3 +196,134 @@ def test_string_order_on_conversation_fields(served: Served) -> None:
         served.ids("conversations", {"field": "source.body", "operator": ">", "value": "zzzzzz"})
         == []
     )
+
+
+# --- data events by any identifier ---------------------------------------------------------------
+
+
+def _events(served: Served, **ident: str) -> list[dict[str, Any]]:
+    resp = served.get("/events", type="user", per_page=100, **ident)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["type"] == "event.list" and "next" not in body["pages"]
+    return body["events"]
+
+
+def _seeded_with_events(served: Served, role: str) -> list[dict[str, Any]]:
+    """Seeded contacts of ``role`` that have events, as the API shows them."""
+    world = served.world
+    found = []
+    for i in range(CONTACTS):
+        if world.person(i)["role"] == role and world.intercom_events_of(i):
+            contact_id = world.intercom_id("contact", i)
+            found.append(served.get(f"/contacts/{contact_id}").json())
+    return found
+
+
+def _spellings(email: str) -> list[str]:
+    return [email, email.strip().lower(), f" {email.strip().upper()}  "]
+
+
+def test_user_events_are_the_same_by_every_identifier(served: Served) -> None:
+    """``email`` (any case, padded or not), ``user_id`` and ``intercom_user_id`` name one user,
+    so they list the same events, each carrying that user's identifiers."""
+    users = _seeded_with_events(served, "user")
+    odd = [u for u in users if u["email"] and u["email"] != u["email"].strip().lower()]
+    assert odd, "the seed has users with events whose email is in capitals or padded"
+    for user in odd + users[:3]:
+        by_id = _events(served, intercom_user_id=user["id"])
+        assert by_id, user["id"]
+        assert _events(served, user_id=user["external_id"]) == by_id
+        for spelling in _spellings(user["email"]) if user["email"] else []:
+            assert _events(served, email=spelling) == by_id, spelling
+        for event in by_id:
+            assert event["intercom_user_id"] == user["id"]
+            assert event["user_id"] == user["external_id"]
+            assert event.get("email") == (user["email"] or None)
+        idents = [{"intercom_user_id": user["id"]}, {"user_id": user["external_id"]}]
+        if user["email"]:
+            idents.append({"email": user["email"].strip().upper()})
+        counts = [_summary_counts(served, ident) for ident in idents]
+        assert counts[0] and all(c == counts[0] for c in counts), counts
+
+
+def _summary_counts(served: Served, ident: dict[str, str]) -> dict[str, int]:
+    body = served.get("/events", type="user", summary="true", **ident).json()
+    assert body["type"] == "event.summary"
+    return {e["name"]: e["count"] for e in body["events"]}
+
+
+def test_events_follow_the_contacts_current_email(served: Served) -> None:
+    """Events belong to the contact, not to a copy of its email: after the email changes, the new
+    address lists them and the old one no longer does."""
+    user = _seeded_with_events(served, "user")[-1]
+    before = _events(served, intercom_user_id=user["id"])
+    url = f"{served.server.url}/contacts/{user['id']}"
+    resp = served.http.put(url, json={"email": "Renamed.Person@Example.org"}, timeout=10)
+    assert resp.status_code == 200, resp.text
+    try:
+        after = _events(served, email="renamed.person@example.org")
+        assert [e["id"] for e in after] == [e["id"] for e in before]
+        assert all(e["email"] == "Renamed.Person@Example.org" for e in after)
+        if user["email"]:
+            assert _events(served, email=user["email"]) == []
+    finally:
+        served.http.put(url, json={"email": user["email"]}, timeout=10)
+
+
+def test_lead_events_carry_only_the_leads_identifiers(served: Served) -> None:
+    """Leads have no ``user_id``: their events (listed by ``intercom_user_id``, the form that
+    lists leads) carry none, and the email they carry is the lead's own."""
+    leads = _seeded_with_events(served, "lead")
+    assert leads, "the seed has leads with events"
+    for lead in leads:
+        assert lead["external_id"] is None
+        events = _events(served, intercom_user_id=lead["id"])
+        assert events, lead["id"]
+        for event in events:
+            assert "user_id" not in event
+            assert event["intercom_user_id"] == lead["id"]
+            assert event.get("email") == (lead["email"] or None)
+            assert all(isinstance(v, str) for k, v in event.items() if k.endswith("id"))
+        if lead["email"]:
+            # The email and user_id forms name users; a lead's email lists nothing.
+            assert _events(served, email=lead["email"]) == []
+
+
+def test_world_file_events_may_name_their_contact_by_any_identifier(
+    tmp_path: pathlib.Path,
+) -> None:
+    """A world file's events that name their contact by ``user_id`` or ``email`` (any case or
+    padding) load onto that contact, and list by its id with its identifiers."""
+    contacts = [
+        {"id": "c-user", "role": "user", "external_id": "u-1", "email": "  Ann@Example.COM "},
+        {"id": "c-lead", "role": "lead", "email": "lead@example.com"},
+    ]
+    now = int(time.time())
+    events = [
+        {"id": "e1", "event_name": "a", "created_at": now - 30, "user_id": "u-1"},
+        {"id": "e2", "event_name": "b", "created_at": now - 20, "email": "ann@example.com"},
+        {"id": "e3", "event_name": "c", "created_at": now - 10, "intercom_user_id": "c-lead"},
+        {"id": "e4", "event_name": "d", "created_at": now, "email": "lead@example.com"},
+    ]
+    store = IntercomStore(tmp_path / "intercom.sqlite")
+    store.load_world(IntercomWorldData(contacts=contacts, events=events))
+    server = start_in_thread(create_app(store, IntercomEmulatorConfig()))
+    http = requests.Session()
+    http.headers.update({"Authorization": f"Bearer {TOKEN}"})
+    try:
+
+        def listed(contact_id: str) -> list[dict[str, Any]]:
+            params = {"type": "user", "intercom_user_id": contact_id}
+            return http.get(f"{server.url}/events", params=params, timeout=10).json()["events"]
+
+        user_events = listed("c-user")
+        assert [e["id"] for e in user_events] == ["e2", "e1"]
+        assert all(
+            e["user_id"] == "u-1" and e["email"] == "  Ann@Example.COM " for e in user_events
+        )
+        # A lead is no user: an event sent with its email names no one.
+        assert [e["id"] for e in listed("c-lead")] == ["e3"]
+    finally:
+        http.close()
+        threading.Thread(target=lambda: (server.stop(), store.close()), daemon=True).start()
