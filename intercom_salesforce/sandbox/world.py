@@ -569,21 +569,26 @@ class World:
             yield from self.intercom_events_of(i)
 
     def intercom_events_of(self, i: int) -> list[dict]:
-        """The events of contact ``i`` (every third contact has up to two)."""
+        """The events of contact ``i`` (every third contact has up to two), carrying the
+        identifiers that contact has: a lead has no ``user_id``, and the email is the contact's
+        own, in whatever case or padding it was stored."""
         if i % 3:
             return []
         names = ["requested-demo", "invited-teammate", "upgraded-plan", "viewed-pricing"]
         r = self.rng("event", i)
-        contact_id = self.intercom_id("contact", i)
+        p = self.person(i)
+        ident: dict[str, str] = {"intercom_user_id": self.intercom_id("contact", i)}
+        if p["role"] == "user":
+            ident["user_id"] = f"usr_{i:07d}"
+        if p["intercom_email"]:
+            ident["email"] = p["intercom_email"]
         return [
             {
                 "type": "event",
                 "id": self.intercom_id(f"event-{e}", i),
                 "event_name": r.choice(names),
                 "created_at": self._updated_at("event", i * 3 + e),
-                "intercom_user_id": contact_id,
-                "user_id": f"usr_{i:07d}",
-                "email": self.person(i)["email"],
+                **ident,
                 "metadata": {"source": "sandbox"},
             }
             for e in range(r.randint(0, 2))

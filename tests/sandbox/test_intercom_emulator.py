@@ -751,7 +751,7 @@ def test_search_nesting_and_group_limits(emu: Emulator, query: dict[str, Any], o
     [
         {"field": "owner_id", "operator": "~", "value": 1},
         {"field": "email", "operator": "IN", "value": "a@b.c"},
-        {"field": "email", "operator": ">", "value": "a"},
+        {"field": "email", "operator": ">=", "value": "a"},
         {"field": "created_at", "operator": "=", "value": "yesterday"},
         {"field": "owner_id", "operator": "=", "value": "12"},
         {"field": "tag_id", "operator": "IN", "value": ["100"]},

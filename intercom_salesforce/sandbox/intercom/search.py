@@ -9,6 +9,23 @@ Contact timestamps match **by calendar day in the workspace timezone** in 2.14 (
 whole day of the given instant, ``>`` starts at the next day, ``<`` ends before that day, and the
 other operators are errors. ``exact`` mode reproduces Preview: exact seconds for standard timestamps
 while date custom attributes stay day-granular in UTC.
+
+String fields also take ``>`` and ``<``. The operator tables list them for integers and dates only,
+yet Intercom serves them on strings by string comparison (clients page conversations with
+``{"field": "id", "operator": ">", "value": ""}``). The reference gives no collation, so the
+emulator takes the plainest reading and applies it alike to contacts and conversations:
+
+* order is the code-point order of the text (SQLite's binary order of UTF-8), never numeric:
+  ids are strings in both "Accepted Fields" tables, so ``"10" < "9"``;
+* a field whose ``=`` ignores case (``email``, ``email_domain``) orders without case too, so
+  ``<``, ``=`` and ``>`` split its values consistently;
+* both are strict on every entity: the "(or equal)" of the conversations table is written for its
+  integer and date types (see ``DateRules``), and a strict ``id > last seen id`` is what lets a
+  client page without seeing the boundary record twice;
+* a record without a value matches neither (``""`` sorts before every other string, so
+  ``> ""`` serves every record holding a value and ``< ""`` none);
+* ``source.body`` compares word by word, as its ``=`` does (§4.1);
+* ``>=`` and ``<=`` stay integer-only, as the contacts table lists them.
 """
 
 from __future__ import annotations
@@ -25,7 +42,9 @@ from zoneinfo import ZoneInfo
 MAX_NESTING = 2
 MAX_FILTERS_PER_GROUP = 15
 MAX_PER_PAGE = 150
-STRING_OPS = frozenset({"=", "!=", "IN", "NIN", "~", "!~", "^", "$"})
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+STRING_OPS = frozenset({"=", "!=", "IN", "NIN", "~", "!~", "^", "$", ">", "<"})
 NUMBER_OPS = frozenset({"=", "!=", "IN", "NIN", "<", ">", "<=", ">="})
 BOOLEAN_OPS = frozenset({"=", "!=", "IN", "NIN"})
 DAY_DATE_OPS = frozenset({"=", "<", ">"})
@@ -89,18 +108,42 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_integral(value: Any) -> bool:
+    """An integer as JSON Schema counts one: an int, or a float with an integral value
+    (``1796011587.0``, which widely used clients send for dates), within the signed 64 bits
+    Intercom's integer fields (and SQLite) hold. Booleans are not numbers here."""
+    if isinstance(value, float):
+        return value.is_integer() and INT64_MIN <= value <= INT64_MAX
+    return _is_int(value) and INT64_MIN <= value <= INT64_MAX
+
+
 def _type_ok(kind: str, value: Any) -> bool:
     if kind in ("string", "words"):
         return isinstance(value, str)
     if kind in ("integer", "date"):
-        return _is_int(value)
+        return _is_integral(value)
     if kind == "float":
         return isinstance(value, int | float) and not isinstance(value, bool)
     if kind == "boolean":
         return isinstance(value, bool)
     if kind in ("tag", "link"):
-        return isinstance(value, str) or _is_int(value)
+        return isinstance(value, str) or _is_integral(value)
     return False
+
+
+def _as_int(value: Any) -> Any:
+    """An integral float as the int it stands for; anything else unchanged."""
+    return int(value) if isinstance(value, float) else value
+
+
+def normalise_value(kind: str, value: Any) -> Any:
+    """The value of a type-checked filter with integral floats made ints where the field holds
+    integers, so SQL compares (and ids render, and day bounds compute) as for the integer."""
+    if kind not in ("integer", "date", "tag", "link"):
+        return value
+    if isinstance(value, list):
+        return [_as_int(v) for v in value]
+    return _as_int(value)
 
 
 def _allowed_ops(field: Field, rules: DateRules) -> frozenset[str]:
@@ -206,6 +249,7 @@ class QueryCompiler:
                 "operator",
             )
         _check_value(field, name, op, value)
+        value = normalise_value(field.kind, value)
         if field.kind in ("tag", "link"):
             return self._link(field, op, value, params)
         if field.kind == "date":
@@ -232,8 +276,9 @@ class QueryCompiler:
                 return f"{expr}{collate} IN ({marks})"
             return f"({expr} IS NULL OR {expr}{collate} NOT IN ({marks}))"
         if op in ("<", ">", "<=", ">="):
+            # Strings compare as the field's ``=`` does (module docstring); numbers ignore collate.
             params.append(value)
-            return f"{expr} {op} ?"
+            return f"{expr} {op} ?{collate}"
         pattern = {
             "~": f"%{_like_escape(value)}%",
             "!~": f"%{_like_escape(value)}%",
@@ -286,6 +331,9 @@ class QueryCompiler:
             params.extend(values)
             checks = " OR ".join(f"ic_has_word({field.sql}, ?)" for _ in values)
             return f"({checks})" if op in ("=", "IN") else f"NOT ({checks})"
+        if op in (">", "<"):
+            params.append(value)
+            return f"ic_has_word_beyond({field.sql}, ?, {1 if op == '>' else -1})"
         return self._scalar(field, op, value, params)
 
 

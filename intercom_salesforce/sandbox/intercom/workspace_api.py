@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from intercom_salesforce.sandbox.intercom.errors import NOT_FOUND, ApiError, json_response
 from intercom_salesforce.sandbox.intercom.search import parse_per_page
+from intercom_salesforce.sandbox.intercom.store.events import EventContact
 
 if TYPE_CHECKING:
     from intercom_salesforce.sandbox.intercom.app import ApiContext, ApiRequest
@@ -272,45 +273,56 @@ def _iso(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.000+00:00")
 
 
+def _event_identifier(args: Any) -> tuple[str, str]:
+    """The one identifier ``GET /events`` names its contact by, in the order Intercom reads them."""
+    for key in ("intercom_user_id", "user_id", "email"):
+        if args.get(key):
+            return key, args[key]
+    raise ApiError(400, "parameter_not_found", "intercom_user_id, user_id or email is required")
+
+
+def _summary_header(key: str, value: str, contact: EventContact | None) -> dict[str, str]:
+    """``email``/``intercom_user_id``/``user_id`` of an ``event.summary``: the contact's, or the
+    identifier asked for when it names nobody."""
+    if contact is None:
+        return {k: (value if k == key else "") for k in ("email", "intercom_user_id", "user_id")}
+    return {
+        "email": contact.email or "",
+        "intercom_user_id": contact.id,
+        "user_id": contact.user_id or "",
+    }
+
+
+def _event_summary(
+    ctx: ApiContext, header: dict[str, str], contact: EventContact | None
+) -> Response:
+    summaries = [
+        {
+            "name": s["name"],
+            "first": _iso(s["first"]),
+            "last": _iso(s["last"]),
+            "count": s["count"],
+            "description": "",
+        }
+        for s in (ctx.store.event_summaries(contact) if contact else [])
+    ]
+    return json_response(200, {"type": "event.summary", **header, "events": summaries})
+
+
 def list_events(ctx: ApiContext, req: ApiRequest) -> Response:
     """``GET /events?type=user&(intercom_user_id|user_id|email)``: one contact's events, newest
     first, only the last 90 days listable; ``pages.next`` is a full URL; ``summary=true`` gives
-    per-name counts with ISO first/last (§5). There is no workspace-wide feed."""
+    per-name counts with ISO first/last (§5). There is no workspace-wide feed.
+
+    The identifier is resolved to its contact first (``store/events.py``), so every form lists
+    the same events; one that names no contact lists none."""
     args = req.args
     if args.get("type") != "user":
         raise ApiError(400, "parameter_invalid", "type must be user", "type")
-    for param, column in (
-        ("intercom_user_id", "contact_id"),
-        ("user_id", "user_id"),
-        ("email", "email"),
-    ):
-        if args.get(param):
-            key, value = column, args[param]
-            break
-    else:
-        raise ApiError(400, "parameter_not_found", "intercom_user_id, user_id or email is required")
-    contact_sql = {"contact_id": "id", "user_id": "external_id", "email": "email"}[key]
-    rows = ctx.store.query(
-        f"SELECT id, external_id, email FROM contacts WHERE {contact_sql} = ? LIMIT 1",  # noqa: S608
-        (value,),
-    )
-    ident = {
-        "email": rows[0][2] if rows else (value if key == "email" else ""),
-        "intercom_user_id": rows[0][0] if rows else (value if key == "contact_id" else ""),
-        "user_id": (rows[0][1] or "") if rows else (value if key == "user_id" else ""),
-    }
+    key, value = _event_identifier(args)
+    contact = ctx.store.event_contact(key, value)
     if args.get("summary") == "true":
-        summaries = [
-            {
-                "name": s["name"],
-                "first": _iso(s["first"]),
-                "last": _iso(s["last"]),
-                "count": s["count"],
-                "description": "",
-            }
-            for s in ctx.store.event_summaries(key, value)
-        ]
-        return json_response(200, {"type": "event.summary", **ident, "events": summaries})
+        return _event_summary(ctx, _summary_header(key, value, contact), contact)
     per_page = parse_per_page(args.get("per_page"), 50, maximum=100)
     before_ms = args.get("before")
     try:
@@ -318,7 +330,7 @@ def list_events(ctx: ApiContext, req: ApiRequest) -> Response:
     except ValueError:
         raise ApiError(400, "parameter_invalid", "before must be an integer", "before") from None
     since = ctx.now() - ctx.config.events_window_days * 86400
-    events = ctx.store.events_for(key, value, since, before, per_page + 1)
+    events = ctx.store.events_for(contact, since, before, per_page + 1) if contact else []
     pages: dict[str, Any] = {}
     if len(events) > per_page:
         events = events[:per_page]

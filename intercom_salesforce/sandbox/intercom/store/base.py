@@ -56,8 +56,23 @@ def has_word(text: Any, word: Any) -> int:
     """SQL function for ``source.body``: Intercom matches each word of the body (§4.1)."""
     if not isinstance(text, str) or not isinstance(word, str):
         return 0
-    words = {w.lower() for w in _WORD_RE.findall(_TAG_RE.sub(" ", text))}
-    return int(word.lower() in words)
+    return int(word.lower() in _words_of(text))
+
+
+def _words_of(text: str) -> set[str]:
+    return {w.lower() for w in _WORD_RE.findall(_TAG_RE.sub(" ", text))}
+
+
+def has_word_beyond(text: Any, word: Any, direction: Any) -> int:
+    """SQL function for ``>`` (``direction`` 1) and ``<`` (-1) on ``source.body``: like its
+    ``=``, each word of the body is compared on its own, case-insensitively (§4.1)."""
+    if not isinstance(text, str) or not isinstance(word, str):
+        return 0
+    bound = word.lower()
+    words = _words_of(text)
+    if direction > 0:
+        return int(any(w > bound for w in words))
+    return int(any(w < bound for w in words))
 
 
 def new_hex_id() -> str:
@@ -92,6 +107,7 @@ class StoreBase:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.create_function("ic_has_word", 2, has_word, deterministic=True)
+        self._conn.create_function("ic_has_word_beyond", 3, has_word_beyond, deterministic=True)
         self._conn.executescript(SCHEMA)
         self._check_format()
         self._custom_types: dict[str, dict[str, str]] = {}

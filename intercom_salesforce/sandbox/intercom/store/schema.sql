@@ -21,6 +21,8 @@ CREATE TABLE IF NOT EXISTS contacts (
 CREATE INDEX IF NOT EXISTS contacts_updated ON contacts (updated_at, id);
 CREATE INDEX IF NOT EXISTS contacts_created ON contacts (created_at, id);
 CREATE INDEX IF NOT EXISTS contacts_email ON contacts (email COLLATE NOCASE);
+-- GET /events?email= finds a contact by its email trimmed and without case.
+CREATE INDEX IF NOT EXISTS contacts_email_key ON contacts (lower(trim(email)));
 CREATE INDEX IF NOT EXISTS contacts_external ON contacts (external_id);
 -- kind: tags | notes | companies | segments; position keeps the attachment order.
 CREATE TABLE IF NOT EXISTS contact_links (
@@ -89,14 +91,11 @@ CREATE TABLE IF NOT EXISTS data_attributes (
     doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS data_attributes_model ON data_attributes (model, full_name);
+-- An event names its contact by id only; reads render the contact's identifiers (events.py).
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     contact_id TEXT,
-    user_id TEXT,
-    email TEXT,
     created_at INTEGER NOT NULL,
     doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_contact ON events (contact_id, created_at);
-CREATE INDEX IF NOT EXISTS events_user ON events (user_id, created_at);
-CREATE INDEX IF NOT EXISTS events_email ON events (email, created_at);
