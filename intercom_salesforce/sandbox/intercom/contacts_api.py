@@ -233,9 +233,33 @@ def _tag_doc(ctx: ApiContext, tag_id: str) -> dict[str, Any]:
     return {"type": "tag", "id": tag["id"], "name": tag.get("name") or ""}
 
 
+def _tagging_admin(ctx: ApiContext, contact: dict[str, Any]) -> str:
+    """Who tagged a seeded contact: its owner when it has one, else the workspace's first admin
+    (seeds carry tag ids only)."""
+    if contact.get("owner_id") is not None:
+        return str(contact["owner_id"])
+    admins = ctx.store.all_docs("admins")
+    return admins[0]["id"] if admins else "0"
+
+
 def contact_tags(ctx: ApiContext, req: ApiRequest, contact_id: str) -> Response:
-    _contact_or_404(ctx, contact_id)
-    tags = [_tag_doc(ctx, t) for t in ctx.store.link_ids(contact_id, "tags")]
+    """The contact's tags with ``applied_at``/``applied_by``, as the recorded example shows them:
+    recorded for tags applied through the API, the contact's creation for seeded ones."""
+    contact = ctx.store.get_contact(contact_id, single=False)
+    if contact is None:
+        raise ApiError(404, "not_found", USER_NOT_FOUND)
+    taggings = ctx.store.taggings(contact_id)
+    seeded = (contact["created_at"], _tagging_admin(ctx, contact))
+    tags = []
+    for tag_id in ctx.store.link_ids(contact_id, "tags"):
+        applied_at, admin_id = taggings.get(tag_id, seeded)
+        tags.append(
+            {
+                **_tag_doc(ctx, tag_id),
+                "applied_at": applied_at,
+                "applied_by": {"type": "admin", "id": admin_id},
+            }
+        )
     return json_response(200, {"type": "list", "data": tags})
 
 
@@ -250,10 +274,11 @@ def tag_contact(ctx: ApiContext, req: ApiRequest, contact_id: str) -> Response:
     if ctx.store.get_doc("tags", tag_id) is None:
         raise ApiError(404, "not_found", NOT_FOUND)
     now = ctx.now()
-    if ctx.store.add_contact_link(contact_id, "tags", tag_id):
-        ctx.store.touch("contacts", [contact_id], now)
     admins = ctx.store.all_docs("admins")
     applied_by = {"type": "admin", "id": admins[0]["id"] if admins else "0"}
+    if ctx.store.add_contact_link(contact_id, "tags", tag_id):
+        ctx.store.record_tagging(contact_id, tag_id, now, applied_by["id"])
+        ctx.store.touch("contacts", [contact_id], now)
     return json_response(
         200, {**_tag_doc(ctx, tag_id), "applied_at": now, "applied_by": applied_by}
     )
