@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
+from intercom_salesforce.sandbox.intercom import versions
 from intercom_salesforce.sandbox.intercom.errors import (
     COMPANY_NOT_FOUND,
     NOT_FOUND,
@@ -117,10 +118,12 @@ def find_by_external_id(ctx: ApiContext, req: ApiRequest, external_id: str) -> R
     return json_response(200, contact)
 
 
-def _writable_fields(body: Any) -> dict[str, Any]:
+def _writable_fields(body: Any, version: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "parameter_invalid", "Request body must be a JSON object")
     fields = {k: v for k, v in body.items() if k in CONTACT_WRITABLE}
+    if "owner_id" in fields:
+        fields["owner_id"] = versions.owner_id_in(version, fields["owner_id"])
     role = fields.get("role")
     if role is not None and role not in ("user", "lead"):
         raise ApiError(400, "parameter_invalid", f"Invalid role '{role}'", "role")
@@ -158,7 +161,7 @@ def _conflict(ctx: ApiContext, fields: dict[str, Any], exclude: str | None = Non
 
 def create_contact(ctx: ApiContext, req: ApiRequest) -> Response:
     """``POST /contacts``: needs at least one of email, external_id or role."""
-    fields = _writable_fields(req.body)
+    fields = _writable_fields(req.body, req.version)
     if not any(fields.get(k) for k in ("email", "external_id", "role")):
         raise ApiError(400, "parameter_invalid", "Either email, external_id or role is required")
     _conflict(ctx, fields)
@@ -169,7 +172,7 @@ def create_contact(ctx: ApiContext, req: ApiRequest) -> Response:
 
 def update_contact(ctx: ApiContext, req: ApiRequest, contact_id: str) -> Response:
     """``PUT /contacts/{id}``: merges fields and custom attributes, bumps ``updated_at``."""
-    fields = _writable_fields(req.body)
+    fields = _writable_fields(req.body, req.version)
     _contact_or_404(ctx, contact_id)
     _conflict(ctx, fields, exclude=contact_id)
     try:
