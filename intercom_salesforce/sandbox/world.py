@@ -14,16 +14,23 @@ Seeded cases, by contact index (``i % 20`` unless stated), that later tests rely
 * ``i % 25 == 24`` no email in Intercom
 * ``i % 7 == 5``   email upper-cased in Intercom; ``i % 11 == 6`` email with surrounding spaces
 * ``i % 97 == 41`` custom attribute ``plan`` = ``legacy-gold``, which no picklist value maps
+* ``i % 97 == 13`` 12 tags, 12 notes and (worlds permitting) 12 companies: more than a contact embeds
 * everything else has no Salesforce record yet (becomes a new Lead)
+
+Conversations are coherent as a workspace's are: parts alternate between the contact and the
+assigned admin, a closed (snoozed) conversation ends with the admin's ``close`` (``snoozed``) part
+at its ``updated_at``, and the statistics are computed from the parts.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
+import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 from zoneinfo import ZoneInfo
 
 from intercom_salesforce.sandbox.salesforce.ids import make_id
@@ -114,6 +121,7 @@ COMPANY_SUFFIX = ["Inc", "GmbH", "Ltd", "SA", "Labs", "Group", "AB", "KK", "BV",
 INDUSTRIES = ["Software", "Retail", "Finance", "Healthcare", "Education", "Manufacturing", None]
 FREE_MAIL = ["gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "gmx.de", "proton.me"]
 PLANS = ["free", "starter", "pro", "enterprise", "legacy-gold"]
+COMPANY_TIERS = ["smb", "mid", "ent"]
 REGIONS = ["NA", "EMEA", "APAC", "LATAM"]
 COUNTRIES = [
     ("United States", "US", "California", "San Francisco", "NA"),
@@ -123,6 +131,9 @@ COUNTRIES = [
     ("Brazil", "BR", "São Paulo", "São Paulo", "SA"),
     ("Australia", "AU", "New South Wales", "Sydney", "OC"),
 ]
+MANY = 12
+"""Tags, notes and companies of the contacts (``i % 97 == 13``) whose embedded lists overflow the
+10 items a contact embeds."""
 TAG_NAMES = [
     "vip",
     "churn-risk",
@@ -303,6 +314,8 @@ class World:
         return [{"type": "tag", "id": self.tag_id(t), "name": n} for t, n in enumerate(TAG_NAMES)]
 
     def intercom_data_attributes(self) -> list[dict]:
+        """Custom attributes of contacts and of companies: every custom attribute a seeded record
+        carries is described here, as ``GET /data_attributes`` describes a workspace's."""
         created = self._epoch(self.now - timedelta(days=400))
         attrs = [
             ("plan", "string", PLANS),
@@ -313,12 +326,14 @@ class World:
             ("seats", "integer", None),
             ("beta_tester", "boolean", None),
         ]
+        company_attrs = [("tier", "string", COMPANY_TIERS), ("region", "string", REGIONS)]
+        rows = [("contact", *a) for a in attrs] + [("company", *a) for a in company_attrs]
         out = []
-        for n, (name, dtype, options) in enumerate(attrs):
+        for n, (model, name, dtype, options) in enumerate(rows):
             item = {
                 "type": "data_attribute",
                 "id": 34 + n,
-                "model": "contact",
+                "model": model,
                 "name": name,
                 "full_name": f"custom_attributes.{name}",
                 "label": name.replace("_", " ").title(),
@@ -373,7 +388,7 @@ class World:
                 "user_count": 0,
                 "plan": {"type": "plan", "id": str(1 + c % 4), "name": PLANS[c % 4]},
                 "custom_attributes": {
-                    "tier": r.choice(["smb", "mid", "ent"]),
+                    "tier": r.choice(COMPANY_TIERS),
                     "region": r.choice(REGIONS),
                 },
                 "tags": [self.tag_id(r.randrange(len(TAG_NAMES)))] if r.random() < 0.3 else [],
@@ -390,7 +405,7 @@ class World:
         created = self._epoch(self.now - timedelta(days=self.size.days + r.randint(1, 700)))
         updated = self._updated_at("contact", i)
         country, code, region, city, continent = r.choice(COUNTRIES)
-        n_tags = 12 if i % 97 == 13 else r.choice([0, 0, 1, 2, 3])  # some exceed the embedded 10
+        n_tags = MANY if i % 97 == 13 else r.choice([0, 0, 1, 2, 3])  # some exceed the embedded 10
         tags = sorted({self.tag_id(r.randrange(len(TAG_NAMES))) for _ in range(n_tags)})
         if n_tags > 10:
             tags = [self.tag_id(t) for t in range(n_tags)]
@@ -445,11 +460,24 @@ class World:
             },
             "social_profiles": {"type": "list", "data": []},
             "tags": tags,
-            "notes": [],
-            "companies": [self.intercom_id("company", p["company"])]
-            if p["company"] is not None
-            else [],
+            "notes": self._note_ids(i),
+            "companies": self._company_ids(i, p["company"]),
         }
+
+    def _note_ids(self, i: int) -> list[str]:
+        """Notes on contact ``i``: the ones that carry more than 10 exercise the embedded list's
+        truncation (``has_more`` and the ``url`` of the full list)."""
+        n_notes = MANY if i % 97 == 13 else 0
+        return [str(81_000_000 + i * 100 + n) for n in range(n_notes)]
+
+    def _company_ids(self, i: int, company: int | None) -> list[str]:
+        """The companies of contact ``i``: its own first; the contacts that have many tags also
+        belong to more than 10 companies (when the world has that many)."""
+        ids = [company] if company is not None else []
+        if i % 97 == 13:
+            extra = (c for c in range(self.size.n_companies) if c != company)
+            ids += list(islice(extra, MANY - len(ids)))
+        return [self.intercom_id("company", c) for c in ids]
 
     def intercom_conversations(self) -> Iterator[dict]:
         admins = self.intercom_admins()
@@ -468,43 +496,7 @@ class World:
         admin = r.choice([a for a in admins if a["team_ids"] == [int(self.team_id(team))]])
         n_parts = 520 if k < self.size.long_conversations else r.randint(1, 8)
         state = r.choice(["open", "closed", "closed", "snoozed"])
-        parts = []
-        step = max(1, (updated - created) // (n_parts + 1))
-        for n in range(n_parts):
-            by_admin = n % 2 == 1
-            parts.append(
-                {
-                    "type": "conversation_part",
-                    "id": str(30_000_000 + k * 1000 + n),
-                    "part_type": "comment" if n % 5 else ("assignment" if n else "comment"),
-                    "body": PART_TEXT[(k + n) % len(PART_TEXT)],
-                    "created_at": created + step * (n + 1),
-                    "updated_at": created + step * (n + 1),
-                    "notified_at": created + step * (n + 1),
-                    "assigned_to": {"type": "admin", "id": admin["id"]}
-                    if n % 5 == 0 and n
-                    else None,
-                    "author": (
-                        {
-                            "type": "admin",
-                            "id": admin["id"],
-                            "name": admin["name"],
-                            "email": admin["email"],
-                        }
-                        if by_admin
-                        else {
-                            "type": contact["role"],
-                            "id": contact["id"],
-                            "name": contact["name"],
-                            "email": contact["email"],
-                        }
-                    ),
-                    "attachments": [],
-                    "external_id": None,
-                    "redacted": False,
-                }
-            )
-        first_reply = created + step * 2 if n_parts > 1 else None
+        parts = _conversation_parts(k, n_parts, (created, updated), state, admin, contact)
         return {
             "type": "conversation",
             "id": str(4_000_000 + k),
@@ -547,20 +539,7 @@ class World:
             },
             "first_contact_reply": None,
             "sla_applied": None,
-            "statistics": {
-                "type": "conversation_statistics",
-                "time_to_assignment": 60,
-                "time_to_admin_reply": (first_reply or created) - created,
-                "first_contact_reply_at": created,
-                "first_assignment_at": created + 60,
-                "first_admin_reply_at": first_reply,
-                "first_close_at": updated if state == "closed" else None,
-                "last_close_at": updated if state == "closed" else None,
-                "last_closed_by_id": admin["id"] if state == "closed" else None,
-                "count_reopens": 0,
-                "count_assignments": 1,
-                "count_conversation_parts": n_parts,
-            },
+            "statistics": conversation_statistics(created, parts, admin["id"]),
             "conversation_parts": parts,
         }
 
@@ -804,6 +783,112 @@ class World:
                 "Lead": leads,
             }
         )
+
+
+def _part(k: int, n: int, at: int, part_type: str, author: dict, body: str | None) -> dict:
+    return {
+        "type": "conversation_part",
+        "id": str(30_000_000 + k * 1000 + n),
+        "part_type": part_type,
+        "body": body,
+        "created_at": at,
+        "updated_at": at,
+        "notified_at": at,
+        "assigned_to": None,
+        "author": author,
+        "attachments": [],
+        "external_id": None,
+        "redacted": False,
+    }
+
+
+def _conversation_parts(
+    k: int, n_parts: int, span: tuple[int, int], state: str, admin: dict, contact: dict
+) -> list[dict]:
+    """The parts of conversation ``k``, oldest first: contact and admin comments taking turns,
+    an admin's assignment every fifth part, and, when the conversation is closed or snoozed, the
+    admin's ``close`` or ``snoozed`` part last, at the conversation's ``updated_at``."""
+    created, updated = span
+    by_admin = {"type": "admin", "id": admin["id"], "name": admin["name"], "email": admin["email"]}
+    by_contact = {
+        "type": contact["role"],
+        "id": contact["id"],
+        "name": contact["name"],
+        "email": contact["email"],
+    }
+    step = max(1, (updated - created) // (n_parts + 1))
+    parts = []
+    for n in range(n_parts):
+        assignment = n % 5 == 0 and n > 0
+        part = _part(
+            k,
+            n,
+            created + step * (n + 1),
+            "assignment" if assignment else "comment",
+            by_admin if assignment or n % 2 == 1 else by_contact,
+            PART_TEXT[(k + n) % len(PART_TEXT)],
+        )
+        if assignment:
+            part["assigned_to"] = {"type": "admin", "id": admin["id"]}
+        parts.append(part)
+    if state in ("closed", "snoozed"):
+        last = "close" if state == "closed" else "snoozed"
+        parts.append(_part(k, n_parts, updated, last, by_admin, None))
+    return parts
+
+
+def conversation_statistics(created: int, parts: list[dict], admin_id: str) -> dict:
+    """``conversation_statistics`` as the parts imply them: the times of the first and last
+    contact reply, admin reply, assignment and close, and the ``time_to_*`` durations measured
+    from the conversation's start (the contact's opening message, assigned a minute later)."""
+    by_admin = [p for p in parts if p["author"]["type"] == "admin"]
+    admin_replies = [p["created_at"] for p in by_admin if p["part_type"] == "comment"]
+    contact_replies = [
+        p["created_at"]
+        for p in parts
+        if p["part_type"] == "comment" and p["author"]["type"] != "admin"
+    ]
+    assignments = [p["created_at"] for p in parts if p["part_type"] == "assignment"]
+    closes = [p["created_at"] for p in parts if p["part_type"] == "close"]
+    first_assignment = created + 60
+    last_assignment = max([first_assignment, *assignments])
+    stats: dict = {
+        "type": "conversation_statistics",
+        "time_to_assignment": first_assignment - created,
+        "first_contact_reply_at": created,
+        "first_assignment_at": first_assignment,
+        "last_assignment_at": last_assignment,
+        "last_contact_reply_at": max([created, *contact_replies]),
+        "count_reopens": 0,
+        "count_assignments": 1 + len(assignments),
+        "count_conversation_parts": len(parts),
+    }
+    if admin_replies:
+        after_assignment = [t for t in admin_replies if t >= last_assignment]
+        stats |= {
+            "time_to_admin_reply": admin_replies[0] - created,
+            "first_admin_reply_at": admin_replies[0],
+            "last_admin_reply_at": admin_replies[-1],
+            "median_time_to_reply": _median_reply(created, contact_replies, admin_replies),
+        }
+        if after_assignment:
+            stats["last_assignment_admin_reply_at"] = after_assignment[0]
+    if closes:
+        stats |= {
+            "time_to_first_close": closes[0] - created,
+            "time_to_last_close": closes[-1] - created,
+            "first_close_at": closes[0],
+            "last_close_at": closes[-1],
+            "last_closed_by_id": admin_id,
+        }
+    return stats
+
+
+def _median_reply(created: int, contact_replies: list[int], admin_replies: list[int]) -> int:
+    """Median of the time each admin reply took since the contact's latest message before it."""
+    asked = [created, *contact_replies]
+    waits = [t - max(a for a in asked if a <= t) for t in admin_replies]
+    return int(statistics.median(waits))
 
 
 def _ascii(name: str) -> str:

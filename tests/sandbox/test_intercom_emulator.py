@@ -1,4 +1,5 @@
-"""The Intercom emulator over real loopback HTTP, checked against the 2.14 OpenAPI description."""
+"""The Intercom emulator over real loopback HTTP, checked against the 2.14 OpenAPI description
+(kept in ``tests/sandbox/openapi/``)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from openapi_schema_validator import OAS30Validator
 
 from intercom_salesforce.sandbox.intercom import (
     FaultConfig,
@@ -26,8 +25,8 @@ from intercom_salesforce.sandbox.intercom import (
     create_app,
 )
 from intercom_salesforce.sandbox.serving import RunningServer, start_in_thread
+from tests.helpers import openapi_validator
 
-SPEC_PATH = pathlib.Path("/work/shared/reference/intercom-openapi-2.14.yaml")
 TOKEN = "sandbox-intercom-token"
 LA = ZoneInfo("America/Los_Angeles")
 NOW = 1_763_000_000  # 2025-11-13 02:13:20 UTC
@@ -41,52 +40,9 @@ def la(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> int:
 
 
 @pytest.fixture(scope="session")
-def spec() -> dict[str, Any]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data = yaml.load(SPEC_PATH.read_text(), Loader=loader)  # noqa: S506 - safe loader
-    assert data["openapi"].startswith("3.0"), "2.14 is OpenAPI 3.0: OAS30Validator applies"
-    return data
-
-
-@pytest.fixture(scope="session")
-def validate(spec: dict[str, Any]) -> Callable[[Any, str], None]:
-    """Validate a body against a named component schema with every ``$ref`` inlined.
-
-    Siblings of a ``$ref`` (the spec writes ``$ref`` + ``nullable: true``) are merged into the
-    inlined schema, which is what the description means; recursive refs are cut to ``{}``.
-    No format checker is used: the spec tags integer timestamps ``format: date-time``.
-    """
-    schemas = spec["components"]["schemas"]
-
-    def inline(node: Any, stack: tuple[str, ...]) -> Any:
-        if isinstance(node, list):
-            return [inline(x, stack) for x in node]
-        if not isinstance(node, dict):
-            return node
-        if "$ref" in node:
-            name = node["$ref"].rsplit("/", 1)[-1]
-            if name in stack:
-                return {}
-            target = inline(schemas[name], (*stack, name))
-            return allow_null({**target, **{k: v for k, v in node.items() if k != "$ref"}})
-        return allow_null({k: inline(v, stack) for k, v in node.items()})
-
-    def allow_null(node: dict[str, Any]) -> dict[str, Any]:
-        # OAS 3.0 applies ``nullable`` to ``type`` only, so null would still fail anyOf/allOf
-        # branches of a schema the description marks nullable (event_details, applied_by).
-        if node.get("nullable") and any(k in node for k in ("anyOf", "allOf", "oneOf")):
-            return {"anyOf": [{"enum": [None]}, {k: v for k, v in node.items() if k != "nullable"}]}
-        return node
-
-    cache: dict[str, OAS30Validator] = {}
-
-    def check(body: Any, name: str) -> None:
-        if name not in cache:
-            cache[name] = OAS30Validator(inline({"$ref": f"#/components/schemas/{name}"}, ()))
-        errors = sorted(cache[name].iter_errors(body), key=lambda e: list(e.path))
-        assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
-
-    return check
+def validate() -> Callable[[Any, str], None]:
+    """Validate a body against a named component schema of the 2.14 description."""
+    return openapi_validator("2.14")
 
 
 # --- emulator fixtures --------------------------------------------------------------------------

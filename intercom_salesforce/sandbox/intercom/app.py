@@ -3,8 +3,9 @@
 Order of checks per API request, following what clients observe (reference §1, §6):
 hold fault (``FaultConfig.holds``: the request waits before or after the rest) → bearer token
 (401 without rate-limit headers) → fixed-window rate limit (429 with headers) →
-injected faults → ``Intercom-Version`` → ``Accept`` → route (unknown path or method → 404) →
-JSON body (400 ``parameter_invalid``) → handler. Every authenticated response carries
+injected faults → ``Intercom-Version`` (a version not served → 400 ``intercom_version_invalid``) →
+``Accept`` → route (unknown path or method → 404) → JSON body (400 ``parameter_invalid``) →
+handler → the answer in the version's shapes (``versions.py``). Every authenticated response carries
 ``X-RateLimit-*``. Control endpoints under ``/_sandbox/`` need no token and are not rate limited.
 """
 
@@ -32,6 +33,7 @@ from intercom_salesforce.sandbox.intercom import (
     contacts_api,
     control_api,
     conversations_api,
+    versions,
     workspace_api,
 )
 from intercom_salesforce.sandbox.intercom.companies_api import ScrollState
@@ -50,13 +52,11 @@ from intercom_salesforce.sandbox.intercom.ratelimit import FixedWindowLimiter
 from intercom_salesforce.sandbox.intercom.requestlog import LOGGED_HEADERS, RequestLog
 from intercom_salesforce.sandbox.intercom.search import SearchError
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
+from intercom_salesforce.sandbox.intercom.versions import PREVIEW_VERSIONS
 from intercom_salesforce.sandbox.latency import Latency
 
-#: Versions the API accepts: the 2.14 enum plus later releases and the Preview names (§1).
-KNOWN_VERSIONS = frozenset(
-    [f"1.{i}" for i in range(5)] + [f"2.{i}" for i in range(17)] + ["Preview", "Unstable"]
-)
-PREVIEW_VERSIONS = frozenset({"Preview", "Unstable"})
+#: Versions the emulator serves, each in the shapes ``versions.py`` gives it (§1).
+KNOWN_VERSIONS = frozenset(versions.SHAPES)
 
 
 @dataclass
@@ -326,7 +326,7 @@ class IntercomEmulator:
                     400, "parameter_invalid", "There was a problem in the JSON you submitted"
                 ) from None
         api_request = ApiRequest(request, body, version)
-        return self.handlers[endpoint](self.ctx, api_request, **args)
+        return versions.adapt(version, self.handlers[endpoint](self.ctx, api_request, **args))
 
 
 def create_app(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
+from intercom_salesforce.sandbox.intercom import versions
 from intercom_salesforce.sandbox.intercom.errors import (
     COMPANY_NOT_FOUND,
     NOT_FOUND,
@@ -117,10 +118,12 @@ def find_by_external_id(ctx: ApiContext, req: ApiRequest, external_id: str) -> R
     return json_response(200, contact)
 
 
-def _writable_fields(body: Any) -> dict[str, Any]:
+def _writable_fields(body: Any, version: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "parameter_invalid", "Request body must be a JSON object")
     fields = {k: v for k, v in body.items() if k in CONTACT_WRITABLE}
+    if "owner_id" in fields:
+        fields["owner_id"] = versions.owner_id_in(version, fields["owner_id"])
     role = fields.get("role")
     if role is not None and role not in ("user", "lead"):
         raise ApiError(400, "parameter_invalid", f"Invalid role '{role}'", "role")
@@ -158,7 +161,7 @@ def _conflict(ctx: ApiContext, fields: dict[str, Any], exclude: str | None = Non
 
 def create_contact(ctx: ApiContext, req: ApiRequest) -> Response:
     """``POST /contacts``: needs at least one of email, external_id or role."""
-    fields = _writable_fields(req.body)
+    fields = _writable_fields(req.body, req.version)
     if not any(fields.get(k) for k in ("email", "external_id", "role")):
         raise ApiError(400, "parameter_invalid", "Either email, external_id or role is required")
     _conflict(ctx, fields)
@@ -169,7 +172,7 @@ def create_contact(ctx: ApiContext, req: ApiRequest) -> Response:
 
 def update_contact(ctx: ApiContext, req: ApiRequest, contact_id: str) -> Response:
     """``PUT /contacts/{id}``: merges fields and custom attributes, bumps ``updated_at``."""
-    fields = _writable_fields(req.body)
+    fields = _writable_fields(req.body, req.version)
     _contact_or_404(ctx, contact_id)
     _conflict(ctx, fields, exclude=contact_id)
     try:
@@ -233,9 +236,33 @@ def _tag_doc(ctx: ApiContext, tag_id: str) -> dict[str, Any]:
     return {"type": "tag", "id": tag["id"], "name": tag.get("name") or ""}
 
 
+def _tagging_admin(ctx: ApiContext, contact: dict[str, Any]) -> str:
+    """Who tagged a seeded contact: its owner when it has one, else the workspace's first admin
+    (seeds carry tag ids only)."""
+    if contact.get("owner_id") is not None:
+        return str(contact["owner_id"])
+    admins = ctx.store.all_docs("admins")
+    return admins[0]["id"] if admins else "0"
+
+
 def contact_tags(ctx: ApiContext, req: ApiRequest, contact_id: str) -> Response:
-    _contact_or_404(ctx, contact_id)
-    tags = [_tag_doc(ctx, t) for t in ctx.store.link_ids(contact_id, "tags")]
+    """The contact's tags with ``applied_at``/``applied_by``, as the recorded example shows them:
+    recorded for tags applied through the API, the contact's creation for seeded ones."""
+    contact = ctx.store.get_contact(contact_id, single=False)
+    if contact is None:
+        raise ApiError(404, "not_found", USER_NOT_FOUND)
+    taggings = ctx.store.taggings(contact_id)
+    seeded = (contact["created_at"], _tagging_admin(ctx, contact))
+    tags = []
+    for tag_id in ctx.store.link_ids(contact_id, "tags"):
+        applied_at, admin_id = taggings.get(tag_id, seeded)
+        tags.append(
+            {
+                **_tag_doc(ctx, tag_id),
+                "applied_at": applied_at,
+                "applied_by": {"type": "admin", "id": admin_id},
+            }
+        )
     return json_response(200, {"type": "list", "data": tags})
 
 
@@ -250,10 +277,11 @@ def tag_contact(ctx: ApiContext, req: ApiRequest, contact_id: str) -> Response:
     if ctx.store.get_doc("tags", tag_id) is None:
         raise ApiError(404, "not_found", NOT_FOUND)
     now = ctx.now()
-    if ctx.store.add_contact_link(contact_id, "tags", tag_id):
-        ctx.store.touch("contacts", [contact_id], now)
     admins = ctx.store.all_docs("admins")
     applied_by = {"type": "admin", "id": admins[0]["id"] if admins else "0"}
+    if ctx.store.add_contact_link(contact_id, "tags", tag_id):
+        ctx.store.record_tagging(contact_id, tag_id, now, applied_by["id"])
+        ctx.store.touch("contacts", [contact_id], now)
     return json_response(
         200, {**_tag_doc(ctx, tag_id), "applied_at": now, "applied_by": applied_by}
     )

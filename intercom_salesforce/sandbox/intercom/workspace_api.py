@@ -105,8 +105,8 @@ def _me_admin(ctx: ApiContext) -> dict[str, Any]:
 
 
 def me(ctx: ApiContext, req: ApiRequest) -> Response:
-    """``GET /me``: the admin plus ``app`` with the workspace id, region and **timezone** that
-    contact-search day boundaries use (§1, §2.4)."""
+    """``GET /me``: the admin, with every field ``admin_with_app`` documents, plus ``app`` with
+    the workspace id, region and **timezone** that contact-search day boundaries use (§1, §2.4)."""
     admin = _me_admin(ctx)
     app_info = ctx.store.app_info()
     cfg = ctx.config
@@ -115,6 +115,10 @@ def me(ctx: ApiContext, req: ApiRequest) -> Response:
         "id": admin["id"],
         "email": admin["email"],
         "name": admin["name"],
+        "job_title": admin["job_title"],
+        "away_mode_enabled": admin["away_mode_enabled"],
+        "away_mode_reassign": admin["away_mode_reassign"],
+        "team_ids": admin["team_ids"],
         "email_verified": True,
         "app": {
             "type": "app",

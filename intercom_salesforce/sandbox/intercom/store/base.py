@@ -23,6 +23,7 @@ TABLES = (
     "meta",
     "contacts",
     "contact_links",
+    "contact_taggings",
     "companies",
     "company_links",
     "conversations",
@@ -35,7 +36,13 @@ TABLES = (
     "data_attributes",
     "events",
 )
-COUNTED = frozenset(TABLES) - {"meta", "contact_links", "company_links", "conversation_links"}
+COUNTED = frozenset(TABLES) - {
+    "meta",
+    "contact_links",
+    "contact_taggings",
+    "company_links",
+    "conversation_links",
+}
 _NOT_NULL_SORTS = frozenset(
     {
         "contacts.created_at",

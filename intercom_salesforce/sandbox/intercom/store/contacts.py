@@ -253,3 +253,20 @@ class ContactStore(StoreBase):
             return cur.rowcount > 0
 
         return bool(self._write(run))
+
+    def record_tagging(self, contact_id: str, tag_id: str, applied_at: int, admin_id: str) -> None:
+        """Remember when and by whom a tag was applied, for ``GET /contacts/{id}/tags``."""
+        self._write(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO contact_taggings VALUES (?, ?, ?, ?)",
+                (contact_id, tag_id, applied_at, admin_id),
+            )
+        )
+
+    def taggings(self, contact_id: str) -> dict[str, tuple[int, str]]:
+        """``tag id → (applied_at, admin id)`` of the tags applied to this contact through the API."""
+        rows = self.query(
+            "SELECT tag_id, applied_at, admin_id FROM contact_taggings WHERE contact_id = ?",
+            (contact_id,),
+        )
+        return {tag_id: (int(at), admin_id) for tag_id, at, admin_id in rows}

@@ -33,6 +33,15 @@ CREATE TABLE IF NOT EXISTS contact_links (
     PRIMARY KEY (contact_id, kind, target_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS contact_links_target ON contact_links (kind, target_id, contact_id);
+-- When and by which admin a tag was applied to a contact through the API; a seeded tag has no row
+-- (its application is derived from the contact, contacts.py).
+CREATE TABLE IF NOT EXISTS contact_taggings (
+    contact_id TEXT NOT NULL,
+    tag_id TEXT NOT NULL,
+    applied_at INTEGER NOT NULL,
+    admin_id TEXT NOT NULL,
+    PRIMARY KEY (contact_id, tag_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS companies (
     id TEXT PRIMARY KEY,
     company_id TEXT,
