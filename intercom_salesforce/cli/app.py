@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import click
 
 from intercom_salesforce.cli.demo import demo
+from intercom_salesforce.cli.plan import plan
 from intercom_salesforce.cli.review import review
 from intercom_salesforce.cli.sandbox import sandbox
 from intercom_salesforce.cli.sync import sync
@@ -18,14 +19,14 @@ PROG = "intercom-salesforce"
 
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"]},
-    help="The demo, the sandbox's seed/reset/serve, one sync run, the review queue and the "
-    "webhook receiver.",
+    help="The demo, the sandbox's seed/reset/serve, one sync run, the plan of one (a dry run), "
+    "the review queue and the webhook receiver.",
 )
 def cli() -> None:
     """Nothing to do before a command: each one loads what it needs."""
 
 
-for command in (demo, sync, sandbox, review, webhooks):
+for command in (demo, sync, plan, sandbox, review, webhooks):
     cli.add_command(command)
 
 

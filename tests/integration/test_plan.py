@@ -6,6 +6,9 @@ records review holds back, and the conflicts it leaves alone."""
 from __future__ import annotations
 
 import csv
+import shutil
+import subprocess
+import sys
 from collections import defaultdict
 
 import duckdb
@@ -18,7 +21,9 @@ from intercom_salesforce.assets.push.plan import DRY_RUN_TAG
 from intercom_salesforce.assets.quality.checks import CHECKS_BY_ENTITY
 from intercom_salesforce.definitions import CONVERSATION_ASSETS, SYNC_ASSETS
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
-from tests.helpers import full_range, materialize_range, simple_salesforce, warehouse_rows
+from intercom_salesforce.sandbox.runtime import SandboxState, start
+from tests.helpers import Sandbox, full_range, materialize_range, simple_salesforce, warehouse_rows
+from tests.integration.crash_harness import SyncHome
 
 DRY = {DRY_RUN_TAG: "true"}
 PEOPLE = [*SYNC_ASSETS, CHECKS_BY_ENTITY["intercom_contacts"]]
@@ -53,12 +58,11 @@ def state(tmp_path) -> dict[str, list[tuple]]:
     return {name: warehouse_rows(tmp_path, sql) for name, sql in STATE.items()}
 
 
-def ingest_jobs_created(sandbox) -> int:
+def ingest_jobs_created(sandbox: Sandbox | SyncHome) -> int:
     """Bulk ingest jobs the emulated org was asked to create, from its request log."""
+    ca = sandbox.ca if isinstance(sandbox, SyncHome) else sandbox.state.root / "tls" / "ca.pem"
     resp = requests.get(
-        f"{sandbox.running.salesforce_url}/_sandbox/requests",
-        verify=str(sandbox.state.root / "tls" / "ca.pem"),
-        timeout=10,
+        f"{sandbox.running.salesforce_url}/_sandbox/requests", verify=str(ca), timeout=10
     )
     resp.raise_for_status()
     log = resp.json()
@@ -230,3 +234,37 @@ def test_conversation_plan_is_what_the_next_run_does(sandbox, tmp_path):
         for r in warehouse_rows(tmp_path, "SELECT conversation_id FROM sync.pending_conversations")
     }
     assert set(plan["waiting"]) == waiting
+
+
+@pytest.mark.long(seconds=90)
+def test_plan_command_prints_each_object_and_writes_nothing(seeded_state, tmp_path):
+    shutil.copytree(seeded_state.root, tmp_path / "var" / "sandbox")
+    home = SyncHome(tmp_path, start(SandboxState(tmp_path / "var" / "sandbox")))
+    try:
+        first, last = full_range()
+        cmd = [sys.executable, "-m", "intercom_salesforce.cli", "plan", "--from", first]
+        cmd += ["--to", last, "--object", "Lead"]
+        done = subprocess.run(
+            cmd, env=home.env(), cwd=tmp_path, capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert ingest_jobs_created(home) == 0
+    finally:
+        home.stop()
+    lines = done.stdout.splitlines()
+    assert any(line.startswith("Plan of run ") for line in lines), done.stdout
+    (lead,) = [line for line in lines if line.strip().startswith("Lead:")]
+    assert "create " in lead and "Account:" not in done.stdout  # only the object asked for
+    created = int(lead.split("create ")[1].split(",")[0])
+    csv_path = lines[lines.index(lead) + 1].strip()
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert created > 0 and sum(r["action"] == "create" for r in rows) == created
+    warehouse = duckdb.connect(str(tmp_path / "var" / "warehouse.duckdb"), read_only=True)
+    try:
+        assert warehouse.execute("SELECT count(*) FROM sync.sync_state").fetchone() == (0,)
+        assert warehouse.execute(
+            "SELECT count(*) FROM sync.plans WHERE sobject = 'Lead' AND action = 'create'"
+        ).fetchone() == (created,)
+    finally:
+        warehouse.close()
