@@ -10,6 +10,7 @@ COMMANDS = {
     "demo": {"--reset", "--contacts"},
     "sync": {"--job", "--from", "--to", "--quiet"},
     "plan": {"--partition", "--from", "--to", "--object"},
+    "trace": {"IDENTIFIER", "--json"},
     "sandbox seed": {"--contacts", "--days", "--seed", "--reset"},
     "sandbox reset": {"--warehouse"},
     "sandbox serve": {"--intercom-port", "--salesforce-port"},
