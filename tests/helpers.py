@@ -124,10 +124,17 @@ def full_range() -> tuple[str, str]:
 
 
 def materialize_range(
-    assets: list[Any], resources: dict[str, Any], first: str, last: str, *, succeed: bool = True
+    assets: list[Any],
+    resources: dict[str, Any],
+    first: str,
+    last: str,
+    *,
+    succeed: bool = True,
+    tags: dict[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Run ``assets`` over the days ``first``..``last`` in one run (as a backfill does); with
-    ``succeed`` the run must succeed, and the failures are shown when it does not."""
+    """Run ``assets`` over the days ``first``..``last`` in one run (as a backfill does), with
+    ``tags`` besides the range's; with ``succeed`` the run must succeed, and the failures are
+    shown when it does not."""
     result = dg.materialize(
         assets,
         resources=resources,
@@ -135,6 +142,7 @@ def materialize_range(
         tags={
             "dagster/asset_partition_range_start": first,
             "dagster/asset_partition_range_end": last,
+            **(tags or {}),
         },
         raise_on_error=False,
     )

@@ -8,9 +8,11 @@ from collections.abc import Sequence
 import click
 
 from intercom_salesforce.cli.demo import demo
+from intercom_salesforce.cli.plan import plan
 from intercom_salesforce.cli.review import review
 from intercom_salesforce.cli.sandbox import sandbox
 from intercom_salesforce.cli.sync import sync
+from intercom_salesforce.cli.trace import trace
 from intercom_salesforce.cli.webhooks import webhooks
 
 PROG = "intercom-salesforce"
@@ -18,14 +20,14 @@ PROG = "intercom-salesforce"
 
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"]},
-    help="The demo, the sandbox's seed/reset/serve, one sync run, the review queue and the "
-    "webhook receiver.",
+    help="The demo, the sandbox's seed/reset/serve, one sync run, the plan of one (a dry run), "
+    "a record's trace, the review queue and the webhook receiver.",
 )
 def cli() -> None:
     """Nothing to do before a command: each one loads what it needs."""
 
 
-for command in (demo, sync, sandbox, review, webhooks):
+for command in (demo, sync, plan, trace, sandbox, review, webhooks):
     cli.add_command(command)
 
 

@@ -74,11 +74,17 @@ def sync_lock(path: Path, poll_seconds: float = 2.0) -> Iterator[None]:
 
 
 def run_job(
-    job_name: str, first: str, last: str, source: str, *, quiet: bool = False
+    job_name: str,
+    first: str,
+    last: str,
+    source: str,
+    *,
+    quiet: bool = False,
+    tags: dict[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Execute a sync job over ``first``..``last`` in this process, on the instance at
-    ``DAGSTER_HOME``: after taking the sync lock, ending runs that died and waiting for the
-    warehouse pool, so a crashed run never wedges this one."""
+    ``DAGSTER_HOME``, with ``tags`` besides its own: after taking the sync lock, ending runs that
+    died and waiting for the warehouse pool, so a crashed run never wedges this one."""
     import dagster as dg
 
     from intercom_salesforce.automation.run_guard import process_tags, wait_for_pool
@@ -99,7 +105,7 @@ def run_job(
         )
         return job.execute_in_process(
             instance=instance,
-            tags={**days, "source": source, **process_tags()},
+            tags={**days, "source": source, **(tags or {}), **process_tags()},
             raise_on_error=False,
             run_config=(
                 {"loggers": {"console": {"config": {"log_level": "WARNING"}}}} if quiet else {}

@@ -32,7 +32,7 @@ def _count(con: duckdb.DuckDBPyConnection, name: str, params: Sequence[str] = ()
     return rows[0][0] if rows else 0
 
 
-def _connect(path: str) -> duckdb.DuckDBPyConnection:
+def connect_read_only(path: str) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(path, read_only=True)
     except duckdb.ConnectionException:
@@ -47,7 +47,7 @@ def print_summary(run_id: str, first: str, last: str, checks_passed: bool) -> No
     if not path.exists():
         click.echo(f"\nRun {run_id} wrote no warehouse ({path}): see its failure above.")
         return
-    with _connect(str(path)) as con:
+    with connect_read_only(str(path)) as con:
         staged = _count(con, "staged_contacts.sql", [first, last])
         rules = dict(_rows(con, "match_rules.sql", [run_id]))
         by_object: dict[str, dict[str, int]] = {}

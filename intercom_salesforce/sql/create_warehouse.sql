@@ -270,3 +270,18 @@ CREATE OR REPLACE MACRO sync.sf_same(a, b) AS
     OR coalesce(try_cast(a AS DOUBLE) = try_cast(b AS DOUBLE), FALSE)
     OR coalesce(lower(a::VARCHAR) IN ('true', 'false') AND lower(a::VARCHAR) = lower(b::VARCHAR),
                 FALSE);
+
+-- What a dry run (run tag intercom_salesforce/dry_run=true) found each push would do, one row per
+-- record and action: create | update | unchanged | review | conflict | waiting. changes lists the
+-- fields a create or update sends (old: Salesforce's value as mirrored, else the value last
+-- pushed; new: NULL when cleared) and, for a conflict, the fields left alone.
+CREATE TABLE IF NOT EXISTS sync.plans (
+    run_id      VARCHAR NOT NULL,
+    sobject     VARCHAR NOT NULL,
+    external_id VARCHAR NOT NULL,      -- the Intercom id
+    sf_id       VARCHAR,
+    action      VARCHAR NOT NULL,
+    changes     STRUCT(field VARCHAR, old_value VARCHAR, new_value VARCHAR)[],
+    detail      VARCHAR,               -- the review rules, the conflict kinds and rules
+    planned_at  TIMESTAMPTZ NOT NULL
+);

@@ -9,6 +9,8 @@ from intercom_salesforce.cli.app import cli
 COMMANDS = {
     "demo": {"--reset", "--contacts"},
     "sync": {"--job", "--from", "--to", "--quiet"},
+    "plan": {"--partition", "--from", "--to", "--object"},
+    "trace": {"IDENTIFIER", "--json"},
     "sandbox seed": {"--contacts", "--days", "--seed", "--reset"},
     "sandbox reset": {"--warehouse"},
     "sandbox serve": {"--intercom-port", "--salesforce-port"},
@@ -44,6 +46,8 @@ def test_usage_errors_exit_2_and_help_exits_0(capsys):
     assert main([]) == 2
     assert main(["review"]) == 2
     assert main(["sync", "--job", "nope"]) == 2
+    assert main(["plan", "--object", "Opportunity"]) == 2
+    assert main(["plan", "--partition", "2026-01-01", "--from", "2026-01-01"]) == 2
     assert main(["review", "show", "not-a-number"]) == 2
     assert main(["review", "merge", "1"]) == 2  # --survivor is required
     assert main(["-h"]) == 0

@@ -28,6 +28,7 @@ import duckdb
 from intercom_salesforce.assets.push.batch import CLEAR, PushBatch, PushOutcome
 from intercom_salesforce.assets.push.csv_files import write_csv_files
 from intercom_salesforce.assets.push.field_diff import prepare_changes
+from intercom_salesforce.assets.push.plan import PlanLog
 from intercom_salesforce.assets.push.results import (
     RETRY_EXHAUSTED,
     add_transient,
@@ -49,6 +50,7 @@ class PushRun:
     max_bytes: int
     max_attempts: int = 3
     retry_base_seconds: float = 1.0
+    plan: PlanLog | None = None  # a dry run: batches are diffed into the plan, never uploaded
 
 
 def ledger_job(
@@ -184,14 +186,29 @@ def _start(
     return True
 
 
+def plan_batches(
+    conn: duckdb.DuckDBPyConnection, batches: list[PushBatch], plan: PlanLog
+) -> list[PushOutcome]:
+    """A dry run's push: each batch diffed exactly as a push diffs it, and its records added to
+    the plan; no CSV is written, no Bulk job created."""
+    outcomes = [PushOutcome() for _batch in batches]
+    for batch, outcome in zip(batches, outcomes, strict=True):
+        prepare_changes(conn, batch, outcome)
+        plan.add_batch(conn, batch)
+    return outcomes
+
+
 def push_batches(
     conn: duckdb.DuckDBPyConnection, sf: SalesforceClient, batches: list[PushBatch], run: PushRun
 ) -> list[PushOutcome]:
     """Independent batches to Salesforce together: diff each, then per attempt write, upload,
     poll and record all their jobs at once; retry the transient, queue the rejected. The
-    batches' tables are dropped once their results are recorded."""
+    batches' tables are dropped once their results are recorded. A dry run (``run.plan``) stops
+    after the diff."""
     outcomes = {batch.prefix: PushOutcome() for batch in batches}
     try:
+        if run.plan is not None:
+            return plan_batches(conn, batches, run.plan)
         sending = [b for b in batches if _start(conn, sf, b, outcomes[b.prefix])]
         active = sending
         for attempt in range(1, run.max_attempts + 1):

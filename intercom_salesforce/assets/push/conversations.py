@@ -21,6 +21,7 @@ created.
 """
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -44,6 +45,7 @@ from intercom_salesforce.assets.push.pipeline import (
     push_run,
     sample_table,
 )
+from intercom_salesforce.assets.push.plan import PlanLog, is_dry_run, plan_metadata, planning
 from intercom_salesforce.assets.push.recovery import recover_open_jobs
 from intercom_salesforce.mapping import Mapping, MappingError
 from intercom_salesforce.mapping.conversations import (
@@ -258,12 +260,14 @@ def push_conversations(
     mapping: Mapping,
     settings: SyncSettings,
     run_id: str,
+    plan: PlanLog | None = None,
 ) -> PushOutcome:
     """The routed conversations to the mapping's target: upserted by the conversation id, or,
-    for Notes, inserted then updated by Id."""
+    for Notes, inserted then updated by Id. With a ``plan`` (a dry run) the batches are diffed
+    into the plan and nothing is sent."""
     target = mapping.conversations.target
     columns = target_columns(mapping)
-    run = push_run(settings, run_id, target.lower())
+    run = replace(push_run(settings, run_id, target.lower()), plan=plan)
     if target == "Note":
         return push_notes(conn, sf, columns, run)
     batch = conversation_batch(target, CONVERSATION_KEY, list(columns))
@@ -285,6 +289,27 @@ def record_routing(conn, target: str, run_id: str) -> dict[str, int]:
             "ORDER BY 2 DESC"
         ).fetchall()
     )
+
+
+def plan_conversations(
+    conn: duckdb.DuckDBPyConnection,
+    sf: SalesforceClient,
+    mapping: Mapping,
+    settings: SyncSettings,
+    window: tuple[str, str],
+    run_id: str,
+    mode: str,
+) -> dict:
+    """A dry run of the conversation push: staged, routed and diffed as a push would, inside a
+    transaction that is rolled back (waiting conversations, routing decisions, Note Ids found in
+    the org are not kept); no recovery, no Bulk job. Returns the plan's metadata."""
+    target = mapping.conversations.target
+    plan = PlanLog(run_id, settings.run_dir(run_id, f"{target.lower()}-plan"))
+    with planning(conn, plan):
+        stage_conversations(conn, mapping, settings, *window)
+        plan.add_waiting(conn, target, "_conversations")
+        push_conversations(conn, sf, mapping, settings, run_id, plan)
+    return {**plan_metadata(conn, plan, target, mode), "target": target}
 
 
 @dg.asset(
@@ -320,6 +345,12 @@ def salesforce_conversations(
         raise dg.Failure(description=f"Conversations cannot be written:\n{exc}") from exc
     with warehouse.get_connection() as conn:
         ensure_warehouse(conn)
+        if is_dry_run(context.run.tags):
+            return dg.MaterializeResult(
+                metadata=plan_conversations(
+                    conn, sf, mapping, sync_settings, (first_day, last_day), run_id, salesforce.mode
+                )
+            )
         stage_conversations(conn, mapping, sync_settings, first_day, last_day)
         waiting = conn.execute("SELECT count(*) FROM sync.pending_conversations").fetchall()[0][0]
         recovery = recover_open_jobs(

@@ -15,7 +15,8 @@ Leads and Contacts):
   to the review queue, as does anything already waiting there; nothing is sent for it.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,6 +43,7 @@ from intercom_salesforce.assets.push.pipeline import (
     push_run,
     sample_table,
 )
+from intercom_salesforce.assets.push.plan import PlanLog, is_dry_run, plan_metadata, planning
 from intercom_salesforce.assets.push.recovery import recover_open_jobs
 from intercom_salesforce.assets.push.truth import forget_drifted, record_conflicts, stage_updates
 from intercom_salesforce.assets.quality.review_queue import BLOCKING_STATUSES, upsert_items
@@ -372,6 +374,8 @@ def stage_update_batch(p: ObjectPush, mapped: str) -> StagedUpdates:
         routed_owner,
     )
     conflicts, new_conflicts = record_conflicts(p.conn, decisions, p.run.run_id)
+    if p.run.plan is not None:
+        p.run.plan.add_conflicts(p.conn, p.sobject, decisions.conflicts)
     overwritten = forget_drifted(p.conn, decisions)
     batch = p.batch("Id", ["Id", *decisions.columns])
     pending_rows(p.conn, batch, decisions.decided, "_sf_id", "TRUE", [])
@@ -390,9 +394,11 @@ def push_object(
     last_day: str,
     run_id: str,
     matches: MatchKind = PEOPLE,
+    plan: PlanLog | None = None,
 ) -> tuple[PushOutcome, int]:
     """Create the unmatched records meant to become ``sobject`` (by our external id), then
-    update the matched ones (by Id, stamping our external id): only changed fields are sent."""
+    update the matched ones (by Id, stamping our external id): only changed fields are sent.
+    With a ``plan`` (a dry run) every step runs up to the diff and the records go to the plan."""
     mapped = stage_mapped(
         conn,
         mapping,
@@ -404,7 +410,18 @@ def push_object(
         matches.create_as_sql(mapping, settings),
     )
     queued = review_unmapped(conn, mapped, run_id, matches.entity)
-    p = ObjectPush(conn, sf, mapping, sobject, matches, push_run(settings, run_id, sobject.lower()))
+    run = replace(push_run(settings, run_id, sobject.lower()), plan=plan)
+    if plan is not None:
+        plan.add_reviews(
+            conn,
+            mapped,
+            sobject,
+            matches.update_rules,
+            matches.entity,
+            list(BLOCKING_STATUSES),
+            RETRY_EXHAUSTED,
+        )
+    p = ObjectPush(conn, sf, mapping, sobject, matches, run)
     creates = stage_creates(p, mapped)
     updates = stage_update_batch(p, mapped)
     # the two batches hold different records (unmatched / matched): their jobs run at once
@@ -452,15 +469,8 @@ def run_push(
             return dg.MaterializeResult(
                 metadata={"mode": salesforce.mode, "skipped": f"{sobject} is not mapped"}
             )
-        recovery = recover_open_jobs(
-            conn,
-            sf,
-            sobject,
-            run_id,
-            sync_settings.run_dir(run_id, f"{sobject.lower()}-recovered"),
-            context.log,
-        )
-        outcome, queued = push_object(
+        push = partial(
+            push_object,
             conn,
             sf,
             mapping,
@@ -472,6 +482,23 @@ def run_push(
             run_id,
             matches,
         )
+        if is_dry_run(context.run.tags):
+            # no recovery either: collecting or aborting a job is a write; the plan counts them
+            plan = PlanLog(run_id, sync_settings.run_dir(run_id, f"{sobject.lower()}-plan"))
+            with planning(conn, plan):
+                push(plan=plan)
+            return dg.MaterializeResult(
+                metadata=plan_metadata(conn, plan, sobject, salesforce.mode)
+            )
+        recovery = recover_open_jobs(
+            conn,
+            sf,
+            sobject,
+            run_id,
+            sync_settings.run_dir(run_id, f"{sobject.lower()}-recovered"),
+            context.log,
+        )
+        outcome, queued = push()
         sample = conn.execute(
             f"SELECT outcome, external_id, sf_id, coalesce(error, '') FROM {SYNC_RESULTS} "
             "WHERE run_id = ? AND sobject = ? ORDER BY outcome DESC, external_id LIMIT 10",
