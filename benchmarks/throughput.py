@@ -149,6 +149,57 @@ def machine() -> str:
     )
 
 
+def targets(runs: dict[float, Any], seq: dict[str, dict[str, Any]]) -> list[str]:
+    """The latency run's targets, each marked met or not met with the measured figure."""
+    per_second = ALLOWANCE_PER_MINUTE / 60
+    out = [
+        "### Targets",
+        "",
+        "| share | target | measured | met |",
+        "|---|---|---|---|",
+    ]
+    for share, (report, rows) in runs.items():
+        calls = sum(r["calls"] for r in rows)
+        floor = calls / per_second
+        streams = sum(r["seconds"] for r in rows)
+        checks = [
+            (
+                "streams' wall within 1.25× the floor",
+                f"{streams / floor:.2f}×",
+                streams / floor <= 1.25,
+            ),
+            (
+                "whole run (process start, Dagster) within 1.25× the floor",
+                f"{report['seconds'] / floor:.2f}×",
+                report["seconds"] / floor <= 1.25,
+            ),
+        ]
+        for r in rows:
+            if r["stream"] in seq and seq[r["stream"]]["rate"]:
+                speedup = r["rate"] / seq[r["stream"]]["rate"]
+                checks.append(
+                    (
+                        f"{r['stream']} ≥ 15× the sequential extractor",
+                        f"{speedup:.1f}×",
+                        speedup >= 15,
+                    )
+                )
+        seen = sum(r["429s"] for r in rows)
+        checks.append(("no more than a handful (5) of 429s", str(seen), seen <= 5))
+        out += [
+            f"| {share:g} | {name} | {figure} | {'met' if ok else 'not met'} |"
+            for name, figure, ok in checks
+        ]
+    out += [
+        "",
+        "At a share below 1 the limiter keeps the run to that share of the allowance on purpose "
+        "(the rest is left to other clients of the same app), so the floor at the full allowance "
+        "is out of reach by construction: at 0.8 the best ratio is 1.25.",
+        "",
+    ]
+    return out
+
+
 def render(args: argparse.Namespace, counts: dict[str, int], runs: dict[float, Any], seq) -> str:
     per_second = ALLOWANCE_PER_MINUTE / 60
     out = [
@@ -197,6 +248,7 @@ def render(args: argparse.Namespace, counts: dict[str, int], runs: dict[float, A
                     f"| {r['stream']} | {s['rate']:.1f} | {r['rate']:.0f} | **{speedup:.1f}×** |"
                 )
         out.append("")
+    out += targets(runs, seq)
     seq_rows = ", ".join(f"{k}: {v['calls']} calls in {v['seconds']:.1f} s" for k, v in seq.items())
     out += [f"Sequential sample (plain requests, JSON lines): {seq_rows}.", ""]
     return "\n".join(out)
@@ -230,7 +282,9 @@ def main() -> int:
         command = "uv run python benchmarks/throughput.py " + " ".join(sys.argv[1:])
         args.write.write_text(
             "# Throughput: the latency run\n\n"
-            f"Command: `{command}`\n\nMachine: {machine()}.\n\n{text}"
+            f"Command: `{command}`\n\nMachine: {machine()}.\n\n{text}\n"
+            "The scale run (1,000,000 contacts, 125,000 companies, 500,000 conversations) is not "
+            "measured by this command.\n"
         )
     return 0
 

@@ -11,9 +11,18 @@ from zoneinfo import ZoneInfo
 import click
 
 from intercom_salesforce import settings
-from intercom_salesforce.cli.runs import checks_passed, prepare_dagster_home, run_job
+from intercom_salesforce.cli.runs import (
+    checks_passed,
+    prepare_dagster_home,
+    print_stages,
+    run_job,
+)
 from intercom_salesforce.cli.sandbox import sandbox_state
-from intercom_salesforce.cli.summary import print_summary
+from intercom_salesforce.cli.summary import (
+    print_conversation_summary,
+    print_summary,
+    trace_example,
+)
 
 if TYPE_CHECKING:
     from intercom_salesforce.resources.intercom import IntercomResource
@@ -116,13 +125,54 @@ def demo(fresh: bool, contacts: int) -> int:
             f"({settings.workspace_timezone()}) as one run ..."
         )
         result = run_job("sync_people_job", first, last, "make demo", quiet=True)
+        print_stages(result)
         print_summary(result.run_id, first, last, checks_passed=checks_passed(result))
+        ok = result.success
+        if ok:
+            ok = _conversations(first, last) and _next_plan(first, last)
+            _trace(result.run_id)
         click.echo("\nWhere to look next:")
         click.echo(f"  Dagster UI (run history, metadata):   make dev   (DAGSTER_HOME={home})")
         click.echo(
             f"  Salesforce sandbox records:           {running.salesforce_url}/_sandbox/Lead"
         )
         click.echo(f"  Warehouse:                            duckdb {settings.paths().warehouse}")
-        return 0 if result.success else 1
+        return 0 if ok else 1
     finally:
         running.stop()
+
+
+def _conversations(first: str, last: str) -> bool:
+    """The conversation sync over the same days (Tasks, Notes or the custom object)."""
+    click.echo(f"\nRunning sync_conversations_job over partitions {first} .. {last} ...")
+    result = run_job("sync_conversations_job", first, last, "make demo", quiet=True)
+    print_stages(result)
+    print_conversation_summary(result.run_id)
+    return result.success
+
+
+def _next_plan(first: str, last: str) -> bool:
+    """The plan of the next people run: on a sandbox nobody changed, nothing to do."""
+    from intercom_salesforce.assets.push.plan import DRY_RUN_TAG
+    from intercom_salesforce.cli.plan import PEOPLE_OBJECTS, print_plan
+
+    click.echo("\nPlanning the next people run (a dry run: nothing is written) ...")
+    result = run_job(
+        "sync_people_job", first, last, "make demo", quiet=True, tags={DRY_RUN_TAG: "true"}
+    )
+    print_plan(result, PEOPLE_OBJECTS)
+    return result.success
+
+
+def _trace(run_id: str) -> None:
+    """One person's story, as ``intercom-salesforce trace`` prints it."""
+    from intercom_salesforce.cli.summary import connect_read_only
+    from intercom_salesforce.cli.trace import print_story, stories
+
+    example = trace_example(run_id)
+    if example is None:
+        return
+    click.echo(f"\nThe story of one person (intercom-salesforce trace {example}):")
+    with connect_read_only(str(settings.paths().warehouse)) as con:
+        for record in stories(con, example):
+            print_story(record)

@@ -113,6 +113,29 @@ def run_job(
         )
 
 
+def print_stages(result: dg.ExecuteInProcessResult) -> None:
+    """One line per step of a finished run: how long it took, and the rows it wrote with their
+    rate where the step reports a row count."""
+    import dagster as dg
+
+    rows: dict[str, int] = {}
+    for event in result.get_asset_materialization_events():
+        count = event.materialization.metadata.get("dagster/row_count")
+        if event.step_key and count is not None:
+            rows[event.step_key] = rows.get(event.step_key, 0) + int(count.value)
+    with dg.DagsterInstance.get() as instance:
+        stats = instance.get_run_step_stats(result.run_id)
+    for step in sorted(stats, key=lambda s: s.start_time or 0):
+        seconds = max((step.end_time or 0) - (step.start_time or 0), 0.0)
+        line = f"  {step.step_key:<44} {seconds:6.1f} s"
+        if step.step_key in rows:
+            rate = rows[step.step_key] / seconds if seconds > 0 else 0.0
+            line += f"  {rows[step.step_key]:>7,} rows  {rate:>8,.0f} rows/s"
+        if step.status is not None and step.status.value != "SUCCESS":
+            line += f"  {step.status.value}"
+        click.echo(line)
+
+
 def checks_passed(result: dg.ExecuteInProcessResult) -> bool:
     """Whether the run's quality checks ran and none that blocks failed (none ran: the run
     failed first). A failed row rule is a warning: its records wait in review, the rest go."""

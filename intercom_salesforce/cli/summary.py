@@ -81,3 +81,30 @@ def print_summary(run_id: str, first: str, last: str, checks_passed: bool) -> No
     click.echo(f"  conflicts left alone:     {conflicts}  (sync.sync_conflicts)")
     click.echo(f"  Bulk jobs:                {', '.join(jobs) or 'none (nothing changed)'}")
     click.echo(f"  waiting in review:        {review}  (intercom-salesforce review list)")
+
+
+def print_conversation_summary(run_id: str) -> None:
+    """What the conversation sync wrote: its records per Salesforce object (Tasks, Notes or the
+    custom object), and its Bulk jobs."""
+    with connect_read_only(str(settings.paths().warehouse)) as con:
+        by_object: dict[str, dict[str, int]] = {}
+        for sobject, outcome, n in _rows(con, "push_outcomes.sql", [run_id]):
+            by_object.setdefault(sobject, {})[outcome] = n
+        jobs = [r[0] for r in _rows(con, "bulk_jobs.sql", [run_id])]
+    click.echo(f"\nSummary of run {run_id} (conversations)")
+    for sobject, outcomes in sorted(by_object.items()):
+        click.echo(
+            f"  Salesforce {sobject + 's:':<15}created {outcomes.get('created', 0)}, "
+            f"updated {outcomes.get('updated', 0)}, failed {outcomes.get('failed', 0)}, "
+            f"unprocessed {outcomes.get('unprocessed', 0)}"
+        )
+    if not by_object:
+        click.echo("  nothing to write (no conversation changed)")
+    click.echo(f"  Bulk jobs:                {', '.join(jobs) or 'none (nothing changed)'}")
+
+
+def trace_example(run_id: str) -> str | None:
+    """An Intercom id worth tracing after the people run ``run_id`` (one it wrote)."""
+    with connect_read_only(str(settings.paths().warehouse)) as con:
+        rows = _rows(con, "trace_example.sql", [run_id])
+    return rows[0][0] if rows else None
