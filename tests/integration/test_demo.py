@@ -1,4 +1,6 @@
-"""`make demo`'s command on a fresh home: Leads land, and a second run creates nothing."""
+"""`make demo`'s command on a fresh home: people and conversations land, the plan of the next
+run and one person's trace follow, nothing but the project's own lines is printed, and a second
+run creates nothing."""
 
 from __future__ import annotations
 
@@ -54,6 +56,17 @@ def test_demo_twice(tmp_path):
     assert code == 0, out
     created = int(re.search(r"Salesforce Leads:\s+created (\d+)", out).group(1))
     assert created > 0, out
+    tasks = int(re.search(r"Salesforce Tasks:\s+created (\d+)", out).group(1))
+    assert tasks > 0, out
+    # the plan of the next run, on a sandbox nobody changed: nothing to create or update
+    plan = out[out.index("Plan of run") :]
+    for sobject in ("Account", "Lead", "Contact"):
+        assert re.search(rf"{sobject}:\s+create 0, update 0, unchanged \d+", plan), plan
+    # one person's story: extracted, pushed by a Bulk job, and planned, each with its run id
+    story = out[out.index("The story of one person") :]
+    for step in ("extracted", "pushed", "planned"):
+        assert re.search(rf"run [0-9a-f-]{{36}}\s+{step}\s", story), story
+    assert not re.search(r"warning", out, re.IGNORECASE), out
 
     # The sandbox org now holds the Leads the summary reported, read back by SOQL
     state = SandboxState(tmp_path / "var" / "sandbox")
