@@ -104,7 +104,7 @@ def _responses(served: Served, version: str) -> Iterator[tuple[Any, str]]:
 
 def served_event_owner(served: Served) -> str:
     """A contact with events (every third seeded contact may have some)."""
-    rows = served.store.query("SELECT json_extract(doc, '$.intercom_user_id') FROM events LIMIT 1")
+    rows = served.store.query("SELECT contact_id FROM events LIMIT 1")
     return rows[0][0]
 
 
