@@ -34,10 +34,11 @@ dev: env
 	trap "kill $$SANDBOX_PID" EXIT; \
 	$(UV) run --frozen dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
-# two workers, a module's tests on one worker (module fixtures are built once); modules in the
-# order tests/conftest.py gives them, the minutes-long ones first (not xdist's most-tests-first)
+# three workers (the long tests spend much of their time waiting on processes and the emulators,
+# so a third worker keeps two cores busy), a module's tests on one worker (module fixtures are
+# built once); modules in the order tests/conftest.py gives them, the minutes-long ones first
 test: env
-	$(UV) run --frozen pytest -q -n 2 --dist loadscope --no-loadscope-reorder --durations=15
+	$(UV) run --frozen pytest -q -n 3 --dist loadscope --no-loadscope-reorder --durations=15
 
 lint: env
 	$(UV) run --frozen ruff check .
