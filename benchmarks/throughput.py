@@ -39,7 +39,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from extract_common import extract_in_child  # noqa: E402
+from extract_common import extract_in_child, window  # noqa: E402
 
 ALLOWANCE_PER_MINUTE = 10_000
 STREAMS = (
@@ -101,16 +101,18 @@ def sequential_sample(url: str, store: Any, out: Path, sample: int) -> dict[str,
 
 
 def extract_run(url: str, root: Path, share: float) -> dict[str, Any]:
-    from intercom_salesforce.assets.partitions import daily_partitions
+    """One first sync of the days that hold data (as ``make demo`` picks them): a range of
+    empty days would add a materialization per day and asset to Dagster's event log."""
+    from intercom_salesforce.sandbox.world import WorldSize
 
-    keys = daily_partitions.get_partition_keys()
+    first, last = window(WorldSize().days)
     warehouse = root / f"warehouse-{share:g}.duckdb"
     report = extract_in_child(
         url,
         warehouse,
         list(STREAMS),
-        keys[0],
-        keys[-1],
+        first,
+        last,
         resource_config={"rate_limit_share": share},
     )
     if not report["success"]:
