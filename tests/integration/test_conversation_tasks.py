@@ -7,6 +7,7 @@ import duckdb
 
 from intercom_salesforce.assets.extract.reference import REFERENCE_ASSETS
 from intercom_salesforce.assets.quality.checks import CHECKS_BY_ENTITY
+from intercom_salesforce.cli.trace import stories
 from intercom_salesforce.definitions import CONVERSATION_ASSETS, SYNC_ASSETS
 from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
@@ -99,6 +100,18 @@ def test_tasks_on_the_matched_person_then_updated_in_place(sandbox, tmp_path):
     )
     assert len(after) == 1 and after[0]["Id"] == tasks[conv_id]["Id"]
     assert "vip, churn-risk" in after[0]["Description"]
+
+    # the conversation's trace: its Task, the routing rule (now the VIP one: the new tags carry
+    # vip) and the owner it set, each Bulk result
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        (story,) = stories(con, conv_id)
+    assert story["kind"] == "conversation"
+    (routed,) = [s for s in story["steps"] if s["step"] == "routed"]
+    owner = soql(sandbox, f"SELECT OwnerId FROM Task WHERE Id = '{after[0]['Id']}'")[0]["OwnerId"]
+    assert routed["summary"] == f'Task by rule "VIP conversations belong to Alice", owner {owner}'
+    pushed = [s["summary"] for s in story["steps"] if s["step"] == "pushed"]
+    assert pushed and all(f"Task {tasks[conv_id]['Id']}" in p for p in pushed)
+    assert any("created" in p for p in pushed) and any("updated" in p for p in pushed)
 
 
 def test_transcript_plain_text_redacted_and_cut(sandbox, tmp_path):
