@@ -69,42 +69,45 @@ class SearchPages:
 
 
 @dataclass
-class CursorPages:
+class QueryPages:
+    """A GET list whose next page is asked for by a query parameter; subclasses say which."""
+
+    path: str
+    params: dict[str, Any] = field(default_factory=dict)
+    per_page: int | None = None
+
+    def pages(self, client: IntercomClient) -> Iterator[dict[str, Any]]:
+        query: dict[str, Any] | None = {
+            "per_page": self.per_page or client.r.per_page,
+            **self.params,
+        }
+        while query is not None:
+            page = client.request("GET", self.path, params=query)
+            yield page
+            query = self.next_query(page, query)
+
+    def next_query(self, page: dict[str, Any], query: dict[str, Any]) -> dict[str, Any] | None:
+        """The query of the page after ``page``; None when it was the last."""
+        raise NotImplementedError
+
+
+class CursorPages(QueryPages):
     """A GET list paged by ``pages.next.starting_after`` in the query (``GET /contacts``)."""
 
-    path: str
-    params: dict[str, Any] = field(default_factory=dict)
-    per_page: int | None = None
-
-    def pages(self, client: IntercomClient) -> Iterator[dict[str, Any]]:
-        query = {"per_page": self.per_page or client.r.per_page, **self.params}
-        while True:
-            page = client.request("GET", self.path, params=query)
-            yield page
-            cursor = _cursor(page)
-            if not cursor:
-                return
-            query = {**query, "starting_after": cursor}
+    def next_query(self, page: dict[str, Any], query: dict[str, Any]) -> dict[str, Any] | None:
+        cursor = _cursor(page)
+        return {**query, "starting_after": cursor} if cursor else None
 
 
-@dataclass
-class PageNumberPages:
+class PageNumberPages(QueryPages):
     """A GET list numbered ``pages.page`` of ``pages.total_pages`` (a contact's companies)."""
 
-    path: str
-    params: dict[str, Any] = field(default_factory=dict)
-    per_page: int | None = None
-
-    def pages(self, client: IntercomClient) -> Iterator[dict[str, Any]]:
-        query = {"per_page": self.per_page or client.r.per_page, **self.params}
-        while True:
-            page = client.request("GET", self.path, params=query)
-            yield page
-            info = page.get("pages") or {}
-            number, total = info.get("page"), info.get("total_pages")
-            if not (isinstance(number, int) and isinstance(total, int) and number < total):
-                return
-            query = {**query, "page": number + 1}
+    def next_query(self, page: dict[str, Any], query: dict[str, Any]) -> dict[str, Any] | None:
+        info = page.get("pages") or {}
+        number, total = info.get("page"), info.get("total_pages")
+        if isinstance(number, int) and isinstance(total, int) and number < total:
+            return {**query, "page": number + 1}
+        return None
 
 
 @dataclass

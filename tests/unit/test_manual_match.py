@@ -38,7 +38,7 @@ def run_match(conn) -> dict[str, dict]:
         "INSERT INTO match.person_matches BY NAME " + read_sql("match_people.sql", people.SQL),
         [DAY, DAY, "run", True],
     )
-    people.queue_ambiguous(conn, DAY, DAY, "run")
+    people.AMBIGUOUS_PEOPLE.queue(conn, DAY, DAY, "run")
     cur = conn.execute(
         "SELECT intercom_contact_id, rule, sf_object, sf_id, candidates FROM match.person_matches"
     )

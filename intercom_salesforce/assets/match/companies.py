@@ -6,8 +6,8 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from intercom_salesforce.assets.match.ambiguous import AmbiguousMatches
 from intercom_salesforce.assets.partitions import daily_partitions, window_days
-from intercom_salesforce.assets.quality.review_queue import resolve_passing, upsert_items
 from intercom_salesforce.warehouse import (
     COMPANY_MATCHES,
     WAREHOUSE_POOL,
@@ -32,26 +32,16 @@ def load_free_mail(conn: duckdb.DuckDBPyConnection, path: Path = FREE_MAIL_FILE)
     return len(domains)
 
 
-def queue_ambiguous(
-    conn: duckdb.DuckDBPyConnection, first_day: str, last_day: str, run_id: str
-) -> int:
-    """Several Accounts for one company means no write: a person chooses the surviving Account."""
-    conn.execute(read_sql("ambiguous_companies.sql", SQL), [first_day, last_day]).fetchall()
-    failing = {r[0] for r in conn.execute("SELECT record_id FROM _ambiguous_companies").fetchall()}
-    queued = upsert_items(
-        conn,
-        "_ambiguous_companies",
-        "intercom_companies",
-        "ambiguous_match",
-        "website",
-        "Several Salesforce Accounts match this company: nothing is written until a person "
-        "chooses the surviving Account",
-        run_id,
-        candidates_column="candidates",
-    )
-    conn.execute(read_sql("rechecked_companies.sql", SQL), [first_day, last_day]).fetchall()
-    resolve_passing(conn, "intercom_companies", ["ambiguous_match"], {"ambiguous_match": failing})
-    return queued
+AMBIGUOUS_COMPANIES = AmbiguousMatches(
+    "intercom_companies",
+    "ambiguous_match",
+    "website",
+    "Several Salesforce Accounts match this company: nothing is written until a person "
+    "chooses the surviving Account",
+    "ambiguous_companies.sql",
+    "rechecked_companies.sql",
+    "_ambiguous_companies",
+)
 
 
 @dg.asset(
@@ -75,7 +65,7 @@ def company_matches(context: dg.AssetExecutionContext, warehouse: DuckDBResource
             f"INSERT INTO {COMPANY_MATCHES} " + read_sql("match_companies.sql", SQL),
             [first_day, last_day, run_id],
         )
-        queued = queue_ambiguous(conn, first_day, last_day, run_id)
+        queued = AMBIGUOUS_COMPANIES.queue(conn, first_day, last_day, run_id)
         conn.execute("COMMIT")
         by_rule = dict(
             conn.execute(

@@ -3,13 +3,12 @@
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 from dagster_duckdb import DuckDBResource
 
+from intercom_salesforce.assets.match.ambiguous import AmbiguousMatches
 from intercom_salesforce.assets.match.companies import load_free_mail
 from intercom_salesforce.assets.match.rules import PERSON_MATCHED, MatchRule
 from intercom_salesforce.assets.partitions import daily_partitions, window_days
-from intercom_salesforce.assets.quality.review_queue import resolve_passing, upsert_items
 from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.warehouse import PERSON_MATCHES, WAREHOUSE_POOL, ensure_warehouse, read_sql
 
@@ -21,31 +20,16 @@ SAMPLE_RULES = [
 ]
 
 
-def queue_ambiguous(
-    conn: duckdb.DuckDBPyConnection, first_day: str, last_day: str, run_id: str
-) -> int:
-    """The dedupe safeguard: several candidates means no write, and a person chooses.
-
-    Once a person has chosen (``review merge``, see manual.py) the match is ``manual``, never
-    ``ambiguous``, so the item is not queued again: it stays ``fixed`` (resolve_passing only
-    touches open items), or, if someone reopened it, becomes ``resolved``.
-    """
-    conn.execute(read_sql("ambiguous_people.sql", SQL), [first_day, last_day]).fetchall()
-    failing = {r[0] for r in conn.execute("SELECT record_id FROM _ambiguous_people").fetchall()}
-    queued = upsert_items(
-        conn,
-        "_ambiguous_people",
-        "intercom_contacts",
-        AMBIGUOUS_RULE,
-        "email",
-        "Several Salesforce records match this person: nothing is written until a person "
-        "chooses the surviving record",
-        run_id,
-        candidates_column="candidates",
-    )
-    conn.execute(read_sql("rechecked_people.sql", SQL), [first_day, last_day]).fetchall()
-    resolve_passing(conn, "intercom_contacts", [AMBIGUOUS_RULE], {AMBIGUOUS_RULE: failing})
-    return queued
+AMBIGUOUS_PEOPLE = AmbiguousMatches(
+    "intercom_contacts",
+    AMBIGUOUS_RULE,
+    "email",
+    "Several Salesforce records match this person: nothing is written until a person "
+    "chooses the surviving record",
+    "ambiguous_people.sql",
+    "rechecked_people.sql",
+    "_ambiguous_people",
+)
 
 
 @dg.asset(
@@ -77,7 +61,7 @@ def person_matches(
             f"INSERT INTO {PERSON_MATCHES} BY NAME " + read_sql("match_people.sql", SQL),
             [first_day, last_day, context.run.run_id, sync_settings.match_account_by_email_domain],
         )
-        queued = queue_ambiguous(conn, first_day, last_day, context.run.run_id)
+        queued = AMBIGUOUS_PEOPLE.queue(conn, first_day, last_day, context.run.run_id)
         conn.execute("COMMIT")
         by_rule = dict(
             conn.execute(read_sql("person_match_counts.sql", SQL), [first_day, last_day]).fetchall()
