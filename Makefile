@@ -43,10 +43,11 @@ test: env
 lint: env
 	$(UV) run --frozen ruff check .
 
-# peak RSS and throughput of extraction (10k vs 100k contacts), the 100k mirror and the people
+# the latency run (benchmarks/RESULTS.md, about 6 minutes), peak RSS and throughput of extraction (10k vs 100k contacts), the 100k mirror and the people
 # push (10k vs 50k, about 14 minutes); the full 100k/10k/50k extraction with faults takes about
 # 40 minutes: make bench-full
 bench: env
+	$(UV) run --frozen python benchmarks/throughput.py --shares 0.8,0.95 --write benchmarks/RESULTS.md
 	$(UV) run --frozen python benchmarks/extract_contacts_rss.py
 	$(UV) run --frozen python benchmarks/mirror_100k.py
 	$(UV) run --frozen python benchmarks/push_people.py
