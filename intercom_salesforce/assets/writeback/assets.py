@@ -7,7 +7,6 @@ only the cells whose action says so (``calls.py``), and records per call what ha
 holds them back until a person acts).
 """
 
-
 import json
 from collections import Counter
 from datetime import UTC, datetime
@@ -122,7 +121,9 @@ def _record(
         ),
     )
     conn.register("_writeback_done_arrow", done_table)
-    conn.execute("CREATE OR REPLACE TEMP TABLE _writeback_done AS SELECT * FROM _writeback_done_arrow")
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE _writeback_done AS SELECT * FROM _writeback_done_arrow"
+    )
     conn.unregister("_writeback_done_arrow")
     conn.execute(read_sql("record_written.sql", SQL), [now, run_id]).fetchall()
     rejected = [
@@ -167,7 +168,10 @@ def _metadata(
         f"{label}_unchanged": considered - len(touched),
         f"{label}_failed": len(failed),
         "attributes_written": sum(
-            1 for o in outcomes if o.status == "written" for c in o.call.cells
+            1
+            for o in outcomes
+            if o.status == "written"
+            for c in o.call.cells
             if c.kind == "attribute"
         ),
         "tags_added": tags["attach"],

@@ -117,9 +117,12 @@ def ensure_attributes(client: IntercomClient, wanted: dict[tuple[str, str], str]
 
 
 def tag_ids(client: IntercomClient, names: set[str]) -> dict[str, str]:
-    """Each tag's id, the tag created when missing (``POST /tags`` creates or finds by name)."""
-    out: dict[str, str] = {}
-    for name in sorted(names):
+    """Each tag's id (``GET /tags``), the tag created when missing (``POST /tags``)."""
+    if not names:
+        return {}
+    listed = client.request("GET", "/tags").get("data") or []
+    out = {t["name"]: str(t["id"]) for t in listed if t.get("name") in names}
+    for name in sorted(names - set(out)):
         try:
             out[name] = str(client.request("POST", "/tags", json={"name": name})["id"])
         except IntercomAPIError as exc:
@@ -138,13 +141,10 @@ def plan_calls(cells: list[Cell], tags: dict[str, str]) -> list[Call]:
     for cell in cells:
         if cell.kind == "attribute":
             key = (cell.model, cell.intercom_id)
-            if key not in updates:
-                updates[key] = _update_call(cell)
-            assert updates[key].payload is not None
-            updates[key].payload["custom_attributes"][cell.attribute] = typed(
-                cell.value, cell.data_type
-            )
-            updates[key].cells.append(cell)
+            call = updates.setdefault(key, _update_call(cell))
+            attributes = (call.payload or {})["custom_attributes"]
+            attributes[cell.attribute] = typed(cell.value, cell.data_type)
+            call.cells.append(cell)
         elif cell.model == "company":
             company_tags.setdefault((cell.tag or "", cell.action), []).append(cell)
         else:
