@@ -1,11 +1,12 @@
 -- One row per Intercom contact that is a Salesforce person, with every side of it as JSON (the
 -- mirrored row, its mirrored `_values` merged in): the mapping's to_intercom paths read these.
 -- The person is the record stamped with the contact's Intercom id, else its newest match; a
--- converted Lead's Contact is the person's Contact. $1 the org's instance URL.
+-- converted Lead's Contact is the person's Contact. The Account is the Contact's (a Lead has
+-- none in Salesforce, whatever Account matching would create it under). $1 the org's instance URL.
 CREATE OR REPLACE TEMP TABLE _writeback_people AS
 WITH matched AS (
     SELECT intercom_contact_id AS id, arg_max(sf_object, matched_at) AS sf_object,
-           arg_max(sf_id, matched_at) AS sf_id, arg_max(account_id, matched_at) AS account_id
+           arg_max(sf_id, matched_at) AS sf_id
     FROM match.person_matches WHERE sf_id IS NOT NULL GROUP BY 1
 ),
 stamped_leads AS (
@@ -17,7 +18,7 @@ stamped_contacts AS (
     WHERE "Intercom_Contact_Id__c" IS NOT NULL GROUP BY 1
 ),
 people AS (
-    SELECT c.id, c.updated_at, c.custom_attributes, m.account_id,
+    SELECT c.id, c.updated_at, c.custom_attributes,
            coalesce(sl.lead_id, CASE WHEN m.sf_object = 'Lead' THEN m.sf_id END) AS lead_id,
            coalesce(sc.contact_id, CASE WHEN m.sf_object = 'Contact' THEN m.sf_id END) AS contact_id
     FROM staging.intercom_contacts_current c
@@ -56,8 +57,7 @@ won AS (
     GROUP BY 1
 ),
 sided AS (
-    SELECT p.*, coalesce(p.contact, p.lead) AS person,
-           coalesce(p.contact_account_id, p.account_id) AS sf_account_id
+    SELECT p.*, coalesce(p.contact, p.lead) AS person, p.contact_account_id AS sf_account_id
     FROM persons p
 )
 SELECT p.id AS intercom_id, p.id AS write_id, p.updated_at, p.custom_attributes,
