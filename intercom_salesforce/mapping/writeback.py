@@ -32,6 +32,8 @@ SIDES: dict[str, tuple[str, ...]] = {
 }
 COMPANY_SIDES = ("account", "account_owner", "opportunity", "won_opportunity", "org")
 ORG_FIELDS = ("instance_url",)
+# the User fields the mirror keeps (owners are read from mirror.salesforce_users as they are)
+USER_FIELDS = ("Id", "Email", "IsActive", "Name")
 # the longest text a custom attribute is sent with (Intercom's limit for string attributes)
 ATTRIBUTE_LENGTH = 255
 
@@ -68,6 +70,8 @@ def _path_problem(segments: tuple[str, ...], source: SalesforceSides) -> str | N
         return f"{segments[1]!r} is not a Salesforce field name"
     if side == "org" and segments[1] not in ORG_FIELDS:
         return f"org has {', '.join(ORG_FIELDS)} only"
+    if SIDES[side] == ("User",) and segments[1] not in USER_FIELDS:
+        return f"{side} has {', '.join(USER_FIELDS)} only"
     return None
 
 

@@ -286,8 +286,7 @@ CREATE TABLE IF NOT EXISTS sync.plans (
     planned_at  TIMESTAMPTZ NOT NULL
 );
 
--- The write-back to Intercom reads Users' and Opportunities' other fields the same way.
-ALTER TABLE mirror.salesforce_users ADD COLUMN IF NOT EXISTS "_values" JSON;
+-- The write-back to Intercom reads Opportunities' other fields the same way.
 ALTER TABLE mirror.salesforce_opportunities ADD COLUMN IF NOT EXISTS "_values" JSON;
 
 -- Conflicts of both directions: to_salesforce (the push) or to_intercom (the write-back, whose

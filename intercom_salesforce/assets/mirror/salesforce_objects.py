@@ -93,10 +93,8 @@ MIRROR_SPECS: tuple[MirrorSpec, ...] = (
         "User",
         "mirror.salesforce_users",
         ("Id", "Email", "IsActive", "Name", "SystemModstamp"),
-        "Salesforce Users (Id, Email, IsActive, Name): who can own a record; and the fields "
-        "the write-back to Intercom reads.",
+        "Salesforce Users (Id, Email, IsActive, Name): who can own a record.",
         deletes="never",
-        mapped=True,
     ),
     MirrorSpec(
         "salesforce_queues_mirror",

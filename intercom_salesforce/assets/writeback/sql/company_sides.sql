@@ -36,7 +36,7 @@ SELECT c.id AS intercom_id, c.company_id AS write_id, c.updated_at, c.custom_att
        a."LastModifiedDate" AS sf_modified_at,
        json_merge_patch(to_json(a), coalesce(a."_values", '{}')) AS account,
        CASE WHEN au."Id" IS NOT NULL
-            THEN json_merge_patch(to_json(au), coalesce(au."_values", '{}')) END AS account_owner,
+            THEN to_json(au) END AS account_owner,
        oo.opportunity, w.opportunity AS won_opportunity,
        json_object('instance_url', $1::VARCHAR) AS org
 FROM companies c

@@ -66,11 +66,11 @@ SELECT p.id AS intercom_id, p.id AS write_id, p.updated_at, p.custom_attributes,
        try_cast(p.person->>'LastModifiedDate' AS TIMESTAMPTZ) AS sf_modified_at,
        p.person, p.lead, p.contact,
        CASE WHEN u."Id" IS NOT NULL
-            THEN json_merge_patch(to_json(u), coalesce(u."_values", '{}')) END AS owner,
+            THEN to_json(u) END AS owner,
        CASE WHEN a."Id" IS NOT NULL
             THEN json_merge_patch(to_json(a), coalesce(a."_values", '{}')) END AS account,
        CASE WHEN au."Id" IS NOT NULL
-            THEN json_merge_patch(to_json(au), coalesce(au."_values", '{}')) END AS account_owner,
+            THEN to_json(au) END AS account_owner,
        oo.opportunity, w.opportunity AS won_opportunity,
        json_object('instance_url', $1::VARCHAR) AS org
 FROM sided p
