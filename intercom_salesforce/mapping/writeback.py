@@ -192,6 +192,15 @@ def writeback_problems(mapping: Mapping) -> list[str]:
     section = mapping.to_intercom
     for name, am in section.contacts.items():
         out += _attribute_problems(mapping, "contacts", am, name, PEOPLE)
+    people = {n.lower() for n in section.contacts}
     for name, am in section.companies.items():
         out += _attribute_problems(mapping, "companies", am, name, COMPANIES)
+        if name.lower() in people:
+            out.append(
+                mapping.problem(
+                    ("to_intercom", "companies", name),
+                    f"{name!r} is also a contacts attribute: Intercom keeps one namespace of "
+                    "attribute names for people and companies",
+                )
+            )
     return out + _tag_problems(mapping)

@@ -102,6 +102,13 @@ def line_of(text: str, needle: str) -> int:
             "unknown function 'nope'",
         ),
         (
+            "    sf_tier:\n",
+            "    SF_Amount:\n",
+            "SF_Amount",
+            "to_intercom.companies.SF_Amount",
+            "one namespace",
+        ),
+        (
             "      tag: MQL\n",
             "      tag: MQL\n      colour: red\n",
             "colour",

@@ -22,6 +22,15 @@ from intercom_salesforce.resources.intercom import IntercomAPIError, IntercomCli
 # a company tag call carries at most this many companies
 COMPANIES_PER_TAG_CALL = 50
 DENIED = {401, 403}
+# what a call needs the access token to allow, for the error a refused call becomes
+PERMISSIONS = {
+    ("contact", "update"): "update contacts (write users and companies)",
+    ("company", "update"): "create and update companies (write users and companies)",
+    ("contact", "tag"): "tag contacts (write tags)",
+    ("contact", "untag"): "untag contacts (write tags)",
+    ("company", "tag"): "tag companies (write tags)",
+    ("company", "untag"): "untag companies (write tags)",
+}
 
 
 @dataclass(frozen=True)
@@ -107,7 +116,7 @@ def ensure_attributes(client: IntercomClient, wanted: dict[tuple[str, str], str]
                 client.request("POST", "/data_attributes", json=body)
             except IntercomAPIError as exc:
                 if exc.status in DENIED:
-                    raise denied(exc, "create data attributes") from exc
+                    raise denied(exc, "create data attributes (write data attributes)") from exc
                 raise dg.Failure(
                     description=f"Intercom would not create the {model} attribute {name!r}: "
                     f"{exc.body}"
@@ -127,7 +136,7 @@ def tag_ids(client: IntercomClient, names: set[str]) -> dict[str, str]:
             out[name] = str(client.request("POST", "/tags", json={"name": name})["id"])
         except IntercomAPIError as exc:
             if exc.status in DENIED:
-                raise denied(exc, "create tags") from exc
+                raise denied(exc, "create tags (write tags)") from exc
             raise
     return out
 
@@ -197,7 +206,7 @@ def run_calls(client: IntercomClient, calls: list[Call]) -> Iterator[Outcome]:
             status = result.status
             final = status is not None and 400 <= status < 500 and status != 429
             if final and status in DENIED:
-                raise denied(result, f"{call.method} {call.path.split('/')[1]}") from result
+                raise denied(result, PERMISSIONS[call.model, call.operation]) from result
             kind = "rejected" if final else "failed"
             yield Outcome(call, kind, status, str(result.body)[:1000], None)
         else:
