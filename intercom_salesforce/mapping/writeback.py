@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from .compile import field_sql
 from .expr import compile_expr, parse_expr, parse_path, refs
 from .functions import Typed, column_ref, quote, text
-from .model import SF_NAME, AttributeMapping, Mapping, Scalar
+from .model import SF_NAME, AttributeMapping, FieldMapping, Mapping, Scalar
 
 # side -> the Salesforce objects whose fields it holds
 SIDES: dict[str, tuple[str, ...]] = {
@@ -75,7 +75,8 @@ def _path_problem(segments: tuple[str, ...], source: SalesforceSides) -> str | N
     return None
 
 
-def _attribute_paths(am: AttributeMapping) -> list[tuple[str, ...]]:
+def _paths(am: FieldMapping) -> list[tuple[str, ...]]:
+    """Every path a field mapping reads."""
     if am.kind == "from":
         return [parse_path(am.from_ or "")]
     if am.kind == "expr":
@@ -135,7 +136,7 @@ def writeback_fields(mapping: Mapping, sobject: str) -> set[str]:
     section = mapping.to_intercom
     paths: list[tuple[str, ...]] = []
     for am in [*section.contacts.values(), *section.companies.values()]:
-        paths += _attribute_paths(am)
+        paths += _paths(am)
     for milestone in section.tags.values():
         paths += [parse_path(p) for p in milestone.when]
     fields = {p[1] for p in paths if len(p) == 2 and sobject in SIDES.get(p[0], ())}
@@ -155,7 +156,7 @@ def _attribute_problems(
     base = ("to_intercom", model, name)
     key = "from" if am.kind == "from" else "expr"
     try:
-        for segments in _attribute_paths(am):
+        for segments in _paths(am):
             problem = _path_problem(segments, source)
             if problem:
                 return [mapping.problem(base + (key,), problem)]
@@ -186,6 +187,33 @@ def _tag_problems(mapping: Mapping) -> list[str]:
     return out
 
 
+def _echo_problems(mapping: Mapping) -> list[str]:
+    """A Salesforce field filled from an attribute the write-back writes would echo each side's
+    writes back to the other for ever: refused at load."""
+    written = {
+        "contacts": {n.lower() for n in mapping.to_intercom.contacts},
+        "companies": {n.lower() for n in mapping.to_intercom.companies},
+    }
+    out: list[str] = []
+    for obj_name, obj in mapping.objects.items():
+        for field, fm in obj.fields.items():
+            for p in _paths(fm):
+                if (
+                    p[0] == "custom_attributes"
+                    and len(p) == 2
+                    and p[1].lower() in written[obj.source]
+                ):
+                    out.append(
+                        mapping.problem(
+                            ("objects", obj_name, "fields", field, fm.kind),
+                            f"custom_attributes.{p[1]} is written back from Salesforce "
+                            "(to_intercom): mapping it to Salesforce too would echo each "
+                            "side's writes",
+                        )
+                    )
+    return out
+
+
 def writeback_problems(mapping: Mapping) -> list[str]:
     """Every problem of the ``to_intercom`` section, each naming file, line and field path."""
     out: list[str] = []
@@ -203,4 +231,4 @@ def writeback_problems(mapping: Mapping) -> list[str]:
                     "attribute names for people and companies",
                 )
             )
-    return out + _tag_problems(mapping)
+    return out + _tag_problems(mapping) + _echo_problems(mapping)

@@ -109,6 +109,13 @@ def line_of(text: str, needle: str) -> int:
             "one namespace",
         ),
         (
+            "        from: id\n",
+            "        from: id\n      Status:\n        from: custom_attributes.sf_lead_status\n",
+            "custom_attributes.sf_lead_status",
+            "objects.Lead.fields.Status.from",
+            "would echo",
+        ),
+        (
             "      tag: MQL\n",
             "      tag: MQL\n      colour: red\n",
             "colour",
