@@ -122,6 +122,28 @@ def build_intercom(env: Mapping[str, str] = os.environ) -> IntercomResource:
     )
 
 
+# the first wait between polls of an open Bulk job (then backing off): a real org takes seconds
+# per job, the emulator on loopback a poll or two
+PRODUCTION_BULK_POLL_SECONDS = 0.5
+SANDBOX_BULK_POLL_SECONDS = 0.1
+
+
+def bulk_poll_seconds(env: Mapping[str, str], default: float) -> float:
+    """``SALESFORCE_BULK_POLL_SECONDS`` when set (a positive number), else ``default``."""
+    raw = env.get("SALESFORCE_BULK_POLL_SECONDS")
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ConfigurationError(
+            f"SALESFORCE_BULK_POLL_SECONDS must be a positive number of seconds, not {raw!r}"
+        )
+    return value
+
+
 def build_salesforce(env: Mapping[str, str] = os.environ) -> SalesforceResource:
     if salesforce_mode(env) == "sandbox":
         return SalesforceResource(
@@ -131,6 +153,7 @@ def build_salesforce(env: Mapping[str, str] = os.environ) -> SalesforceResource:
             client_id=SANDBOX_SF_CLIENT_ID,
             client_secret=SANDBOX_SF_CLIENT_SECRET,
             ca_bundle=str(paths().sandbox / "tls" / "ca.pem"),
+            poll_initial_seconds=bulk_poll_seconds(env, SANDBOX_BULK_POLL_SECONDS),
         )
     if intercom_mode(env) == "sandbox":
         raise ConfigurationError(
@@ -153,6 +176,7 @@ def build_salesforce(env: Mapping[str, str] = os.environ) -> SalesforceResource:
         security_token=secret("SALESFORCE_SECURITY_TOKEN"),
         private_key=secret("SALESFORCE_PRIVATE_KEY"),
         api_version=env.get("SALESFORCE_API_VERSION", "59.0"),
+        poll_initial_seconds=bulk_poll_seconds(env, PRODUCTION_BULK_POLL_SECONDS),
     )
 
 

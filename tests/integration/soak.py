@@ -27,6 +27,7 @@ from intercom_salesforce.assets.extract.reference import REFERENCE_ASSETS
 from intercom_salesforce.assets.quality.checks import CHECKS_BY_ENTITY
 from intercom_salesforce.definitions import CONVERSATION_ASSETS, SYNC_ASSETS
 from intercom_salesforce.resources.sync_settings import SyncSettings
+from intercom_salesforce.sandbox.intercom.config import IntercomEmulatorConfig
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
 from intercom_salesforce.sandbox.runtime import SandboxState, seed, start
 from intercom_salesforce.sandbox.world import WorldSize
@@ -74,9 +75,12 @@ class SoakReport:
 
 
 def _sandbox(root: Path, size: WorldSize) -> Sandbox:
+    """A seeded sandbox whose Intercom rate-limit windows last a second: a storm's 429s are
+    waited out as a real client waits them (until ``X-RateLimit-Reset``), in a second each."""
     state = SandboxState(root / "sandbox")
     info = seed(state, size, timezone="America/Los_Angeles")
-    return Sandbox(state, start(state), info)
+    config = IntercomEmulatorConfig(rate_limit_window_seconds=1)
+    return Sandbox(state, start(state, intercom_config=config), info)
 
 
 def _sync(sb: Sandbox, work: Path, assets: list, settings: dict, report: SoakReport) -> bool:
@@ -122,7 +126,7 @@ def _change(sb: Sandbox, rng: random.Random, round_no: int, share: float) -> int
 
 def _faults(rng: random.Random, storms: tuple[int, ...]) -> tuple[dict, dict]:
     """Random faults for one run. Each 429 of a storm costs the client a wait until Intercom's
-    next rate-limit window (up to 10 s), so the storm sizes set most of a run's length."""
+    next rate-limit window (up to a second here, ten against Intercom)."""
     intercom = {
         "error_rate": rng.choice([0.0, 0.03, 0.08]),
         "rate_limit_storm": rng.choice(storms),

@@ -13,7 +13,7 @@ from intercom_salesforce.assets.quality.checks import CHECKS_BY_ENTITY
 from intercom_salesforce.assets.quality.review_queue import set_status
 from intercom_salesforce.definitions import SYNC_ASSETS
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
-from tests.helpers import soql
+from tests.helpers import full_range, soql
 
 # one record per row rule, each built to break exactly that rule
 BAD = {
@@ -139,14 +139,14 @@ def test_schema_drift_blocks_and_names_the_columns(sandbox, tmp_path):
     faults = {"drift_rename": {"email": "email_address"}, "drift_retype": {"created_at": "string"}}
     resp = requests.put(f"{sandbox.running.intercom_url}/_sandbox/faults", json=faults, timeout=10)
     assert resp.status_code == 200, resp.text
-    keys = daily_partitions.get_partition_keys()
+    first, last = full_range()
     result = dg.materialize(
         [*SYNC_ASSETS, CHECKS_BY_ENTITY["intercom_contacts"]],
         resources=sandbox.resources(tmp_path),
         instance=dg.DagsterInstance.ephemeral(),
         tags={
-            "dagster/asset_partition_range_start": keys[-30],
-            "dagster/asset_partition_range_end": keys[-1],
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
         },
         raise_on_error=False,
     )

@@ -27,7 +27,6 @@ import pytest
 import requests
 from dagster._serdes import serialize_value
 
-from intercom_salesforce.assets.partitions import daily_partitions
 from intercom_salesforce.assets.quality.checks import CHECKS_BY_ENTITY
 from intercom_salesforce.definitions import SYNC_ASSETS
 from intercom_salesforce.resources.intercom import IntercomAPIError, IntercomResource
@@ -38,6 +37,7 @@ from intercom_salesforce.sandbox.salesforce import SalesforceEmulatorConfig, Sal
 from intercom_salesforce.sandbox.serving import start_in_thread
 from intercom_salesforce.sandbox.world import WorldSize
 from intercom_salesforce.settings import build_resources
+from tests.helpers import full_range
 
 SF_CLIENT_ID = "canary-client-id"
 SF_SECRET = "CANARY-sf-secret-8f2a51c0d9e4"
@@ -146,14 +146,14 @@ def event_log_text(instance: dg.DagsterInstance, run_id: str) -> str:
 
 
 def run_people_sync(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
-    keys = daily_partitions.get_partition_keys()
+    first, last = full_range()
     return dg.materialize(
         [*SYNC_ASSETS, CHECKS_BY_ENTITY["intercom_contacts"]],
         resources=build_resources(),
         instance=instance,
         tags={
-            "dagster/asset_partition_range_start": keys[-30],
-            "dagster/asset_partition_range_end": keys[-1],
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
         },
         raise_on_error=False,
     )

@@ -336,6 +336,19 @@ def test_rate_limit_windows_headers_and_429(
     assert resp.headers["X-RateLimit-Reset"] == "1763000020"
 
 
+def test_shorter_windows_shrink_the_allowance_and_the_reset(
+    make_emulator: Callable[..., Emulator],
+) -> None:
+    emu = make_emulator(small_world(3), rate_limit_per_minute=120, rate_limit_window_seconds=1)
+    emu.clock.now = 1_763_000_003.5
+    assert [emu.get("/tags").status_code for _ in range(3)] == [200, 200, 429]
+    resp = emu.get("/tags")
+    assert resp.headers["X-RateLimit-Limit"] == "2"
+    assert resp.headers["X-RateLimit-Reset"] == "1763000004"
+    emu.clock.now = 1_763_000_004.0
+    assert emu.get("/tags").status_code == 200
+
+
 def test_default_allowance_is_a_sixth_of_the_minute_limit(
     make_emulator: Callable[..., Emulator],
 ) -> None:

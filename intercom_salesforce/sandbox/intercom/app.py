@@ -119,7 +119,7 @@ class IntercomEmulator:
         self, store: IntercomStore, config: IntercomEmulatorConfig, clock: Callable[[], float]
     ) -> None:
         self.ctx = ApiContext(store, config, clock, FaultInjector(config.faults))
-        self.limiter = FixedWindowLimiter(clock)
+        self.limiter = FixedWindowLimiter(clock, self.config.rate_limit_window_seconds)
         self.log = RequestLog(config.request_log_size)
         self.latency = Latency(config.latency_ms, config.latency_jitter_ms)
         self.handlers: dict[str, Handler] = {}

@@ -54,7 +54,9 @@ class FaultConfig(FaultSettings):
 class IntercomEmulatorConfig:
     """Workspace identity and API behaviour switches.
 
-    ``rate_limit_per_minute`` is enforced in fixed 10-second windows of ``limit/6`` (reference §6).
+    ``rate_limit_per_minute`` is enforced in fixed 10-second windows of ``limit/6`` (reference §6);
+    ``rate_limit_window_seconds`` shortens the windows (the allowance shrinks with them) so that
+    tests of 429 storms wait a second per storm rather than up to ten.
     ``search_date_mode`` is ``"day"`` for 2.14 (calendar-day matching in ``timezone``, §2.4) or
     ``"exact"`` for the Preview behaviour. ``conversation_search_gt_inclusive`` exists because the
     conversation search table documents ``>`` as "Greater (or equal) than" (unverified, §2.4).
@@ -72,6 +74,7 @@ class IntercomEmulatorConfig:
     region: str = "US"
     default_version: str = "2.14"
     rate_limit_per_minute: int = 10000
+    rate_limit_window_seconds: int = 10
     search_date_mode: str = "day"
     client_secret: str = "sandbox-intercom-client-secret"
     faults: FaultConfig = field(default_factory=FaultConfig)
@@ -107,6 +110,6 @@ class IntercomEmulatorConfig:
 
     @property
     def window_allowance(self) -> int:
-        """Requests allowed per 10-second window: the per-minute limit split six ways, rounded up
-        (1,000/min → 167, as in the 2.17 rate-limit page's example)."""
-        return -(-self.rate_limit_per_minute // 6)
+        """Requests allowed per window: for 10-second windows the per-minute limit split six ways,
+        rounded up (1,000/min → 167, as in the 2.17 rate-limit page's example)."""
+        return -(-self.rate_limit_per_minute * self.rate_limit_window_seconds // 60)

@@ -2,7 +2,8 @@
 
 The per-minute limit is split evenly into 10-second windows; a burst above the window allowance
 gets 429 even if the minute total is fine. ``X-RateLimit-Reset`` is the Unix second at which the
-next window starts. Rejected requests do not consume the allowance.
+next window starts. Rejected requests do not consume the allowance. The window's length is a
+setting (10 s, as Intercom) so that a test can exercise 429 storms without waiting whole windows.
 """
 
 from __future__ import annotations
@@ -31,18 +32,19 @@ class RateDecision:
 
 
 class FixedWindowLimiter:
-    """Counts requests per app in the current 10-second window of the injected clock."""
+    """Counts requests per app in the current window (10 s unless told) of the injected clock."""
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, clock: Callable[[], float], window_seconds: int = WINDOW_SECONDS) -> None:
         self.clock = clock
+        self.window_seconds = window_seconds
         self._lock = threading.Lock()
         self._window = -1
         self._used = 0
 
     def hit(self, allowance: int, force_reject: bool = False) -> RateDecision:
         now = self.clock()
-        window = math.floor(now / WINDOW_SECONDS)
-        reset = (window + 1) * WINDOW_SECONDS
+        window = math.floor(now / self.window_seconds)
+        reset = (window + 1) * self.window_seconds
         with self._lock:
             if window != self._window:
                 self._window = window
