@@ -23,7 +23,7 @@ SIDES: dict[str, tuple[str, ...]] = {
     "person": ("Lead", "Contact"),  # the matched Contact, else the Lead
     "lead": ("Lead",),  # the person's Lead (converted or not)
     "contact": ("Contact",),  # the person's Contact (directly, or its Lead's conversion)
-    "owner": ("User",),  # the person's owner
+    "owner": ("User",),  # the person's owner: a User, or a queue (Id, Name, Email)
     "account": ("Account",),
     "account_owner": ("User",),
     "opportunity": ("Opportunity",),  # the Account's most recently modified open or won one

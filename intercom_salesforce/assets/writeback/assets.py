@@ -36,6 +36,7 @@ from .desired import COMPANY, CONTACT, Target, stage_desired
 SQL = Path(__file__).parent / "sql"
 REJECTED_RULE = "intercom_rejected"
 MIRRORS = [
+    "salesforce_queues_mirror",
     "salesforce_users_mirror",
     "salesforce_accounts_mirror",
     "salesforce_contacts_mirror",

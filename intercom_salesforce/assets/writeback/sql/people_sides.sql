@@ -1,7 +1,7 @@
 -- One row per Intercom contact that is a Salesforce person, with every side of it as JSON (the
 -- mirrored row, its mirrored `_values` merged in): the mapping's to_intercom paths read these.
 -- The person is the record stamped with the contact's Intercom id, else its newest match; a
--- converted Lead's Contact is the person's Contact. The Account is the Contact's (a Lead has
+-- converted Lead's Contact is the person's Contact; its owner is a User or a queue. The Account is the Contact's (a Lead has
 -- none in Salesforce, whatever Account matching would create it under). $1 the org's instance URL.
 CREATE OR REPLACE TEMP TABLE _writeback_people AS
 WITH matched AS (
@@ -65,8 +65,8 @@ SELECT p.id AS intercom_id, p.id AS write_id, p.updated_at, p.custom_attributes,
        p.person->>'Id' AS sf_id,
        try_cast(p.person->>'LastModifiedDate' AS TIMESTAMPTZ) AS sf_modified_at,
        p.person, p.lead, p.contact,
-       CASE WHEN u."Id" IS NOT NULL
-            THEN to_json(u) END AS owner,
+       CASE WHEN u."Id" IS NOT NULL THEN to_json(u)
+            WHEN q."Id" IS NOT NULL THEN to_json(q) END AS owner,
        CASE WHEN a."Id" IS NOT NULL
             THEN json_merge_patch(to_json(a), coalesce(a."_values", '{}')) END AS account,
        CASE WHEN au."Id" IS NOT NULL
@@ -75,6 +75,7 @@ SELECT p.id AS intercom_id, p.id AS write_id, p.updated_at, p.custom_attributes,
        json_object('instance_url', $1::VARCHAR) AS org
 FROM sided p
 LEFT JOIN mirror.salesforce_users u ON u."Id" = p.person->>'OwnerId'
+LEFT JOIN mirror.salesforce_queues q ON q."Id" = p.person->>'OwnerId'
 LEFT JOIN mirror.salesforce_accounts a ON a."Id" = p.sf_account_id
 LEFT JOIN mirror.salesforce_users au ON au."Id" = a."OwnerId"
 LEFT JOIN open_or_won oo ON oo."AccountId" = p.sf_account_id
