@@ -1,4 +1,5 @@
-"""A field changed on both sides since the write-back last wrote it follows its policy, and the
+"""A token that may not create data attributes stops the write-back with the permission named; a
+field changed on both sides since the write-back last wrote it follows its policy, and the
 conflict is recorded with both values (direction to_intercom)."""
 
 from __future__ import annotations
@@ -33,6 +34,21 @@ def test_both_sides_changed_follow_the_policy_and_are_recorded(sandbox, tmp_path
     first, last = full_range()
     assert run_range(sandbox, tmp_path, first, last).success
     client = sandbox.intercom().client()
+
+    # a token that may not create data attributes: the run fails naming the permission
+    refused = [{"method": "POST", "path": "/data_attributes"}]
+    client.request("PUT", "/_sandbox/faults", json={"unauthorized": refused})
+    run = dg.materialize(
+        WRITEBACK_JOB_ASSETS, resources=sandbox.resources(tmp_path), raise_on_error=False
+    )
+    assert not run.success
+    failures = [e.step_failure_data.user_failure_data for e in run.get_step_failure_events()]
+    assert any(
+        f is not None and "permission to create data attributes" in (f.description or "")
+        for f in failures
+    ), failures
+    client.request("PUT", "/_sandbox/faults", json={})
+
     _writeback(sandbox, tmp_path)
     person, lead, written, written_at = warehouse_rows(
         tmp_path,

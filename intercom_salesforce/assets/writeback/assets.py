@@ -9,6 +9,7 @@ holds them back until a person acts).
 
 import json
 from collections import Counter
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -213,7 +214,8 @@ def run_writeback(
     sf = salesforce.client(context.log)
     instance_url = sf.sf.base_url.split("/services")[0]
     client = intercom.client(context.log)
-    with warehouse.get_connection() as conn:
+    # closed on a failure too (a refused permission): the warehouse is this process's again
+    with warehouse.get_connection() as conn, closing(conn):
         ensure_warehouse(conn)
         considered = stage_desired(conn, target, mapping, instance_url)
         conn.execute(read_sql("adopt_values.sql", SQL), [datetime.now(UTC), run_id]).fetchall()
