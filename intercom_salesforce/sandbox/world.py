@@ -30,9 +30,11 @@ import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from itertools import islice
 from zoneinfo import ZoneInfo
 
+from intercom_salesforce.sandbox.sales_world import SalesWorld
 from intercom_salesforce.sandbox.salesforce.ids import make_id
 
 FIRST_NAMES = [
@@ -235,6 +237,15 @@ class World:
             return None
         return r.randrange(self.size.n_companies)
 
+    def account_name(self, c: int) -> str:
+        """The name company ``c`` has in Intercom and its Account has in Salesforce."""
+        return f"{COMPANY_WORDS[c % len(COMPANY_WORDS)]} {COMPANY_SUFFIX[c % 10]} {c}"
+
+    @cached_property
+    def sales(self) -> SalesWorld:
+        """Tiers, lifecycle stages, lead statuses and opportunities (``sales_world.py``)."""
+        return SalesWorld(self, MANY)
+
     def company_domain(self, c: int) -> str:
         word = COMPANY_WORDS[c % len(COMPANY_WORDS)].lower().replace(" ", "")
         return f"{word}-{c}.example.com"
@@ -375,7 +386,7 @@ class World:
                 "id": self.intercom_id("company", c),
                 "company_id": f"cmp-{c:06d}",
                 "app_id": self.app_id,
-                "name": f"{COMPANY_WORDS[c % len(COMPANY_WORDS)]} {COMPANY_SUFFIX[c % 10]} {c}",
+                "name": self.account_name(c),
                 "remote_created_at": created,
                 "created_at": created,
                 "updated_at": max(updated, created),
@@ -674,9 +685,10 @@ class World:
                 continue
             row = {
                 "Id": make_id("Account", 1 + c),
-                "Name": f"{COMPANY_WORDS[c % len(COMPANY_WORDS)]} {COMPANY_SUFFIX[c % 10]} {c}",
+                "Name": self.account_name(c),
                 "OwnerId": owner,
                 "Industry": None,
+                **self.sales.account_fields(c),
             }
             if kind == 0:
                 row["Intercom_Company_Id__c"] = f"cmp-{c:06d}"
@@ -692,6 +704,8 @@ class World:
             "Name": "Gmail Enthusiasts Club",
             "Website": "https://gmail.com",
             "OwnerId": owner,
+            "Tier__c": "Tier 3",
+            "Type": "Other",
         }
 
     def salesforce_people(self) -> tuple[Iterator[dict], Iterator[dict]]:
@@ -713,6 +727,9 @@ class World:
                     "LastName": p["last"],
                     "OwnerId": owner,
                     "AccountId": account,
+                    "Lifecycle_Stage__c": self.sales.contact_stage(
+                        i, p["company"] if account else None
+                    ),
                 }
                 if i % 20 == 0 or i % 20 == 2:
                     yield {**base, "Id": make_id("Contact", 1 + i), "Email": p["email"]}
@@ -739,7 +756,12 @@ class World:
                     "LeadSource": "Web",
                 }
                 if i % 20 == 1:
-                    yield {**base, "Id": make_id("Lead", 1 + i), "Email": _swap_case(p["email"])}
+                    yield {
+                        **base,
+                        "Id": make_id("Lead", 1 + i),
+                        "Email": _swap_case(p["email"]),
+                        "Status": self.sales.lead_status(i),
+                    }
                 elif i % 20 == 2:
                     account = (
                         make_id("Account", 1 + p["company"])
@@ -781,6 +803,7 @@ class World:
                 "Account": self.salesforce_accounts(),
                 "Contact": contacts,
                 "Lead": leads,
+                "Opportunity": self.sales.opportunities(),
             }
         )
 

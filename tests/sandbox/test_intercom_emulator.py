@@ -486,6 +486,10 @@ def test_create_and_update_contact(emu: Emulator, validate: Any) -> None:
     assert dup.status_code == 409 and body["id"] in dup.json()["errors"][0]["message"]
     assert emu.post("/contacts", {"name": "nobody"}).status_code == 400
     emu.clock.now = NOW + 500
+    # a custom attribute must be described before a contact can carry it
+    assert emu.post(
+        "/data_attributes", {"name": "seats", "model": "contact", "data_type": "integer"}
+    ).ok
     updated = emu.put(
         f"/contacts/{body['id']}", {"name": "Renamed", "custom_attributes": {"seats": 3}}
     )

@@ -4,7 +4,8 @@ Order of checks per API request, following what clients observe (reference §1, 
 hold fault (``FaultConfig.holds``: the request waits before or after the rest) → bearer token
 (401 without rate-limit headers) → fixed-window rate limit (429 with headers) →
 injected faults → ``Intercom-Version`` (a version not served → 400 ``intercom_version_invalid``) →
-``Accept`` → route (unknown path or method → 404) → JSON body (400 ``parameter_invalid``) →
+``Accept`` → route (unknown path or method → 404) → the token's permissions (401
+``token_unauthorized``, ``permissions.py``) → JSON body (400 ``parameter_invalid``) →
 handler → the answer in the version's shapes (``versions.py``). Every authenticated response carries
 ``X-RateLimit-*``. Control endpoints under ``/_sandbox/`` need no token and are not rate limited.
 """
@@ -33,6 +34,7 @@ from intercom_salesforce.sandbox.intercom import (
     contacts_api,
     control_api,
     conversations_api,
+    tags_api,
     versions,
     workspace_api,
 )
@@ -48,6 +50,7 @@ from intercom_salesforce.sandbox.intercom.errors import (
     json_response,
 )
 from intercom_salesforce.sandbox.intercom.faults import FaultInjector
+from intercom_salesforce.sandbox.intercom.permissions import PERMISSION_CODE, PERMISSION_MESSAGE
 from intercom_salesforce.sandbox.intercom.ratelimit import FixedWindowLimiter
 from intercom_salesforce.sandbox.intercom.requestlog import LOGGED_HEADERS, RequestLog
 from intercom_salesforce.sandbox.intercom.search import SearchError
@@ -124,7 +127,7 @@ class IntercomEmulator:
         self.latency = Latency(config.latency_ms, config.latency_jitter_ms)
         self.handlers: dict[str, Handler] = {}
         rules: list[Rule] = []
-        for module in (contacts_api, companies_api, conversations_api, workspace_api):
+        for module in (contacts_api, companies_api, conversations_api, workspace_api, tags_api):
             for path, methods, handler in module.ROUTES:
                 endpoint = f"{module.__name__}.{handler.__name__}"
                 rules.append(Rule(path, methods=methods, endpoint=endpoint))
@@ -316,6 +319,11 @@ class IntercomEmulator:
         except (NotFound, MethodNotAllowed):
             # The API answers 404 for unknown paths and for unsupported methods alike (§6).
             raise ApiError(404, "not_found", NOT_FOUND) from None
+        if any(
+            r.matches(request.method, request.path) for r in self.ctx.faults.config.unauthorized
+        ):
+            self.ctx.faults.dice.count("unauthorized")
+            raise ApiError(401, PERMISSION_CODE, PERMISSION_MESSAGE)
         body: Any = None
         raw = request.get_data(cache=True)
         if request.method in ("POST", "PUT") and raw.strip():

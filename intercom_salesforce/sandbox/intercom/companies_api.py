@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
+from intercom_salesforce.sandbox.intercom.custom_attributes import check_custom_attributes
 from intercom_salesforce.sandbox.intercom.errors import (
     COMPANY_NOT_FOUND,
     SCROLL_EXISTS,
@@ -188,7 +189,81 @@ def company_segments(ctx: ApiContext, req: ApiRequest, company_id: str) -> Respo
     return json_response(200, {"type": "list", "data": company["segments"]["segments"]})
 
 
+#: Fields each company write takes (``create_or_update_company_request``,
+#: ``update_company_request``): ``company_id`` is set once, on creation, and never changes.
+UPDATE_FIELDS = frozenset(
+    {"name", "plan", "size", "website", "industry", "custom_attributes", "monthly_spend"}
+)
+CREATE_FIELDS = UPDATE_FIELDS | {"company_id", "remote_created_at"}
+_STRINGS = ("name", "plan", "website", "industry", "company_id")
+_INTEGERS = ("size", "remote_created_at")
+
+
+def _company_fields(ctx: ApiContext, body: Any, allowed: frozenset[str]) -> dict[str, Any]:
+    """The write's fields, checked: a field the operation does not take is ``400 bad_request``
+    "bad '<name>' parameter" (the documented example), custom attributes must be described for
+    companies (``custom_attributes.py``), and ``monthly_spend`` keeps its whole part ("this will
+    truncate floats")."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "parameter_invalid", "Request body must be a JSON object")
+    for key in body:
+        if key not in allowed:
+            raise ApiError(400, "bad_request", f"bad '{key}' parameter")
+    fields = dict(body)
+    for key in _STRINGS:
+        if fields.get(key) is not None and not isinstance(fields[key], str):
+            raise ApiError(400, "parameter_invalid", f"{key} must be a string", key)
+    for key in _INTEGERS:
+        value = fields.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise ApiError(400, "parameter_invalid", f"{key} must be an integer", key)
+    spend = fields.get("monthly_spend")
+    if spend is not None:
+        if isinstance(spend, bool) or not isinstance(spend, int | float):
+            raise ApiError(400, "parameter_invalid", "monthly_spend must be a number")
+        fields["monthly_spend"] = int(spend)
+    check_custom_attributes(
+        fields.get("custom_attributes"), ctx.store.custom_attribute_types("company")
+    )
+    if fields.get("plan") is not None:
+        fields["plan"] = ctx.store.plan_named(fields["plan"])
+    return fields
+
+
+def create_or_update_company(ctx: ApiContext, req: ApiRequest) -> Response:
+    """``POST /companies``: the company with this ``company_id`` is updated, or created when
+    there is none. A create without ``company_id`` is refused (``400 parameter_not_found``; the
+    description does not say what Intercom answers, so this is the emulator's choice). A new
+    company has no users yet, so ``POST /companies/list`` leaves it out until one is attached."""
+    fields = _company_fields(ctx, req.body, CREATE_FIELDS)
+    key = fields.get("company_id")
+    if not key:
+        raise ApiError(400, "parameter_not_found", "company_id not specified", "company_id")
+    found = ctx.store.find_company(company_id=key)
+    now = ctx.now()
+    if found is not None:
+        fields.pop("company_id")
+        ctx.store.update_company(found, fields, now)
+        return json_response(200, ctx.store.get_company(found))
+    created = ctx.store.create_company(
+        **fields, created_at=now, updated_at=now, last_request_at=None
+    )
+    return json_response(200, created)
+
+
+def update_company(ctx: ApiContext, req: ApiRequest, company_id: str) -> Response:
+    """``PUT /companies/{id}`` (Intercom's id): merges the fields and moves ``updated_at``;
+    ``company_id`` cannot be changed, so sending it is a bad parameter."""
+    if ctx.store.get_company(company_id) is None:
+        raise ApiError(404, "company_not_found", COMPANY_NOT_FOUND)
+    fields = _company_fields(ctx, req.body, UPDATE_FIELDS)
+    ctx.store.update_company(company_id, fields, ctx.now())
+    return json_response(200, ctx.store.get_company(company_id))
+
+
 ROUTES = [
+    ("/companies", ["POST"], create_or_update_company),
+    ("/companies/<company_id>", ["PUT"], update_company),
     ("/companies", ["GET"], retrieve_companies),
     ("/companies/list", ["POST"], list_companies),
     ("/companies/scroll", ["GET"], scroll_companies),

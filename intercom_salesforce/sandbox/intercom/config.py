@@ -11,6 +11,7 @@ from typing import Any
 
 from intercom_salesforce.sandbox.faults import FaultSettings
 from intercom_salesforce.sandbox.hold import HoldRule
+from intercom_salesforce.sandbox.intercom.permissions import UnauthorizedRule, parse_unauthorized
 
 
 @dataclass
@@ -32,6 +33,11 @@ class FaultConfig(FaultSettings):
     ``POST /_sandbox/holds/release`` or the rule's timeout, e.g. ``{"method": "POST", "path":
     "/contacts/search"}`` or ``{"method": "GET", "path": "/conversations/[^/]+", "nth": 3}``.
     See :mod:`intercom_salesforce.sandbox.hold`.
+
+    ``unauthorized`` makes the token lack a permission: matching requests (``{"method", "path"}``,
+    e.g. ``{"method": "POST", "path": "/data_attributes"}``) are answered ``401
+    token_unauthorized`` "Not authorized to access resource". See
+    :mod:`intercom_salesforce.sandbox.intercom.permissions`.
     """
 
     error_rate: float = 0.0
@@ -48,6 +54,11 @@ class FaultConfig(FaultSettings):
     drift_retype: dict[str, str] = field(default_factory=dict)
     seed: int | None = None
     holds: list[HoldRule] = field(default_factory=list)
+    # requests the token lacks the permission for: 401 token_unauthorized (permissions.py)
+    unauthorized: list[UnauthorizedRule] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.unauthorized = parse_unauthorized(self.unauthorized)
 
 
 @dataclass

@@ -211,17 +211,10 @@ def list_data_attributes(ctx: ApiContext, req: ApiRequest) -> Response:
     return json_response(200, {"type": "list", "data": data})
 
 
-def create_data_attribute(ctx: ApiContext, req: ApiRequest) -> Response:
-    """``POST /data_attributes`` with the documented 400 messages (2.14 examples)."""
-    body = req.body if isinstance(req.body, dict) else {}
-    model = body.get("model")
-    if model not in ("contact", "company"):
-        raise ApiError(
-            400,
-            "parameter_invalid",
-            "The Data Attribute model field must be either contact or company",
-        )
-    name = body.get("name")
+def _check_attribute_name(ctx: ApiContext, model: str, name: Any) -> str:
+    """A new attribute's name: present, of the allowed characters (so no dots), not a standard
+    attribute's and not taken by a custom one of either model, with Intercom's messages (the 2.14
+    examples; the standard-attribute message from Intercom's "Create data attributes" page)."""
     if not isinstance(name, str) or not name.strip():
         raise ApiError(400, "parameter_not_found", "Name is required", "name")
     if not _ATTRIBUTE_NAME.match(name):
@@ -231,26 +224,64 @@ def create_data_attribute(ctx: ApiContext, req: ApiRequest) -> Response:
             "Your name for this attribute must only contain alphanumeric characters, currency "
             "symbols, and hyphens",
         )
-    data_type = body.get("data_type")
-    if data_type not in _DATA_TYPES:
-        raise ApiError(400, "parameter_invalid", "Data Type isn't an option")
-    for existing in ctx.store.data_attributes(None, include_archived=True) + [
-        a for attrs in STANDARD_ATTRIBUTES.values() for a in attrs
-    ]:
+    wanted = _MODEL_WORD[model]
+    for other, attrs in STANDARD_ATTRIBUTES.items():
+        if other in _MODEL_WORD and any(a["name"].lower() == name.lower() for a in attrs):
+            raise ApiError(
+                400,
+                "parameter_invalid",
+                f"'{name}' is one of our standard attributes for your {_MODEL_WORD[other]} data. "
+                f"To save this as new {wanted} data, use a different name.",
+            )
+    for existing in ctx.store.data_attributes(None, include_archived=True):
         if existing["name"].lower() == name.lower() and existing["model"] in _MODEL_WORD:
             raise ApiError(
                 400,
                 "parameter_invalid",
                 f"You already have '{name}' in your {_MODEL_WORD[existing['model']]} data. To save "
-                f"this as new {_MODEL_WORD[model]} data, use a different name.",
+                f"this as new {wanted} data, use a different name.",
             )
+    return name
+
+
+def _options(raw: Any) -> list[str]:
+    """A list attribute's options: ``[{"value": ...}, ...]``, at least two."""
+    if not isinstance(raw, list):
+        raise ApiError(400, "parameter_invalid", "Options isn't an array")
+    values = [o.get("value") if isinstance(o, dict) else o for o in raw]
+    if len(values) < 2:
+        raise ApiError(
+            400,
+            "parameter_invalid",
+            "You must have at least two options on a list type data attribute",
+        )
+    if not all(isinstance(v, str) and v.strip() for v in values):
+        raise ApiError(400, "parameter_invalid", "Options must be non-empty strings")
+    return values
+
+
+def create_data_attribute(ctx: ApiContext, req: ApiRequest) -> Response:
+    """``POST /data_attributes`` with the documented 400 messages (2.14 examples), checked in
+    the order the examples imply: the model first (the "too few options" example sends none and
+    is answered about its model), then the name, the data type and a list's options. A list
+    attribute is stored as ``string`` with ``options`` (§5). A token lacking the permission is
+    refused before this runs (``FaultConfig.unauthorized``)."""
+    body = req.body if isinstance(req.body, dict) else {}
+    model = body.get("model")
+    if model not in ("contact", "company"):
+        raise ApiError(
+            400,
+            "parameter_invalid",
+            "The Data Attribute model field must be either contact or company",
+        )
+    name = _check_attribute_name(ctx, model, body.get("name"))
+    data_type = body.get("data_type")
+    if data_type not in _DATA_TYPES:
+        raise ApiError(400, "parameter_invalid", "Data Type isn't an option")
     options = None
     if data_type == "options":
-        raw = body.get("options")
-        if not isinstance(raw, list) or len(raw) < 2:
-            raise ApiError(400, "parameter_invalid", "Options must contain at least two values")
-        options = [o.get("value") if isinstance(o, dict) else str(o) for o in raw]
-        data_type = "string"  # list attributes report as string + options (§5)
+        options = _options(body.get("options"))
+        data_type = "string"
     now = ctx.now()
     attr: dict[str, Any] = {
         "model": model,

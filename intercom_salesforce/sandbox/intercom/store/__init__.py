@@ -9,7 +9,8 @@ stored text.
 * ``base.py`` — connection, lock, transactions, counts and keyset paging
 * ``hydrate.py`` — stored rows → API JSON (the one renderer)
 * ``contacts.py``, ``companies.py``, ``conversations.py`` (with parts), ``workspace.py`` (admins,
-  teams, tags, segments), ``data_attributes.py``, ``events.py`` — one store per entity
+  teams, tags, segments), ``tags.py`` (tag writes), ``data_attributes.py``, ``events.py`` — one
+  store per entity
 * ``loader.py`` — the chunked world load behind ``sandbox seed``
 """
 
@@ -28,6 +29,7 @@ from intercom_salesforce.sandbox.intercom.store.conversations import (
 )
 from intercom_salesforce.sandbox.intercom.store.data_attributes import DataAttributeStore
 from intercom_salesforce.sandbox.intercom.store.events import EventStore
+from intercom_salesforce.sandbox.intercom.store.tags import TagStore
 from intercom_salesforce.sandbox.intercom.store.workspace import WorkspaceStore
 from intercom_salesforce.sandbox.intercom.world_types import IntercomWorldData
 
@@ -39,6 +41,7 @@ class IntercomStore(
     WorkspaceStore,
     DataAttributeStore,
     EventStore,
+    TagStore,
 ):
     """Persistent state of one emulated workspace."""
 

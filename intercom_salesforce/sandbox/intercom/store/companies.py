@@ -147,3 +147,58 @@ class CompanyStore(StoreBase):
             (company_id, limit, offset),
         )
         return [r[0] for r in rows], int(total)
+
+    def update_company(self, company_id: str, fields: dict[str, Any], now: int) -> None:
+        """Merge ``fields`` into a company (``custom_attributes`` key by key; ``null`` clears
+        one) and move its ``updated_at`` to ``now``."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT doc FROM companies WHERE id = ?", (company_id,)).fetchone()
+            doc = json.loads(row[0])
+            merged = {**doc, **{k: v for k, v in fields.items() if k != "custom_attributes"}}
+            if fields.get("custom_attributes") is not None:
+                merged["custom_attributes"] = {
+                    **doc["custom_attributes"],
+                    **fields["custom_attributes"],
+                }
+            merged["updated_at"] = now
+            new_doc = normalize_company(merged, doc["app_id"], now)
+            conn.execute(
+                "UPDATE companies SET name = ?, updated_at = ?, last_request_at = ?, doc = ? "
+                "WHERE id = ?",
+                (
+                    new_doc.get("name"),
+                    new_doc["updated_at"],
+                    new_doc.get("last_request_at"),
+                    json.dumps(new_doc),
+                    company_id,
+                ),
+            )
+
+        self._write(run)
+
+    @staticmethod
+    def _touch_companies(conn: sqlite3.Connection, ids: list[str], ts: int) -> None:
+        """Move ``updated_at`` of companies (a tag applied or removed)."""
+        conn.execute(
+            "UPDATE companies SET updated_at = ?, doc = json_set(doc, '$.updated_at', ?) "
+            "WHERE id IN (SELECT value FROM json_each(?))",
+            (ts, ts, id_list(ids)),
+        )
+
+    def plan_named(self, name: str) -> dict[str, Any]:
+        """The plan object for a plan written by name: the id other companies on that plan
+        carry, or the next free one (plan ids are numeric strings)."""
+        rows = self.query(
+            "SELECT json_extract(doc, '$.plan.id') FROM companies "
+            "WHERE json_extract(doc, '$.plan.name') = ? LIMIT 1",
+            (name,),
+        )
+        if rows and rows[0][0] is not None:
+            plan_id = str(rows[0][0])
+        else:
+            top = self.query(
+                "SELECT MAX(CAST(json_extract(doc, '$.plan.id') AS INTEGER)) FROM companies"
+            )[0][0]
+            plan_id = str(int(top or 0) + 1)
+        return {"type": "plan", "id": plan_id, "name": name}

@@ -254,6 +254,26 @@ class ContactStore(StoreBase):
 
         return bool(self._write(run))
 
+    def remove_contact_link(self, contact_id: str, kind: str, target_id: str) -> bool:
+        """Detach a tag/company from a contact (and forget when a tag was applied); returns False
+        if it was not attached."""
+
+        def run(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "DELETE FROM contact_links WHERE contact_id = ? AND kind = ? AND target_id = ?",
+                (contact_id, kind, target_id),
+            )
+            if kind == "tags":
+                conn.execute(
+                    "DELETE FROM contact_taggings WHERE contact_id = ? AND tag_id = ?",
+                    (contact_id, target_id),
+                )
+            if cur.rowcount > 0:
+                rerender(conn, [contact_id])
+            return cur.rowcount > 0
+
+        return bool(self._write(run))
+
     def record_tagging(self, contact_id: str, tag_id: str, applied_at: int, admin_id: str) -> None:
         """Remember when and by whom a tag was applied, for ``GET /contacts/{id}/tags``."""
         self._write(
