@@ -107,6 +107,7 @@ def stage_desired(
 ) -> int:
     """Decide every cell of ``target`` into ``_writeback_decided``; returns the records
     considered. The mapping must write something back to ``target``."""
+    conn.execute(read_sql("opportunities.sql", SQL)).fetchall()
     conn.execute(read_sql(target.sides_sql, SQL), [instance_url]).fetchall()
     cells = _cells(target, mapping)
     settings = _settings_rows(target, mapping)

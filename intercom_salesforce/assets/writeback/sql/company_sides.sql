@@ -16,20 +16,6 @@ companies AS (
     LEFT JOIN matched m ON m.id = c.id
     LEFT JOIN stamped s ON s.company_id = c.company_id
     WHERE coalesce(s.account_id, m.account_id) IS NOT NULL AND c.company_id IS NOT NULL
-),
-open_or_won AS (
-    SELECT o."AccountId", arg_max(json_merge_patch(to_json(o), coalesce(o."_values", '{}')),
-                                  (o."SystemModstamp", o."Id")) AS opportunity
-    FROM mirror.salesforce_opportunities o
-    WHERE o."IsWon" OR NOT coalesce(try_cast(o."_values"->>'IsClosed' AS BOOLEAN), FALSE)
-    GROUP BY 1
-),
-won AS (
-    SELECT o."AccountId", arg_max(json_merge_patch(to_json(o), coalesce(o."_values", '{}')),
-                                  (try_cast(o."_values"->>'CloseDate' AS DATE), o."SystemModstamp",
-                                   o."Id")) AS opportunity
-    FROM mirror.salesforce_opportunities o WHERE o."IsWon"
-    GROUP BY 1
 )
 SELECT c.id AS intercom_id, c.company_id AS write_id, c.updated_at, c.custom_attributes,
        'Account' AS sf_object, a."Id" AS sf_id,
@@ -37,10 +23,9 @@ SELECT c.id AS intercom_id, c.company_id AS write_id, c.updated_at, c.custom_att
        json_merge_patch(to_json(a), coalesce(a."_values", '{}')) AS account,
        CASE WHEN au."Id" IS NOT NULL
             THEN to_json(au) END AS account_owner,
-       oo.opportunity, w.opportunity AS won_opportunity,
+       oo.opportunity, oo.won_opportunity,
        json_object('instance_url', $1::VARCHAR) AS org
 FROM companies c
 JOIN mirror.salesforce_accounts a ON a."Id" = c.sf_account_id
 LEFT JOIN mirror.salesforce_users au ON au."Id" = a."OwnerId"
-LEFT JOIN open_or_won oo ON oo."AccountId" = c.sf_account_id
-LEFT JOIN won w ON w."AccountId" = c.sf_account_id
+LEFT JOIN _writeback_opportunities oo ON oo."AccountId" = c.sf_account_id

@@ -42,20 +42,6 @@ persons AS (
     LEFT JOIN mirror.salesforce_contacts k
       ON k."Id" = coalesce(p.contact_id, p.converted_contact_id)
 ),
-open_or_won AS (
-    SELECT o."AccountId", arg_max(json_merge_patch(to_json(o), coalesce(o."_values", '{}')),
-                                  (o."SystemModstamp", o."Id")) AS opportunity
-    FROM mirror.salesforce_opportunities o
-    WHERE o."IsWon" OR NOT coalesce(try_cast(o."_values"->>'IsClosed' AS BOOLEAN), FALSE)
-    GROUP BY 1
-),
-won AS (
-    SELECT o."AccountId", arg_max(json_merge_patch(to_json(o), coalesce(o."_values", '{}')),
-                                  (try_cast(o."_values"->>'CloseDate' AS DATE), o."SystemModstamp",
-                                   o."Id")) AS opportunity
-    FROM mirror.salesforce_opportunities o WHERE o."IsWon"
-    GROUP BY 1
-),
 sided AS (
     SELECT p.*, coalesce(p.contact, p.lead) AS person, p.contact_account_id AS sf_account_id
     FROM persons p
@@ -71,12 +57,11 @@ SELECT p.id AS intercom_id, p.id AS write_id, p.updated_at, p.custom_attributes,
             THEN json_merge_patch(to_json(a), coalesce(a."_values", '{}')) END AS account,
        CASE WHEN au."Id" IS NOT NULL
             THEN to_json(au) END AS account_owner,
-       oo.opportunity, w.opportunity AS won_opportunity,
+       oo.opportunity, oo.won_opportunity,
        json_object('instance_url', $1::VARCHAR) AS org
 FROM sided p
 LEFT JOIN mirror.salesforce_users u ON u."Id" = p.person->>'OwnerId'
 LEFT JOIN mirror.salesforce_queues q ON q."Id" = p.person->>'OwnerId'
 LEFT JOIN mirror.salesforce_accounts a ON a."Id" = p.sf_account_id
 LEFT JOIN mirror.salesforce_users au ON au."Id" = a."OwnerId"
-LEFT JOIN open_or_won oo ON oo."AccountId" = p.sf_account_id
-LEFT JOIN won w ON w."AccountId" = p.sf_account_id
+LEFT JOIN _writeback_opportunities oo ON oo."AccountId" = p.sf_account_id
