@@ -1,5 +1,5 @@
-"""A token that may not create data attributes stops the write-back with the permission named; a
-field changed on both sides since the write-back last wrote it follows its policy, and the
+"""A token that may not create data attributes stops the write-back with the permission named;
+Intercom's refusals wait in the review queue; a field changed on both sides since the write-back last wrote it follows its policy, and the
 conflict is recorded with both values (direction to_intercom)."""
 
 from __future__ import annotations
@@ -51,7 +51,18 @@ def test_both_sides_changed_follow_the_policy_and_are_recorded(sandbox, tmp_path
     ), failures
     client.request("PUT", "/_sandbox/faults", json={})
 
-    _writeback(sandbox, tmp_path)
+    # an attribute someone created with another type: Intercom refuses those people's writes,
+    # and they wait in the review queue with its message
+    amount = {"name": "sf_opportunity_amount", "model": "contact", "data_type": "integer"}
+    client.request("POST", "/data_attributes", json=amount)
+    first_run = _writeback(sandbox, tmp_path)
+    assert first_run["people_failed"] >= 1 and first_run["writes_rejected"] >= 1
+    queued = warehouse_rows(
+        tmp_path,
+        "SELECT count(*), min(value) FROM quality.review_queue "
+        "WHERE entity = 'intercom_contacts_writeback' AND rule = 'intercom_rejected'",
+    )[0]
+    assert queued[0] == first_run["people_failed"] and "sf_opportunity_amount" in queued[1]
     person, lead, written, written_at = warehouse_rows(
         tmp_path,
         "SELECT f.intercom_id, m.sf_id, f.value, f.intercom_updated_at "

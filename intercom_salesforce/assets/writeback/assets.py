@@ -65,6 +65,7 @@ def _cells(conn: duckdb.DuckDBPyConnection) -> list[Cell]:
 def _result_rows(
     outcomes: list[Outcome], run_id: str, before: dict[str, Any], now: datetime
 ) -> list[dict[str, Any]]:
+    """One row per call and record: a company tag call writes several companies."""
     rows = []
     for o in outcomes:
         for record in sorted({c.intercom_id for c in o.call.cells}):
@@ -88,6 +89,25 @@ def _result_rows(
     return rows
 
 
+DONE_SCHEMA = pa.schema(
+    [
+        ("model", pa.string()),
+        ("intercom_id", pa.string()),
+        ("attribute", pa.string()),
+        ("updated_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def _load(conn: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, select: str) -> None:
+    """The temp table ``table`` as ``select`` over ``rows`` (an Arrow table, named ``rows``)."""
+    conn.register("_writeback_rows", rows)
+    try:
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}").fetchall()
+    finally:
+        conn.unregister("_writeback_rows")
+
+
 def _record(
     conn: duckdb.DuckDBPyConnection, target: Target, outcomes: list[Outcome], run_id: str
 ) -> int:
@@ -98,8 +118,10 @@ def _record(
     )
     rows = _result_rows(outcomes, run_id, before, now)
     if rows:
-        results = pa.Table.from_pylist(rows)  # noqa: F841 (read by the statement below)
-        conn.execute(f"INSERT INTO {INTERCOM_WRITE_RESULTS} BY NAME SELECT * FROM results")
+        _load(conn, "_writeback_results", pa.Table.from_pylist(rows), "FROM _writeback_rows")
+        conn.execute(
+            f"INSERT INTO {INTERCOM_WRITE_RESULTS} BY NAME SELECT * FROM _writeback_results"
+        ).fetchall()
     done = [
         {
             "model": c.model,
@@ -111,22 +133,12 @@ def _record(
         if o.status == "written"
         for c in o.call.cells
     ]
-    done_table = pa.Table.from_pylist(
-        done,
-        schema=pa.schema(
-            [
-                ("model", pa.string()),
-                ("intercom_id", pa.string()),
-                ("attribute", pa.string()),
-                ("updated_at", pa.timestamp("us", tz="UTC")),
-            ]
-        ),
+    _load(
+        conn,
+        "_writeback_done",
+        pa.Table.from_pylist(done, schema=DONE_SCHEMA),
+        "FROM _writeback_rows",
     )
-    conn.register("_writeback_done_arrow", done_table)
-    conn.execute(
-        "CREATE OR REPLACE TEMP TABLE _writeback_done AS SELECT * FROM _writeback_done_arrow"
-    )
-    conn.unregister("_writeback_done_arrow")
     conn.execute(read_sql("record_written.sql", SQL), [now, run_id]).fetchall()
     rejected = [
         {"record_id": r["intercom_id"], "value": r["error"]}
@@ -135,10 +147,11 @@ def _record(
     ]
     if not rejected:
         return 0
-    table = pa.Table.from_pylist(rejected)  # noqa: F841
-    conn.execute(
-        "CREATE OR REPLACE TEMP TABLE _writeback_rejected AS "
-        "SELECT record_id, NULL::DATE AS partition_date, value FROM table"
+    _load(
+        conn,
+        "_writeback_rejected",
+        pa.Table.from_pylist(rejected),
+        "SELECT record_id, NULL::DATE AS partition_date, value FROM _writeback_rows",
     )
     return upsert_items(
         conn,
@@ -154,6 +167,7 @@ def _record(
 def _metadata(
     target: Target, considered: int, cells: list[Cell], outcomes: list[Outcome], extra: dict
 ) -> dict[str, Any]:
+    """Records considered, written, unchanged (nothing to send) and failed; cells and tags."""
     by_status: dict[str, set[str]] = {"written": set(), "rejected": set(), "failed": set()}
     tags: Counter[str] = Counter()
     for o in outcomes:
