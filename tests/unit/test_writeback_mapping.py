@@ -243,3 +243,13 @@ def test_both_sides_changed_is_a_conflict_the_policy_decides(conn, policy, actio
     _last(conn, "sf_lead_status", "Open", T0)
     # newest: Intercom's record (T1) is as new as the Lead (T1), not older
     assert _decide(conn, policy)["sf_lead_status"] == (action, True, "Working")
+
+
+@pytest.mark.parametrize(
+    ("policy", "action"),
+    [("salesforce", "write"), ("intercom", "keep"), ("fill_blank", "keep"), ("newest", "write")],
+)
+def test_before_the_first_write_an_intercom_value_counts_per_policy(conn, policy, action):
+    # Intercom holds its own value (staged T0), the Lead changed later (T1): newest takes the Lead
+    _world(conn, "Working", "Theirs", T0)
+    assert _decide(conn, policy)["sf_lead_status"] == (action, False, "Working")

@@ -7,7 +7,8 @@
 --   (sync.field_state): Intercom's own value coming back through the mirror.
 -- * An attribute whose S changed is written when its policy says so: salesforce always,
 --   fill_blank when I is blank, intercom only before the first write and when I is blank,
---   newest when Intercom did not change too or Salesforce's record is the newer one. Writing what
+--   newest when Intercom did not change too (before any write: I is blank) or Salesforce's
+--   record is the newer one. Writing what
 --   Intercom already holds is no call: the value is adopted as written.
 -- * Changed on both sides, to different values: a conflict (kept whatever the policy decides).
 -- * A tag is attached while its milestone holds and was not attached by us; detached once it no
@@ -63,7 +64,9 @@ decided AS (
                         WHEN 'salesforce' THEN TRUE
                         WHEN 'fill_blank' THEN ic_blank
                         WHEN 'intercom' THEN NOT has_last AND ic_blank
-                        ELSE NOT ic_changed OR ic_blank
+                        -- newest: Intercom unchanged since our write (before any write:
+                        -- blank), or Salesforce's record is the newer one
+                        ELSE (CASE WHEN has_last THEN NOT ic_changed ELSE ic_blank END)
                              OR coalesce(sf_modified_at > updated_at, FALSE) END
                    THEN 'write'
                ELSE 'keep' END AS action
