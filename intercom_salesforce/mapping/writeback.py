@@ -197,7 +197,11 @@ def _echo_problems(mapping: Mapping) -> list[str]:
     out: list[str] = []
     for obj_name, obj in mapping.objects.items():
         for field, fm in obj.fields.items():
-            for p in _paths(fm):
+            try:
+                paths = _paths(fm)
+            except ValueError:
+                continue  # a broken path or expression: reported by the field's own check
+            for p in paths:
                 if (
                     p[0] == "custom_attributes"
                     and len(p) == 2

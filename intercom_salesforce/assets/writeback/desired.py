@@ -88,6 +88,7 @@ def _cells(target: Target, mapping: Mapping) -> list[str]:
 
 
 def _settings_rows(target: Target, mapping: Mapping) -> list[str]:
+    """SQL VALUES rows of what each cell needs besides its value: kind, type, policy, tag."""
     rows = []
     for name, am in target.attributes(mapping).items():
         rows.append(
