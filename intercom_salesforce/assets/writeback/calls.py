@@ -102,9 +102,10 @@ def ensure_attributes(client: IntercomClient, wanted: dict[tuple[str, str], str]
     created: list[str] = []
     for model in sorted({m for m, _ in wanted}):
         listed = client.request("GET", "/data_attributes", params={"model": model})
-        have = {a.get("name") for a in listed.get("data") or []}
+        # Intercom's attribute names ignore case
+        have = {str(a.get("name", "")).lower() for a in listed.get("data") or []}
         for (m, name), data_type in sorted(wanted.items()):
-            if m != model or name in have:
+            if m != model or name.lower() in have:
                 continue
             body = {
                 "name": name,
