@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from pathlib import Path
 
 import duckdb
@@ -28,8 +30,9 @@ INTERCOM_WRITE_RESULTS = "sync.intercom_write_results"
 WAREHOUSE_POOL = "duckdb_warehouse"
 
 
+@functools.cache
 def read_sql(name: str, base: Path = SQL_DIR) -> str:
-    """A static statement kept in a `.sql` file beside the code that runs it."""
+    """A static statement kept in a `.sql` file beside the code that runs it (read once)."""
     return (base / name).read_text()
 
 
@@ -43,13 +46,45 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def ensure_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create schemas, tables and views if missing."""
+SCHEMA_MARK = "sync.warehouse_schema"
+
+
+@functools.cache
+def warehouse_ddl() -> tuple[tuple[str, ...], str]:
+    """Every statement that creates the warehouse, in order, and their fingerprint."""
     from intercom_salesforce.extract.entities import ALL
 
-    conn.execute(read_sql("create_warehouse.sql"))
-    for spec in ALL:
-        conn.execute(spec.create_sql())
-    conn.execute(read_sql("create_views.sql"))
-    conn.execute(read_sql("create_quality.sql"))
-    conn.execute(read_sql("create_match.sql"))
+    statements = (
+        read_sql("create_warehouse.sql"),
+        *(spec.create_sql() for spec in ALL),
+        read_sql("create_views.sql"),
+        read_sql("create_quality.sql"),
+        read_sql("create_match.sql"),
+    )
+    return statements, hashlib.sha256("\n;\n".join(statements).encode()).hexdigest()
+
+
+def ensure_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create schemas, tables and views if missing.
+
+    Every asset calls this before it writes; the DDL (about fifty statements, some ``ALTER``s that
+    migrate older files) runs only when the warehouse does not carry this code's fingerprint in
+    ``sync.warehouse_schema``, so a run's twenty assets pay one lookup each instead of the DDL.
+    """
+    statements, fingerprint = warehouse_ddl()
+    # looked up, not tried: a failed statement would abort the caller's open transaction
+    marked = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() "
+        "WHERE schema_name = 'sync' AND table_name = 'warehouse_schema'"
+    ).fetchall()
+    if marked == [(1,)]:
+        marks = conn.execute(f"SELECT fingerprint FROM {SCHEMA_MARK}").fetchall()
+        if marks == [(fingerprint,)]:
+            return
+    for statement in statements:
+        conn.execute(statement)
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {SCHEMA_MARK} (fingerprint VARCHAR, applied_at TIMESTAMPTZ)"
+    )
+    conn.execute(f"DELETE FROM {SCHEMA_MARK}")
+    conn.execute(f"INSERT INTO {SCHEMA_MARK} VALUES (?, now())", [fingerprint]).fetchall()
