@@ -15,7 +15,7 @@ from intercom_salesforce.assets.extract.records import (
 from intercom_salesforce.assets.extract.reference import REFERENCE_ASSETS
 from intercom_salesforce.assets.match.companies import company_matches
 from intercom_salesforce.assets.match.people import person_matches
-from intercom_salesforce.assets.mirror.salesforce_objects import MIRROR_ASSETS
+from intercom_salesforce.assets.mirror.salesforce_objects import MIRROR_ASSETS, MIRROR_BY_NAME
 from intercom_salesforce.assets.partitions import daily_partitions
 from intercom_salesforce.assets.push.conversations import salesforce_conversations
 from intercom_salesforce.assets.push.people import (
@@ -25,7 +25,12 @@ from intercom_salesforce.assets.push.people import (
 )
 from intercom_salesforce.assets.quality.checks import QUALITY_CHECKS
 from intercom_salesforce.assets.quality.review_summary import review_queue_summary
-from intercom_salesforce.automation.schedules import hourly_current_partition_schedule
+from intercom_salesforce.assets.writeback.assets import MIRRORS, WRITEBACK_ASSETS
+from intercom_salesforce.automation.salesforce_sensor import build_salesforce_sensor
+from intercom_salesforce.automation.schedules import (
+    hourly_current_partition_schedule,
+    hourly_schedule,
+)
 from intercom_salesforce.automation.sensors import (
     build_change_sensor,
     build_webhook_sensor,
@@ -103,6 +108,23 @@ webhook_sensor = build_webhook_sensor(
     sync_people_job, sync_conversations_job, str(paths().webhook_queue)
 )
 
+# Salesforce context back into Intercom: the mirror reads what changed, the write-back writes
+# what differs from what it last wrote. It shares the sync jobs' queue tag, so it never runs
+# beside a push that compares against what it writes.
+WRITEBACK_JOB_ASSETS = [*(MIRROR_BY_NAME[m] for m in MIRRORS), *WRITEBACK_ASSETS]
+salesforce_writeback_job = dg.define_asset_job(
+    "salesforce_writeback_job",
+    tags=SYNC_TAGS,
+    selection=dg.AssetSelection.assets(*WRITEBACK_JOB_ASSETS),
+    description="Salesforce mirror -> owner, status, account, deal stage and milestone tags on "
+    "the matched Intercom contacts and companies.",
+)
+salesforce_changes_sensor = build_salesforce_sensor(salesforce_writeback_job)
+# the sensor reacts within its interval; the schedule is the safety net
+salesforce_writeback_schedule = hourly_schedule(
+    salesforce_writeback_job, "WRITEBACK_SCHEDULE_CRON", "50 * * * *"
+)
+
 extract_intercom_job = dg.define_asset_job(
     "extract_intercom_job",
     selection=dg.AssetSelection.assets(*RECORD_ASSETS),
@@ -120,20 +142,28 @@ ALL_ASSETS = [
     salesforce_conversations,
     *[a for a in RECORD_ASSETS if a not in SYNC_ASSETS],
     *REFERENCE_ASSETS,
+    *WRITEBACK_ASSETS,
     sync_audit,
 ]
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
     asset_checks=QUALITY_CHECKS,
-    jobs=[sync_people_job, sync_conversations_job, extract_intercom_job, refresh_reference_job],
-    schedules=[sync_people_schedule, sync_conversations_schedule],
+    jobs=[
+        sync_people_job,
+        sync_conversations_job,
+        salesforce_writeback_job,
+        extract_intercom_job,
+        refresh_reference_job,
+    ],
+    schedules=[sync_people_schedule, sync_conversations_schedule, salesforce_writeback_schedule],
     sensors=[
         conversation_sensor,
         contact_sensor,
         webhook_sensor,
         sync_failure_audit,
         stale_run_sensor,
+        salesforce_changes_sensor,
     ],
     # one process per run: steps share the warehouse connection's process and pay imports once
     executor=dg.in_process_executor,

@@ -227,6 +227,7 @@ SENSOR_INTERVALS: dict[str, tuple[str, int]] = {
     "intercom_webhook_sensor": ("SYNC_SENSOR_INTERVAL_SECONDS", 60),
     "sync_failure_audit": ("SYNC_FAILURE_AUDIT_INTERVAL_SECONDS", 30),
     "stale_run_sensor": ("STALE_RUN_SENSOR_INTERVAL_SECONDS", 60),
+    "salesforce_changes_sensor": ("WRITEBACK_SENSOR_INTERVAL_SECONDS", 60),
 }
 
 
@@ -240,7 +241,9 @@ def sensor_interval_seconds(sensor: str, env: Mapping[str, str] = os.environ) ->
       ``intercom_contacts_sensor`` and ``intercom_webhook_sensor``; each tick of the first two costs
       Intercom search calls;
     * ``SYNC_FAILURE_AUDIT_INTERVAL_SECONDS`` (30): ``sync_failure_audit``;
-    * ``STALE_RUN_SENSOR_INTERVAL_SECONDS`` (60): ``stale_run_sensor``.
+    * ``STALE_RUN_SENSOR_INTERVAL_SECONDS`` (60): ``stale_run_sensor``;
+    * ``WRITEBACK_SENSOR_INTERVAL_SECONDS`` (60): ``salesforce_changes_sensor``; each tick costs one
+      SOQL query per watched Salesforce object.
 
     The daemon evaluates sensors at most every 5 seconds whatever the interval says.
     """

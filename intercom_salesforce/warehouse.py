@@ -22,6 +22,9 @@ SYNC_STATE = "sync.sync_state"
 BULK_JOBS = "sync.bulk_jobs"
 SYNC_RESULTS = "sync.sync_results"
 REVIEW_QUEUE = "quality.review_queue"
+SYNC_CONFLICTS = "sync.sync_conflicts"
+INTERCOM_FIELD_STATE = "sync.intercom_field_state"
+INTERCOM_WRITE_RESULTS = "sync.intercom_write_results"
 
 # Dagster pool shared by every asset that writes the warehouse: DuckDB allows one writer process.
 WAREHOUSE_POOL = "duckdb_warehouse"

@@ -43,3 +43,15 @@ def hourly_current_partition_schedule(
         )
 
     return _schedule
+
+
+def hourly_schedule(job, env_var: str, default_cron: str) -> dg.ScheduleDefinition:
+    """Every hour (``env_var`` to change it), one run of an unpartitioned job: the safety net of
+    a job a sensor normally starts."""
+    return dg.ScheduleDefinition(
+        name=f"{job.name}_hourly",
+        job=job,
+        cron_schedule=os.environ.get(env_var, default_cron),
+        execution_timezone=workspace_timezone(),
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+    )

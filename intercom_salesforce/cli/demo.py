@@ -21,6 +21,7 @@ from intercom_salesforce.cli.sandbox import sandbox_state
 from intercom_salesforce.cli.summary import (
     print_conversation_summary,
     print_summary,
+    print_writeback_summary,
     trace_example,
 )
 
@@ -129,7 +130,7 @@ def demo(fresh: bool, contacts: int) -> int:
         print_summary(result.run_id, first, last, checks_passed=checks_passed(result))
         ok = result.success
         if ok:
-            ok = _conversations(first, last) and _next_plan(first, last)
+            ok = _conversations(first, last) and _writeback() and _next_plan(first, last)
             _trace(result.run_id)
         click.echo("\nWhere to look next:")
         click.echo(f"  Dagster UI (run history, metadata):   make dev   (DAGSTER_HOME={home})")
@@ -148,6 +149,16 @@ def _conversations(first: str, last: str) -> bool:
     result = run_job("sync_conversations_job", first, last, "make demo", quiet=True)
     print_stages(result)
     print_conversation_summary(result.run_id)
+    return result.success
+
+
+def _writeback() -> bool:
+    """Salesforce context back on the Intercom contacts and companies, and its summary line."""
+    click.echo("\nRunning salesforce_writeback_job (Salesforce context back to Intercom) ...")
+    result = run_job("salesforce_writeback_job", "", "", "make demo", quiet=True)
+    print_stages(result)
+    if result.success:
+        print_writeback_summary(result)
     return result.success
 
 

@@ -7,6 +7,7 @@ tables they read.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 import duckdb
@@ -14,6 +15,9 @@ import duckdb
 from intercom_salesforce import settings
 from intercom_salesforce.assets.match.rules import PERSON_MATCHED, MatchRule
 from intercom_salesforce.warehouse import SQL_DIR, read_sql
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 SQL = SQL_DIR / "summary"
 SOBJECTS = ("Account", "Lead", "Contact")
@@ -101,6 +105,27 @@ def print_conversation_summary(run_id: str) -> None:
     if not by_object:
         click.echo("  nothing to write (no conversation changed)")
     click.echo(f"  Bulk jobs:                {', '.join(jobs) or 'none (nothing changed)'}")
+
+
+def print_writeback_summary(result: dg.ExecuteInProcessResult) -> None:
+    """One line per Intercom model the write-back wrote, from its assets' metadata."""
+    for node, label in (
+        ("intercom_contacts_writeback", "people"),
+        ("intercom_companies_writeback", "companies"),
+    ):
+        events = result.asset_materializations_for_node(node)
+        if not events:
+            continue
+        md = {k: v.value for k, v in events[-1].metadata.items()}
+        if f"{label}_considered" not in md:
+            click.echo(f"  Intercom {label + ':':<17}{md.get('skipped', 'nothing to write back')}")
+            continue
+        click.echo(
+            f"  Intercom {label + ':':<17}{md[f'{label}_considered']} considered, "
+            f"{md[f'{label}_written']} written, {md[f'{label}_unchanged']} unchanged, "
+            f"{md[f'{label}_failed']} failed; {md['attributes_created']} attributes created, "
+            f"tags +{md['tags_added']} -{md['tags_removed']}, {md['api_calls']} API calls"
+        )
 
 
 def trace_example(run_id: str) -> str | None:

@@ -11,6 +11,7 @@ from .functions import column_ref
 from .guards import CLEAR_MARKER, is_clear_marker
 from .model import FieldMapping, Mapping, MapTransform, ScopeRule
 from .sources import SOURCES
+from .writeback import writeback_problems
 
 PathKey = tuple[str | int, ...]
 
@@ -212,4 +213,5 @@ def semantic_problems(mapping: Mapping) -> list[str]:
     out += _conversation_problems(mapping)
     out += _lifecycle_problems(mapping)
     out += _clear_marker_problems(mapping)
+    out += writeback_problems(mapping)
     return out

@@ -283,6 +283,48 @@ class Lifecycle(_Strict):
     events: dict[str, dict[LifecycleTarget, str]] = {}
 
 
+INTERCOM_ATTRIBUTE = r"^[A-Za-z][A-Za-z0-9_-]*$"
+AttributeType = Literal["string", "integer", "float", "boolean"]
+
+
+class AttributeMapping(FieldMapping):
+    """One Intercom custom attribute filled from the Salesforce side of the matched record.
+
+    Paths read ``side.Field`` (``owner.Name``, ``opportunity.StageName``, see ``writeback.SIDES``);
+    ``type`` is the attribute's Intercom data type, used when it is created and for the value
+    sent. Salesforce owns these values unless ``source_of_truth`` says otherwise.
+    """
+
+    type: AttributeType = "string"
+    source_of_truth: SourceOfTruth = "salesforce"
+
+
+class TagMilestone(_Strict):
+    """A Salesforce milestone as an Intercom tag: attached while every ``when`` condition holds
+    (``side.Field: value`` or a list of values), detached once it no longer does if
+    ``remove_when_false``; with ``companies`` the company is tagged too."""
+
+    tag: Annotated[str, Field(min_length=1, max_length=200)]
+    when: dict[str, Scalar | list[Scalar]]
+    remove_when_false: bool = False
+    companies: bool = False
+
+    @model_validator(mode="after")
+    def _has_conditions(self) -> TagMilestone:
+        if not self.when:
+            raise ValueError("'when' needs at least one condition")
+        return self
+
+
+class ToIntercom(_Strict):
+    """What goes back from Salesforce to Intercom: contact and company custom attributes, and
+    milestone tags."""
+
+    contacts: dict[Annotated[str, Field(pattern=INTERCOM_ATTRIBUTE)], AttributeMapping] = {}
+    companies: dict[Annotated[str, Field(pattern=INTERCOM_ATTRIBUTE)], AttributeMapping] = {}
+    tags: dict[Annotated[str, Field(pattern=INTERCOM_ATTRIBUTE)], TagMilestone] = {}
+
+
 class Mapping(_Strict):
     """A deployment's whole mapping file."""
 
@@ -292,6 +334,7 @@ class Mapping(_Strict):
     routing: list[ScopeRule] = []
     lifecycle: Lifecycle = Lifecycle()
     conversations: Conversations = Conversations()
+    to_intercom: ToIntercom = ToIntercom()
 
     _file: str = PrivateAttr(default="<mapping>")
     _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)

@@ -285,3 +285,42 @@ CREATE TABLE IF NOT EXISTS sync.plans (
     detail      VARCHAR,               -- the review rules, the conflict kinds and rules
     planned_at  TIMESTAMPTZ NOT NULL
 );
+
+-- The write-back to Intercom reads Opportunities' other fields the same way.
+ALTER TABLE mirror.salesforce_opportunities ADD COLUMN IF NOT EXISTS "_values" JSON;
+
+-- Conflicts of both directions: to_salesforce (the push) or to_intercom (the write-back, whose
+-- rows have sobject intercom_contact or intercom_company and the attribute as field).
+ALTER TABLE sync.sync_conflicts ADD COLUMN IF NOT EXISTS direction VARCHAR DEFAULT 'to_salesforce';
+
+-- What the write-back last wrote to Intercom, per record and attribute (or tag:<key>, 'true' while
+-- attached): only changed values are written, and Intercom's value is an edit only when it differs.
+-- intercom_updated_at: the record's updated_at our write left (a staged version not newer than it
+-- predates the write, so its value is not Intercom's current one).
+CREATE TABLE IF NOT EXISTS sync.intercom_field_state (
+    model              VARCHAR NOT NULL,   -- contact | company
+    intercom_id        VARCHAR NOT NULL,
+    attribute          VARCHAR NOT NULL,
+    value              VARCHAR,
+    written_at         TIMESTAMPTZ NOT NULL,
+    intercom_updated_at TIMESTAMPTZ,
+    run_id             VARCHAR,
+    PRIMARY KEY (model, intercom_id, attribute)
+);
+
+-- Per call of every write-back run: what was sent (payload, kept for a retry) and how it ended.
+-- updated_before: the record's updated_at as staged when the run decided; the push reads it to
+-- tell our writes from a person's.
+CREATE TABLE IF NOT EXISTS sync.intercom_write_results (
+    run_id         VARCHAR NOT NULL,
+    model          VARCHAR NOT NULL,      -- contact | company | data_attribute | tag
+    intercom_id    VARCHAR,
+    operation      VARCHAR NOT NULL,      -- update | tag | untag | create_attribute | create_tag
+    status         VARCHAR NOT NULL,      -- written | rejected | failed
+    http_status    INTEGER,
+    error          VARCHAR,
+    payload        JSON,
+    updated_before TIMESTAMPTZ,
+    updated_after  TIMESTAMPTZ,
+    recorded_at    TIMESTAMPTZ NOT NULL
+);

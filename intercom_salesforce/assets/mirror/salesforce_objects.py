@@ -34,6 +34,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from intercom_salesforce.mapping import MappingError, load_mapping, output_fields
+from intercom_salesforce.mapping.writeback import writeback_fields
 from intercom_salesforce.resources.salesforce import SalesforceResource
 from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.warehouse import (
@@ -185,8 +186,10 @@ MIRROR_SPECS: tuple[MirrorSpec, ...] = (
         "Opportunity",
         "mirror.salesforce_opportunities",
         ("Id", "AccountId", "StageName", "IsWon", "OwnerId", "SystemModstamp"),
-        "Salesforce Opportunities (Id, AccountId, StageName, IsWon, OwnerId).",
+        "Salesforce Opportunities (Id, AccountId, StageName, IsWon, OwnerId), and the fields "
+        "the write-back to Intercom reads (Name, Amount, CloseDate, IsClosed, ...).",
         deletes="is_deleted",
+        mapped=True,
     ),
 )
 
@@ -206,15 +209,18 @@ class MirrorConfig(dg.Config):
 
 
 def mapped_fields(spec: MirrorSpec, sf, settings: SyncSettings) -> tuple[str, ...]:
-    """The mapping's fields of ``spec``'s object (and its owner) that the org has and the spec
-    does not read already; a field the org lacks is left to the push's describe check."""
+    """The mapping's fields of ``spec``'s object (and its owner), and those its ``to_intercom``
+    section reads, that the org has and the spec does not read already; a field the org lacks
+    is left to the push's describe check (and is no value for the write-back)."""
     try:
         mapping = load_mapping(Path(settings.mapping_file))
     except MappingError as exc:
         raise dg.Failure(description=f"The mapping file cannot be read:\n{exc}") from exc
-    if spec.sobject not in mapping.objects:
+    wanted = writeback_fields(mapping, spec.sobject)
+    if spec.sobject in mapping.objects:
+        wanted |= {*output_fields(mapping, spec.sobject), "OwnerId"}
+    if not wanted - set(spec.fields):
         return ()
-    wanted = {*output_fields(mapping, spec.sobject), "OwnerId"}
     described = sf.call(lambda s: getattr(s, spec.sobject).describe())
     known = {f["name"] for f in described.get("fields", [])}
     return tuple(sorted(f for f in wanted if f in known and f not in spec.fields))

@@ -191,8 +191,8 @@ def stage_updates(
     if routed_owner:
         conflicts.append(read_sql("select_owner_conflicts.sql", SQL).format(joined=_joined(d)))
     conn.execute(
-        f"CREATE OR REPLACE TEMP TABLE {ident(d.matched)} AS SELECT * FROM {ident(mapped)} "
-        f"WHERE {where}",
+        f"CREATE OR REPLACE TEMP TABLE {ident(d.matched)} AS "
+        + read_sql("select_matched.sql", SQL).format(mapped=ident(mapped), where=where),
         params,
     ).fetchall()
     field_list = ", ".join(literal(f) for f in fields)

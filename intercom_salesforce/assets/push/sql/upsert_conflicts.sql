@@ -1,6 +1,8 @@
 -- This run's conflicts ({conflicts}) into sync.sync_conflicts, seen again or new.
 -- $1 sObject, $2 run id.
-INSERT INTO sync.sync_conflicts
+INSERT INTO sync.sync_conflicts (sobject, external_id, sf_id, field, kind, rule, intercom_value,
+    salesforce_value, last_synced_value, intercom_updated_at, salesforce_modified_at,
+    last_synced_at, first_seen_at, last_seen_at, resolved_at, run_id)
 SELECT $1, ext, sf_id, field, kind, rule, intercom_value, salesforce_value,
        last_synced_value, intercom_updated_at, salesforce_modified_at,
        last_synced_at, now(), now(), NULL, $2

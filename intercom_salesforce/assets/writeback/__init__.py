@@ -1,0 +1,1 @@
+"""Salesforce context written back to Intercom contacts and companies (see ``assets.py``)."""
