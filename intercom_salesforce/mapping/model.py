@@ -8,7 +8,7 @@ columns, expressions, routing targets) live in ``checks.py``; checks against the
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple, get_args
 
 from pydantic import (
     BaseModel,
@@ -21,18 +21,6 @@ from pydantic import (
 )
 
 SF_NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
-SIMPLE_TRANSFORMS = (
-    "trim",
-    "lower",
-    "upper",
-    "title",
-    "truncate",
-    "null_if_blank",
-    "split_name_first",
-    "split_name_last",
-    "email_local",
-    "email_domain",
-)
 SimpleTransform = Literal[
     "trim",
     "lower",
@@ -45,6 +33,7 @@ SimpleTransform = Literal[
     "email_local",
     "email_domain",
 ]
+SIMPLE_TRANSFORMS: tuple[str, ...] = get_args(SimpleTransform)
 SourceOfTruth = Literal["intercom", "salesforce", "newest", "fill_blank"]
 Scalar = str | int | float | bool
 
