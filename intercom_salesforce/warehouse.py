@@ -88,3 +88,13 @@ def ensure_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
     )
     conn.execute(f"DELETE FROM {SCHEMA_MARK}")
     conn.execute(f"INSERT INTO {SCHEMA_MARK} VALUES (?, now())", [fingerprint]).fetchall()
+
+
+def upsert_conflicts(conn: duckdb.DuckDBPyConnection, rows_sql: str, run_id: str) -> None:
+    """Record one run's conflicts in ``sync.sync_conflicts`` (new, or seen again and reopened).
+
+    ``rows_sql`` selects them in the columns ``upsert_conflicts.sql`` names; the push and the
+    write-back each select theirs, and both record them here.
+    """
+    sql = read_sql("upsert_conflicts.sql").format(conflicts=f"({rows_sql})")
+    conn.execute(sql, [run_id]).fetchall()

@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 
 from intercom_salesforce.assets.mirror.salesforce_objects import MIRROR_SPECS
-from intercom_salesforce.warehouse import ident, literal, read_sql
+from intercom_salesforce.warehouse import ident, literal, read_sql, upsert_conflicts
 
 SQL = Path(__file__).parent / "sql"
 PUSHED_NULL = "\x00null"  # a pushed NULL (cleared), told apart from "never pushed"
@@ -243,8 +243,9 @@ def record_conflicts(conn: duckdb.DuckDBPyConnection, d: Decisions, run_id: str)
     new = conn.execute(
         read_sql("count_new_conflicts.sql", SQL).format(**tables), [d.sobject]
     ).fetchall()[0][0]
-    conn.execute(
-        read_sql("upsert_conflicts.sql", SQL).format(**tables), [d.sobject, run_id]
-    ).fetchall()
+    rows = read_sql("conflict_rows.sql", SQL).format(
+        sobject=literal(d.sobject), conflicts=tables["conflicts"]
+    )
+    upsert_conflicts(conn, rows, run_id)
     conn.execute(read_sql("resolve_conflicts.sql", SQL).format(**tables), [d.sobject]).fetchall()
     return conn.execute(f"SELECT count(*) FROM {ident(d.conflicts)}").fetchall()[0][0], new

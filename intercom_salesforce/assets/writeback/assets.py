@@ -29,6 +29,7 @@ from intercom_salesforce.warehouse import (
     WAREHOUSE_POOL,
     ensure_warehouse,
     read_sql,
+    upsert_conflicts,
 )
 
 from .calls import Call, Cell, Outcome, ensure_attributes, plan_calls, run_calls, tag_ids
@@ -233,7 +234,7 @@ def run_writeback(
         ensure_warehouse(conn)
         considered = stage_desired(conn, target, mapping, instance_url)
         conn.execute(read_sql("adopt_values.sql", SQL), [datetime.now(UTC), run_id]).fetchall()
-        conn.execute(read_sql("record_conflicts.sql", SQL), [run_id]).fetchall()
+        upsert_conflicts(conn, read_sql("conflict_rows.sql", SQL), run_id)
         conn.execute(read_sql("resolve_conflicts.sql", SQL)).fetchall()
         conflicts = conn.execute(
             "SELECT count(*) FROM _writeback_decided WHERE conflict"
