@@ -10,7 +10,7 @@ export UV_COMPILE_BYTECODE := 1
 export DAGSTER_HOME ?= $(CURDIR)/var/dagster
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 
-.PHONY: env demo demo-reset dev sandbox test lint bench bench-full clean
+.PHONY: env demo demo-reset dev sandbox test lint bench bench-scale bench-full clean
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -51,6 +51,10 @@ bench: env
 	$(UV) run --frozen python benchmarks/extract_contacts_rss.py
 	$(UV) run --frozen python benchmarks/mirror_100k.py
 	$(UV) run --frozen python benchmarks/push_people.py
+
+# the scale run at 100,000 contacts (about 20 minutes; --contacts 1000000 is the full size)
+bench-scale: env
+	$(UV) run --frozen python benchmarks/scale.py --contacts 100000 --profile --write benchmarks/RESULTS.md
 
 bench-full: env
 	$(UV) run --frozen python benchmarks/extract_full_faults.py --scale 1

@@ -50,6 +50,8 @@ def run_size(n: int, workdir: Path) -> dict:
         "api_calls": md["api_calls"],
         "calls_per_record": md["api_calls"] / max(1, counts["contacts"]),
         "peak_rss_mb": report["peak_rss_mb"],
+        "cpu_seconds": report["cpu_seconds"],
+        "cpu_per_1000": 1000 * report["cpu_seconds"] / max(1, counts["contacts"]),
     }
 
 
@@ -71,12 +73,16 @@ def main() -> int:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     print()
-    print("| contacts | seconds | records/s | API calls | API calls/record | peak RSS MB |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| contacts | seconds | records/s | API calls | API calls/record | peak RSS MB "
+        "| process CPU s | CPU s / 1,000 contacts |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
             f"| {r['contacts']:,} | {r['seconds']:.1f} | {r['records_per_s']:,.0f} | "
-            f"{r['api_calls']:,} | {r['calls_per_record']:.4f} | {r['peak_rss_mb']:.0f} |"
+            f"{r['api_calls']:,} | {r['calls_per_record']:.4f} | {r['peak_rss_mb']:.0f} "
+            f"| {r['cpu_seconds']:.1f} | {r['cpu_per_1000']:.3f} |"
         )
     ratio = rows[1]["peak_rss_mb"] / rows[0]["peak_rss_mb"]
     verdict = "OK" if ratio <= MAX_RATIO else "TOO HIGH"

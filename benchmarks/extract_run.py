@@ -8,6 +8,7 @@ Prints one JSON line: per-asset materialization metadata, wall seconds and this 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -59,6 +60,7 @@ def main() -> int:
         "success": result.success,
         "seconds": round(seconds, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "cpu_seconds": round(sum(os.times()[:2]), 2),  # this process's own, imports included
         "assets": {},
     }
     if not result.success:
