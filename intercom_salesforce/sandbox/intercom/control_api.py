@@ -22,6 +22,7 @@ from werkzeug.wrappers import Request, Response
 from intercom_salesforce.sandbox.hold import hold_control
 from intercom_salesforce.sandbox.intercom.config import FaultConfig
 from intercom_salesforce.sandbox.intercom.errors import ApiError, json_response
+from intercom_salesforce.sandbox.intercom.store.base import COUNTED
 
 if TYPE_CHECKING:
     from intercom_salesforce.sandbox.intercom.app import IntercomEmulator
@@ -66,19 +67,7 @@ def config(app: IntercomEmulator, request: Request) -> Response:
 
 def counts(app: IntercomEmulator, request: Request) -> Response:
     store = app.ctx.store
-    names = (
-        "contacts",
-        "companies",
-        "conversations",
-        "conversation_parts",
-        "admins",
-        "teams",
-        "tags",
-        "segments",
-        "data_attributes",
-        "events",
-    )
-    return json_response(200, {name: store.count(name) for name in names})
+    return json_response(200, {name: store.count(name) for name in COUNTED})
 
 
 def _touch(app: IntercomEmulator, request: Request, entity: str, record_id: str) -> Response:

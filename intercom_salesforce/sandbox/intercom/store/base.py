@@ -36,13 +36,12 @@ TABLES = (
     "data_attributes",
     "events",
 )
-COUNTED = frozenset(TABLES) - {
-    "meta",
-    "contact_links",
-    "contact_taggings",
-    "company_links",
-    "conversation_links",
-}
+# the tables of records (not links or metadata), in order: what /_sandbox/counts reports
+COUNTED = tuple(
+    t
+    for t in TABLES
+    if t not in {"meta", "contact_links", "contact_taggings", "company_links", "conversation_links"}
+)
 _NOT_NULL_SORTS = frozenset(
     {
         "contacts.created_at",
