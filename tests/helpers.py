@@ -205,6 +205,27 @@ def repeated_keys(
     ).fetchone()[0]
 
 
+@dataclass
+class Clock:
+    """A clock a test moves (an emulator's ``clock``), so processing time needs no sleeping."""
+
+    now: float = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def client_credentials_token(session: Any, url: str) -> str:
+    """An access token from the Salesforce emulator's client-credentials flow."""
+    r = session.post(
+        f"{url}/services/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(SANDBOX_SF_CLIENT_ID, SANDBOX_SF_CLIENT_SECRET),
+    )
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"]
+
+
 def simple_salesforce(sandbox: Sandbox) -> Salesforce:
     """simple_salesforce on the emulator, logged in as the sync logs in, trusting its CA."""
     client = sandbox.salesforce().client()

@@ -39,6 +39,7 @@ from intercom_salesforce.sandbox.salesforce.describe import MASTER_RECORD_TYPE_I
 from intercom_salesforce.sandbox.salesforce.ids import make_id
 from intercom_salesforce.sandbox.serving import start_in_thread
 from intercom_salesforce.sandbox.tls import ensure_tls, trusting_session
+from tests.helpers import client_credentials_token
 
 CLIENT = ("sandbox-client-id", "sandbox-client-secret")
 
@@ -52,13 +53,7 @@ class Org:
     tmp: Path
 
     def token(self) -> str:
-        r = self.session.post(
-            f"{self.url}/services/oauth2/token",
-            data={"grant_type": "client_credentials"},
-            auth=CLIENT,
-        )
-        assert r.status_code == 200, r.text
-        return r.json()["access_token"]
+        return client_credentials_token(self.session, self.url)
 
     def sf(self) -> Salesforce:
         return Salesforce(

@@ -29,18 +29,7 @@ from intercom_salesforce.sandbox.salesforce.app import SalesforceEmulator
 from intercom_salesforce.sandbox.salesforce.baseline import RECORD_TYPE_IDS
 from intercom_salesforce.sandbox.serving import start_in_thread
 from intercom_salesforce.sandbox.tls import ensure_tls, trusting_session
-
-CLIENT = ("sandbox-client-id", "sandbox-client-secret")
-
-
-@dataclass
-class Clock:
-    """A clock the test moves, so Bulk processing time needs no sleeping."""
-
-    now: float = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.helpers import Clock, client_credentials_token
 
 
 @dataclass
@@ -50,13 +39,7 @@ class Org:
     session: requests.Session
 
     def token(self) -> str:
-        r = self.session.post(
-            f"{self.url}/services/oauth2/token",
-            data={"grant_type": "client_credentials"},
-            auth=CLIENT,
-        )
-        assert r.status_code == 200, r.text
-        return r.json()["access_token"]
+        return client_credentials_token(self.session, self.url)
 
     def sf(self) -> Salesforce:
         return Salesforce(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,8 +28,8 @@ from intercom_salesforce.sandbox.salesforce.describe import OBJECTS
 from intercom_salesforce.sandbox.serving import start_in_thread
 from intercom_salesforce.sandbox.tls import ensure_tls, trusting_session
 from intercom_salesforce.sandbox.world import World, WorldSize
+from tests.helpers import Clock, client_credentials_token
 
-CLIENT = ("sandbox-client-id", "sandbox-client-secret")
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
@@ -43,30 +43,13 @@ def world(contacts: int) -> World:
 
 
 @dataclass
-class Clock:
-    """The org's clock, an hour after the seed was written (seeding stamps records with the
-    real time)."""
-
-    now: float = field(default_factory=lambda: time.time() + 3600)
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@dataclass
 class Org:
     url: str
     clock: Clock
     session: requests.Session
 
     def sf(self) -> Salesforce:
-        r = self.session.post(
-            f"{self.url}/services/oauth2/token",
-            data={"grant_type": "client_credentials"},
-            auth=CLIENT,
-        )
-        assert r.status_code == 200, r.text
-        token = r.json()["access_token"]
+        token = client_credentials_token(self.session, self.url)
         return Salesforce(
             instance_url=self.url, session_id=token, session=self.session, version="59.0"
         )
@@ -78,7 +61,8 @@ def org(tmp_path: Path) -> Iterator[Org]:
     tls = ensure_tls(tmp_path)
     store = SalesforceStore(tmp_path / "org.sqlite")
     store.load_world(world(200).salesforce())
-    clock = Clock()
+    # the org's clock, an hour after the seed was written (seeding stamps records with real time)
+    clock = Clock(time.time() + 3600)
     app = create_app(store, SalesforceEmulatorConfig())
     app.clock = clock
     srv = start_in_thread(app, ssl_context=tls.ssl_context)
