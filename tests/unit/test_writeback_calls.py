@@ -3,7 +3,7 @@ typed attribute is sent as, and which Salesforce objects the sensor sees as chan
 
 from __future__ import annotations
 
-from intercom_salesforce.assets.writeback.calls import Cell, plan_calls, typed
+from intercom_salesforce.assets.writeback.calls import Cell, plan_calls, typed, untypable
 from intercom_salesforce.automation.salesforce_sensor import changed
 
 
@@ -81,3 +81,22 @@ def test_sensor_sees_objects_stamped_after_what_it_saw():
     }
     assert changed(newest, seen) == ["Lead", "Opportunity"]
     assert changed(newest, {**seen, **newest}) == []
+
+
+def test_a_value_its_type_cannot_hold_is_refused_without_a_call_and_the_rest_go():
+    cells = [
+        cell("contact", "c1", "sf_amount", "a lot", data_type="integer"),
+        cell("contact", "c1", "sf_owner_name", "Ada"),
+        cell("contact", "c2", "sf_amount", "4800.0", data_type="integer"),
+        cell("contact", "c2", "tag:won", "true", "attach", tag="Closed Won"),
+    ]
+    good, refused = untypable(cells)
+    assert [(c.intercom_id, c.attribute) for c in good] == [
+        ("c1", "sf_owner_name"),
+        ("c2", "sf_amount"),
+        ("c2", "tag:won"),
+    ]
+    assert [(o.status, o.call.path, [c.attribute for c in o.call.cells]) for o in refused] == [
+        ("rejected", "/contacts/c1", ["sf_amount"])
+    ]
+    assert "'a lot' cannot be sent as integer" in (refused[0].error or "")

@@ -32,7 +32,16 @@ from intercom_salesforce.warehouse import (
     upsert_conflicts,
 )
 
-from .calls import Call, Cell, Outcome, ensure_attributes, plan_calls, run_calls, tag_ids
+from .calls import (
+    Call,
+    Cell,
+    Outcome,
+    ensure_attributes,
+    plan_calls,
+    run_calls,
+    tag_ids,
+    untypable,
+)
 from .desired import COMPANY, CONTACT, Target, stage_desired
 
 SQL = Path(__file__).parent / "sql"
@@ -63,10 +72,9 @@ def _cells(conn: duckdb.DuckDBPyConnection) -> list[Cell]:
     return [Cell(*row) for row in rows]
 
 
-def _result_rows(
-    outcomes: list[Outcome], run_id: str, before: dict[str, Any], now: datetime
-) -> list[dict[str, Any]]:
-    """One row per call and record: a company tag call writes several companies."""
+def _result_rows(outcomes: list[Outcome], run_id: str, now: datetime) -> list[dict[str, Any]]:
+    """One row per call and record: a company tag call writes several companies (the record's
+    ``updated_before`` is joined from the decided state in SQL)."""
     rows = []
     for o in outcomes:
         for record in sorted({c.intercom_id for c in o.call.cells}):
@@ -80,7 +88,6 @@ def _result_rows(
                     "http_status": o.http_status,
                     "error": o.error,
                     "payload": json.dumps(o.call.payload) if o.call.payload is not None else None,
-                    "updated_before": before.get(record),
                     "updated_after": (
                         datetime.fromtimestamp(o.updated_at, UTC) if o.updated_at else None
                     ),
@@ -114,12 +121,15 @@ def _record(
 ) -> int:
     """Results, written cells and rejections into the warehouse; returns rejections queued."""
     now = datetime.now(UTC)
-    before = dict(
-        conn.execute(f"SELECT intercom_id, updated_at FROM {target.sides_table}").fetchall()
-    )
-    rows = _result_rows(outcomes, run_id, before, now)
+    rows = _result_rows(outcomes, run_id, now)
     if rows:
-        _load(conn, "_writeback_results", pa.Table.from_pylist(rows), "FROM _writeback_rows")
+        _load(
+            conn,
+            "_writeback_results",
+            pa.Table.from_pylist(rows),
+            "SELECT r.*, s.updated_at AS updated_before FROM _writeback_rows r "
+            f"LEFT JOIN {target.sides_table} s USING (intercom_id)",
+        )
         conn.execute(
             f"INSERT INTO {INTERCOM_WRITE_RESULTS} BY NAME SELECT * FROM _writeback_results"
         ).fetchall()
@@ -209,9 +219,10 @@ def _write(
         if c.kind == "attribute"
     }
     created = ensure_attributes(client, wanted) if wanted else []
-    ids = tag_ids(client, {c.tag for c in cells if c.kind == "tag" and c.tag})
-    calls: list[Call] = plan_calls(cells, ids)
-    return list(run_calls(client, calls)), created
+    sendable, refused = untypable(cells)
+    ids = tag_ids(client, {c.tag for c in sendable if c.kind == "tag" and c.tag})
+    calls: list[Call] = plan_calls(sendable, ids)
+    return refused + list(run_calls(client, calls)), created
 
 
 def run_writeback(

@@ -84,6 +84,24 @@ def typed(value: str | None, data_type: str | None) -> Any:
     return value
 
 
+def untypable(cells: list[Cell]) -> tuple[list[Cell], list[Outcome]]:
+    """The cells whose value can be sent as its attribute's type, and a rejected outcome (no call
+    made) for each that cannot: one bad Salesforce value goes to review, the others are written."""
+    good: list[Cell] = []
+    bad: list[Outcome] = []
+    for cell in cells:
+        try:
+            if cell.kind == "attribute":
+                typed(cell.value, cell.data_type)
+            good.append(cell)
+        except ValueError:
+            call = _update_call(cell)
+            call.cells.append(cell)
+            error = f"{cell.attribute}: {cell.value!r} cannot be sent as {cell.data_type}"
+            bad.append(Outcome(call, "rejected", None, error, None))
+    return good, bad
+
+
 def denied(exc: IntercomAPIError, what: str) -> dg.Failure:
     """A call the access token may not make: the run fails naming the permission."""
     return dg.Failure(
