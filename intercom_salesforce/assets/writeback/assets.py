@@ -208,6 +208,23 @@ def _metadata(
     }
 
 
+def _samples(outcomes: list[Outcome], n: int = 5) -> dict[str, dg.MetadataValue]:
+    """A few calls of each ending, as Markdown tables: what the audit log shows of the run."""
+    out: dict[str, dg.MetadataValue] = {}
+    for status in ("written", "rejected", "failed"):
+        some = [o for o in outcomes if o.status == status][:n]
+        if not some:
+            continue
+        lines = ["| call | records | HTTP | error |", "|---|---|---|---|"]
+        lines += [
+            f"| {o.call.method} {o.call.path} | {', '.join(sorted({c.intercom_id for c in o.call.cells}))} "
+            f"| {o.http_status or ''} | {(o.error or '').replace('|', '/')[:200]} |"
+            for o in some
+        ]
+        out[f"sample_{status}"] = dg.MetadataValue.md("\n".join(lines))
+    return out
+
+
 def _write(
     client: IntercomClient, target: Target, mapping: Mapping, cells: list[Cell]
 ) -> tuple[list[Outcome], list[str]]:
@@ -256,6 +273,7 @@ def run_writeback(
     failed = [o for o in outcomes if o.status != "written"]
     for o in failed[:5]:
         context.log.warning(f"{o.call.method} {o.call.path}: {o.status} {o.http_status} {o.error}")
+    samples = _samples(outcomes)
     metadata = _metadata(
         target,
         considered,
@@ -266,6 +284,7 @@ def run_writeback(
             "conflicts": conflicts,
             "sent_to_review": queued,
             **client.stats.as_metadata(),
+            **samples,
         },
     )
     return dg.MaterializeResult(metadata=metadata)
