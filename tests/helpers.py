@@ -43,6 +43,16 @@ from intercom_salesforce.warehouse import ident
 TIMEZONE = "America/Los_Angeles"
 # the world most tests run against (the ``sandbox`` fixture's, seeded once per test process)
 DEFAULT_CONTACTS = 200
+# the days its records' updated_at spread over: a week, since the world puts a few records
+# either side of local midnight two to six days back, and no more, since every partition a range
+# run materializes costs Dagster events (the product's sandbox spreads over WorldSize's 14 days)
+WORLD_DAYS = 7
+
+
+def world_size(contacts: int = DEFAULT_CONTACTS, **sizes: int) -> WorldSize:
+    """The tests' world of ``contacts`` people over ``WORLD_DAYS`` days, which
+    ``full_range`` covers."""
+    return WorldSize(contacts=contacts, days=WORLD_DAYS, **sizes)
 
 
 # -- the sandbox -------------------------------------------------------------------------------
@@ -84,14 +94,14 @@ class Sandbox:
 def make_sandbox(root: Path, contacts: int = DEFAULT_CONTACTS) -> Sandbox:
     """A sandbox seeded here with its own world size, served until ``running.stop()``."""
     state = SandboxState(root)
-    info = seed(state, WorldSize(contacts=contacts), timezone=TIMEZONE)
+    info = seed(state, world_size(contacts), timezone=TIMEZONE)
     return Sandbox(state, start(state), info)
 
 
 def seed_template(root: Path, contacts: int = DEFAULT_CONTACTS) -> SandboxState:
     """A seeded state folder, TLS material included, that is never served: only copied."""
     state = SandboxState(root)
-    seed(state, WorldSize(contacts=contacts), timezone=TIMEZONE)
+    seed(state, world_size(contacts), timezone=TIMEZONE)
     ensure_tls(root)
     return state
 
@@ -118,11 +128,11 @@ def wait_past(ts: int) -> None:
 
 
 def full_range() -> tuple[str, str]:
-    """The days every record of the seeded world falls in (it spreads them over
-    ``WorldSize.days`` before now), with a day's margin either side: every partition a range
-    run materializes costs Dagster events, so the range holds no empty weeks."""
+    """The days every record of a ``world_size`` world falls in (it spreads them over
+    ``WORLD_DAYS`` before now), with a day's margin either side: every partition a range run
+    materializes costs Dagster events, so the range holds no empty days."""
     keys = daily_partitions.get_partition_keys()
-    return keys[-(WorldSize().days + 2)], keys[-1]
+    return keys[-(WORLD_DAYS + 2)], keys[-1]
 
 
 def materialize_range(

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,8 +18,9 @@ import duckdb
 import requests
 
 from intercom_salesforce.sandbox.runtime import RunningSandbox, SandboxState, seed, start
-from intercom_salesforce.sandbox.world import WorldSize
-from tests.helpers import Sandbox, full_range
+from tests.helpers import Sandbox, full_range, world_size
+
+from .sync_process import CliProcess
 
 INGEST = r"/services/data/v[0-9.]+/jobs/ingest"
 # the fields whose values a clean run and a crashed-then-resumed run must agree on
@@ -73,14 +72,20 @@ class SyncHome:
         env.update(self.extra_env)
         return env
 
-    def start_sync(self, job: str = "people") -> subprocess.Popen:
+    def start(self, *args: str) -> CliProcess:
+        """``intercom-salesforce <args>`` in a process of its own, its output in a new log."""
+        log = self.root / f"sync-{time.monotonic_ns()}.log"
+        return CliProcess(args, env=self.env(), cwd=str(self.root), log_path=str(log))
+
+    def start_sync(self, job: str = "people") -> CliProcess:
+        """``intercom-salesforce sync`` of the seeded days."""
         first, last = full_range()
-        cmd = [sys.executable, "-m", "intercom_salesforce.cli", "sync", "--job", job]
-        cmd += ["--from", first, "--to", last, "--quiet"]
-        log = open(self.root / f"sync-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
-        return subprocess.Popen(
-            cmd, env=self.env(), cwd=self.root, stdout=log, stderr=subprocess.STDOUT, text=True
-        )
+        return self.start("sync", "--job", job, "--from", first, "--to", last, "--quiet")
+
+    def run(self, *args: str, timeout: float = 300) -> tuple[int, str]:
+        """``intercom-salesforce <args>`` to its end: its exit code and output."""
+        code = self.start(*args).wait(timeout=timeout)
+        return code, self.last_log()
 
     def sync(self, job: str = "people", timeout: float = 300) -> tuple[int, str]:
         proc = self.start_sync(job)
@@ -162,11 +167,11 @@ class SyncHome:
 
 def make_home(root: Path, contacts: int) -> SyncHome:
     state = SandboxState(root / "var" / "sandbox")
-    seed(state, WorldSize(contacts=contacts), timezone="America/Los_Angeles")
+    seed(state, world_size(contacts), timezone="America/Los_Angeles")
     return SyncHome(root, start(state))
 
 
-def kill(proc: subprocess.Popen) -> None:
+def kill(proc: CliProcess) -> None:
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
 

@@ -31,7 +31,7 @@ from intercom_salesforce.sandbox.intercom.config import IntercomEmulatorConfig
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
 from intercom_salesforce.sandbox.runtime import SandboxState, seed, start
 from intercom_salesforce.sandbox.world import WorldSize
-from tests.helpers import Sandbox, full_range, materialize_range
+from tests.helpers import Sandbox, full_range, materialize_range, world_size
 
 PEOPLE = [*SYNC_ASSETS, CHECKS_BY_ENTITY["intercom_contacts"]]
 CONVERSATIONS = [*REFERENCE_ASSETS, *CONVERSATION_ASSETS]
@@ -244,7 +244,7 @@ def run_soak(
 ) -> SoakReport:
     started = time.monotonic()
     report = SoakReport()
-    size = WorldSize(contacts=contacts, conversations=contacts)
+    size = world_size(contacts, conversations=contacts)
     faulty, clean = _sandbox(root / "faulty", size), _sandbox(root / "clean", size)
     settings = {"push_retry_seconds": 0.05}
     try:

@@ -9,8 +9,8 @@ import random
 import duckdb
 
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
-from intercom_salesforce.sandbox.world import World, WorldSize
-from tests.helpers import full_range, run_range, soql
+from intercom_salesforce.sandbox.world import World
+from tests.helpers import full_range, run_range, soql, world_size
 
 
 def read_csv(path: str) -> list[dict]:
@@ -26,7 +26,7 @@ def test_seeded_cases_end_as_designed(sandbox, tmp_path):
     first, last = full_range()
     assert run_range(sandbox, tmp_path, first, last).success
     n = sandbox.seeded["intercom"]["contacts"]
-    world = World(seed=7, size=WorldSize(contacts=n))  # the fixture's world, regenerated
+    world = World(seed=7, size=world_size(n))  # the fixture's world, regenerated
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
     matches = {
         r[0]: r[1:]

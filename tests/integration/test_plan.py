@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import csv
 import shutil
-import subprocess
-import sys
 from collections import defaultdict
 
 import duckdb
@@ -242,19 +240,15 @@ def test_plan_command_prints_each_object_and_writes_nothing(seeded_state, tmp_pa
     home = SyncHome(tmp_path, start(SandboxState(tmp_path / "var" / "sandbox")))
     try:
         first, last = full_range()
-        cmd = [sys.executable, "-m", "intercom_salesforce.cli", "plan", "--from", first]
-        cmd += ["--to", last, "--object", "Lead"]
-        done = subprocess.run(
-            cmd, env=home.env(), cwd=tmp_path, capture_output=True, text=True, timeout=600
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+        code, out = home.run("plan", "--from", first, "--to", last, "--object", "Lead")
+        assert code == 0, out
         assert ingest_jobs_created(home) == 0
     finally:
         home.stop()
-    lines = done.stdout.splitlines()
-    assert any(line.startswith("Plan of run ") for line in lines), done.stdout
+    lines = out.splitlines()
+    assert any(line.startswith("Plan of run ") for line in lines), out
     (lead,) = [line for line in lines if line.strip().startswith("Lead:")]
-    assert "create " in lead and "Account:" not in done.stdout  # only the object asked for
+    assert "create " in lead and "Account:" not in out  # only the object asked for
     created = int(lead.split("create ")[1].split(",")[0])
     csv_path = lines[lines.index(lead) + 1].strip()
     with open(csv_path, newline="", encoding="utf-8") as fh:

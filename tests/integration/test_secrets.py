@@ -35,9 +35,8 @@ from intercom_salesforce.sandbox.intercom import IntercomEmulatorConfig
 from intercom_salesforce.sandbox.runtime import RunningSandbox, SandboxState, seed, start
 from intercom_salesforce.sandbox.salesforce import SalesforceEmulatorConfig, SalesforceStore
 from intercom_salesforce.sandbox.serving import start_in_thread
-from intercom_salesforce.sandbox.world import WorldSize
 from intercom_salesforce.settings import build_resources
-from tests.helpers import full_range
+from tests.helpers import full_range, world_size
 
 SF_CLIENT_ID = "canary-client-id"
 SF_SECRET = "CANARY-sf-secret-8f2a51c0d9e4"
@@ -63,7 +62,7 @@ class Deployment:
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     home = tmp_path_factory.mktemp("secrets-home")
     state = SandboxState(home / "var" / "sandbox")
-    seed(state, WorldSize(contacts=40, conversations=4, long_conversations=0))
+    seed(state, world_size(40, conversations=4, long_conversations=0))
     sandbox = start(
         state,
         intercom_config=IntercomEmulatorConfig(access_token=IC_TOKEN),
