@@ -322,6 +322,14 @@ def listening_addresses(port: int) -> set[str]:
     return found
 
 
+def as_from_a_shell() -> None:
+    """In the receiver's process before it starts: SIGINT and SIGTERM unblocked and at their
+    default, as a shell starts a command, whatever this test process's own signal state."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def test_the_receiver_command_binds_to_loopback_by_default(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INTERCOM_", "SALESFORCE_"))}
@@ -332,6 +340,7 @@ def test_the_receiver_command_binds_to_loopback_by_default(tmp_path: Path) -> No
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=as_from_a_shell,
     )
     try:
         deadline = time.monotonic() + 60
@@ -347,7 +356,14 @@ def test_the_receiver_command_binds_to_loopback_by_default(tmp_path: Path) -> No
             assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1, nothing else
     finally:
         proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=30)
+        try:
+            output, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            status = Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+            proc.kill()
+            raise AssertionError(
+                f"the receiver ignored Ctrl-C: {[s for s in status if s.startswith('Sig')]}"
+            ) from None
     assert f"http://127.0.0.1:{port}/" in output
 
 
