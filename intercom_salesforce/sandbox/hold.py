@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 DEFAULT_HOLD_TIMEOUT_S = 60.0
 #: Longest a ``GET /_sandbox/holds?wait=`` call blocks, so a status poll cannot hang a test.
@@ -45,7 +45,33 @@ Outcome = Literal["answer", "drop"]
 
 
 @dataclass(frozen=True)
-class HoldRule:
+class RequestRule:
+    """Requests named by HTTP ``method`` (``*`` for any) and a ``path`` regular expression that
+    must match the whole request path (``re.fullmatch``, query string excluded): what hold rules
+    and the Intercom emulator's permission faults both select requests by."""
+
+    KIND: ClassVar[str] = "request rule"
+
+    method: str
+    path: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.method, str) or not self.method:
+            raise ValueError(f"a {self.KIND} needs a method (or '*')")
+        if not isinstance(self.path, str) or not self.path:
+            raise ValueError(f"a {self.KIND} needs a path regex")
+        try:
+            re.compile(self.path)
+        except re.error as exc:
+            raise ValueError(f"{self.KIND} path {self.path!r} is not a regex: {exc}") from exc
+        object.__setattr__(self, "method", self.method.upper())
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.method in ("*", method.upper()) and re.fullmatch(self.path, path) is not None
+
+
+@dataclass(frozen=True)
+class HoldRule(RequestRule):
     """One point to stop clients at.
 
     ``method`` is an HTTP method (``*`` for any); ``path`` a regular expression that must match the
@@ -55,36 +81,25 @@ class HoldRule:
     control API refers to the rule (default ``"METHOD path"``).
     """
 
-    method: str
-    path: str
+    KIND: ClassVar[str] = "hold rule"
+
     after: bool = False
     nth: int = 1
     timeout_s: float = DEFAULT_HOLD_TIMEOUT_S
     name: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.method, str) or not self.method:
-            raise ValueError("a hold rule needs a method (or '*')")
-        if not isinstance(self.path, str) or not self.path:
-            raise ValueError("a hold rule needs a path regex")
-        try:
-            re.compile(self.path)
-        except re.error as exc:
-            raise ValueError(f"hold rule path {self.path!r} is not a regex: {exc}") from exc
+        super().__post_init__()
         if isinstance(self.nth, bool) or not isinstance(self.nth, int) or self.nth < 1:
             raise ValueError(f"hold rule nth must be an integer >= 1, not {self.nth!r}")
         if isinstance(self.timeout_s, bool) or not isinstance(self.timeout_s, int | float):
             raise ValueError(f"hold rule timeout_s must be a number, not {self.timeout_s!r}")
         if self.timeout_s <= 0:
             raise ValueError("hold rule timeout_s must be positive")
-        object.__setattr__(self, "method", self.method.upper())
         object.__setattr__(self, "after", bool(self.after))
         object.__setattr__(self, "timeout_s", float(self.timeout_s))
         if not self.name:
             object.__setattr__(self, "name", f"{self.method} {self.path}")
-
-    def matches(self, method: str, path: str) -> bool:
-        return self.method in ("*", method.upper()) and re.fullmatch(self.path, path) is not None
 
     @classmethod
     def from_dict(cls, data: Any) -> HoldRule:

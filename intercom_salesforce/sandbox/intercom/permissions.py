@@ -14,34 +14,20 @@ a regular expression over the whole API path, as hold rules take it), e.g. ``{"m
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, ClassVar
+
+from intercom_salesforce.sandbox.hold import RequestRule
 
 PERMISSION_CODE = "token_unauthorized"
 PERMISSION_MESSAGE = "Not authorized to access resource"
 
 
 @dataclass(frozen=True)
-class UnauthorizedRule:
+class UnauthorizedRule(RequestRule):
     """Requests the token may not make: ``method`` (``*`` for any) and a ``path`` regex."""
 
-    method: str
-    path: str
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.method, str) or not self.method:
-            raise ValueError("an unauthorized rule needs a method (or '*')")
-        if not isinstance(self.path, str) or not self.path:
-            raise ValueError("an unauthorized rule needs a path regex")
-        try:
-            re.compile(self.path)
-        except re.error as exc:
-            raise ValueError(f"unauthorized rule path {self.path!r} is not a regex: {exc}") from exc
-        object.__setattr__(self, "method", self.method.upper())
-
-    def matches(self, method: str, path: str) -> bool:
-        return self.method in ("*", method.upper()) and re.fullmatch(self.path, path) is not None
+    KIND: ClassVar[str] = "unauthorized rule"
 
 
 def parse_unauthorized(data: Any) -> list[UnauthorizedRule]:
