@@ -117,20 +117,27 @@ def child_env(home: Path, urls: tuple[str, str]) -> dict[str, str]:
     return env
 
 
-def sync_in_child(env: dict[str, str], first: str, last: str) -> dict[str, Any]:
-    started = time.monotonic()
+def child_report(args: list[str], env: dict[str, str], what: str) -> dict[str, Any]:
+    """Run ``python <args>`` in a process of its own (so its peak RSS and CPU are its own) and
+    return the JSON report it prints last."""
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", json.dumps({"first": first, "last": last})],
+        [sys.executable, *args],
         capture_output=True,
         text=True,
-        timeout=6 * 3600,
+        timeout=12 * 3600,
         env=env,
         cwd=ROOT,
     )
     lines = proc.stdout.strip().splitlines()
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"sync run failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    report = json.loads(lines[-1])
+    if proc.returncode != 0 or not lines or not lines[-1].startswith("{"):
+        raise RuntimeError(f"{what} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return json.loads(lines[-1])
+
+
+def sync_in_child(env: dict[str, str], first: str, last: str) -> dict[str, Any]:
+    started = time.monotonic()
+    payload = json.dumps({"first": first, "last": last})
+    report = child_report([__file__, "--child", payload], env, "sync run")
     report["process_seconds"] = round(time.monotonic() - started, 2)
     return report
 

@@ -28,7 +28,6 @@ import os
 import random
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +40,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from push_people import CREDENTIAL_VARS, SEED, TIMEZONE, child_env  # noqa: E402
+from push_people import CREDENTIAL_VARS, SEED, TIMEZONE, child_env, child_report  # noqa: E402
 from scale_report import render, write_section  # noqa: E402
 from throughput import machine  # noqa: E402
 
@@ -169,18 +168,8 @@ def sync(
     }
     args.profiled = args.profiled or payload["profile"]
     since, usage = time.time(), api_usage(emu.root)
-    proc = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("scale_child.py")), json.dumps(payload)],
-        capture_output=True,
-        text=True,
-        timeout=12 * 3600,
-        env=env,
-        cwd=ROOT,
-    )
-    lines = proc.stdout.strip().splitlines()
-    if not lines or not lines[-1].startswith("{"):
-        raise RuntimeError(f"{job} sync failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    report = json.loads(lines[-1])
+    child = str(Path(__file__).with_name("scale_child.py"))
+    report = child_report([child, json.dumps(payload)], env, f"{job} sync")
     report["salesforce_calls"] = api_usage(emu.root) - usage
     report["salesforce_calls_by_kind"] = salesforce_calls(emu, since, ca)
     return report
