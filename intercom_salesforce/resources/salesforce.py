@@ -3,8 +3,8 @@
 simple-salesforce does the HTTP; this module adds what it lacks for a production pipeline
 (see the reference's section 7): a token obtained by JWT bearer, client credentials or the password
 grant against a configurable host (so the sandbox can stand in), re-authentication on 401, retries
-on 5xx, a poll that starts near half a second instead of 5 s, job ids recorded before data is
-uploaded, and every result file (successful, failed, unprocessed) always collected.
+on 5xx, a poll that starts near half a second instead of 5 s and reads one open job a round, job
+ids recorded before data is uploaded, and every result file that can hold rows collected.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ class IngestResult:
     records_failed: int
     error_message: str | None
     bytes_uploaded: int
+    # a file the job's counters say is empty is not downloaded: its path does not exist
     successful_csv: Path
     failed_csv: Path
     unprocessed_csv: Path
@@ -91,6 +92,30 @@ class ApiUsage:
             out["salesforce_api_used"] = self.used
             out["salesforce_api_remaining"] = self.limit - self.used
         return out
+
+
+RESULT_KINDS = ("successfulResults", "failedResults", "unprocessedrecords")
+
+
+def result_kinds(info: dict[str, Any]) -> list[str]:
+    """The result files of a finished job that can hold rows, by its counters: failed rows only
+    when ``numberRecordsFailed`` says so, unprocessed rows only when the job did not complete
+    (reference 1.6: unprocessed rows belong to Failed and Aborted jobs). Each file skipped is an
+    API call saved; a missing file reads as no rows (``push/results.load_result``)."""
+    processed = int(info.get("numberRecordsProcessed") or 0)
+    failed = int(info.get("numberRecordsFailed") or 0)
+    kinds = []
+    if processed > failed:
+        kinds.append("successfulResults")
+    if failed:
+        kinds.append("failedResults")
+    if info.get("state") != "JobComplete":
+        kinds.append("unprocessedrecords")
+    return kinds
+
+
+def _upload_size(job: IngestJob) -> int:
+    return job.csv_path.stat().st_size if job.csv_path.is_file() else 0
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -294,7 +319,9 @@ class SalesforceClient:
             errors = [f.exception() for f in uploads if f.exception() is not None]
             if errors:
                 raise errors[0]
-            infos = self.wait_for_jobs(ids)
+            # the largest upload first: it is the one likely to end last
+            by_size = sorted(zip(jobs, ids, strict=True), key=lambda p: -_upload_size(p[0]))
+            infos = self.wait_for_jobs([job_id for _, job_id in by_size])
             return list(pool.map(lambda j, i: self.download_results(j, i, infos[i]), jobs, ids))
 
     def ingest(
@@ -317,17 +344,15 @@ class SalesforceClient:
         return self.ingest_all([job], callback)[0]
 
     def download_results(self, job: IngestJob, job_id: str, info: dict[str, Any]) -> IngestResult:
-        """The three result files of a finished job."""
+        """The result files of a finished job that can hold rows (``result_kinds``)."""
         job.results_dir.mkdir(parents=True, exist_ok=True)
-        paths = {}
-        for kind in ("successfulResults", "failedResults", "unprocessedrecords"):
-            dest = job.results_dir / f"{job_id}-{kind}.csv"
+        paths = {kind: job.results_dir / f"{job_id}-{kind}.csv" for kind in RESULT_KINDS}
+        for kind in result_kinds(info):
             self.call(
-                lambda sf, k=kind, d=dest: self._ingest_client(
+                lambda sf, k=kind, d=paths[kind]: self._ingest_client(
                     sf, job.sobject
                 ).download_ingest_results(str(d), job_id, k)
             )
-            paths[kind] = dest
         return IngestResult(
             job_id=job_id,
             sobject=job.sobject,
@@ -336,7 +361,7 @@ class SalesforceClient:
             records_processed=int(info.get("numberRecordsProcessed") or 0),
             records_failed=int(info.get("numberRecordsFailed") or 0),
             error_message=info.get("errorMessage"),
-            bytes_uploaded=job.csv_path.stat().st_size if job.csv_path.is_file() else 0,
+            bytes_uploaded=_upload_size(job),
             successful_csv=paths["successfulResults"],
             failed_csv=paths["failedResults"],
             unprocessed_csv=paths["unprocessedrecords"],
@@ -379,25 +404,28 @@ class SalesforceClient:
         return self.wait_for_jobs([job_id], is_query=is_query)[job_id]
 
     def wait_for_jobs(self, job_ids: list[str], *, is_query: bool = False) -> dict[str, dict]:
-        """One poll loop for every open job: each round reads the jobs not finished yet, then
-        waits, with backoff from ``poll_initial_seconds``; returns each job's final info."""
+        """One poll loop for every open job, one call a round: Salesforce works on a run's jobs
+        side by side, so the loop polls the first open job (callers put the longest first) with
+        backoff from ``poll_initial_seconds`` until it ends, then the next at once, which has
+        most likely ended meanwhile. A run's polls cost its rounds plus one per other job rather
+        than rounds times jobs. Returns each job's final info."""
         delay = self.r.poll_initial_seconds
         deadline = time.monotonic() + self.r.job_timeout_seconds
         done: dict[str, dict[str, Any]] = {}
-        while True:
-            for job_id in [j for j in job_ids if j not in done]:
+        for job_id in dict.fromkeys(job_ids):
+            while True:
                 info = self.call(lambda sf, j=job_id: sf.bulk2.Account._client.get_job(j, is_query))
                 if info["state"] in TERMINAL_STATES:
                     done[job_id] = info
-                elif time.monotonic() > deadline:
+                    break
+                if time.monotonic() > deadline:
                     raise TimeoutError(
                         f"Bulk job {job_id} still {info['state']} after "
                         f"{self.r.job_timeout_seconds} s"
                     )
-            if len(done) == len(set(job_ids)):
-                return done
-            time.sleep(delay)
-            delay = min(self.r.poll_max_seconds, delay * 1.6)
+                time.sleep(delay)
+                delay = min(self.r.poll_max_seconds, delay * 1.6)
+        return done
 
     # -- Bulk API 2.0 query ------------------------------------------------------------------------
     def query_to_files(

@@ -137,7 +137,9 @@ def test_retries_server_errors_with_backoff(sandbox, tmp_path):
     assert sum(e["status"] == 503 for e in request_log(sandbox)) >= 2
 
 
-def test_failed_job_is_in_the_ledger_before_upload_and_every_result_is_collected(sandbox, tmp_path):
+def test_failed_job_is_in_the_ledger_before_upload_and_every_result_with_rows_is_collected(
+    sandbox, tmp_path
+):
     store = SalesforceStore(sandbox.state.salesforce_db)
     client = resource(sandbox).client()
     ledger: list[tuple[str, bytes | None]] = []
@@ -159,7 +161,8 @@ def test_failed_job_is_in_the_ledger_before_upload_and_every_result_is_collected
     with open(failed.unprocessed_csv, newline="", encoding="utf-8") as fh:
         unprocessed = list(csv.DictReader(fh))
     assert [r["Intercom_Contact_Id__c"] for r in unprocessed] == [f"fail-{i}" for i in range(6)]
-    assert failed.failed_csv.exists() and failed.successful_csv.exists()
+    # nothing was processed: no successful or failed rows to ask for
+    assert not failed.failed_csv.exists() and not failed.successful_csv.exists()
 
     # a completed job with a record built to fail: its failure comes back with Salesforce's error
     path = lead_csv(tmp_path / "leads2.csv", 2, "ok")
@@ -177,8 +180,13 @@ def test_failed_job_is_in_the_ledger_before_upload_and_every_result_is_collected
         rows = list(csv.DictReader(fh))
     assert [r["Intercom_Contact_Id__c"] for r in rows] == ["bad-0"]
     assert rows[0]["sf__Error"].startswith("STRING_TOO_LONG:")
-    with open(done.unprocessed_csv, newline="", encoding="utf-8") as fh:
-        assert list(csv.DictReader(fh)) == []
+    with open(done.successful_csv, newline="", encoding="utf-8") as fh:
+        assert sorted(r["Intercom_Contact_Id__c"] for r in csv.DictReader(fh)) == ["ok-0", "ok-1"]
+    # a completed job has no unprocessed rows (reference 1.6): that file is not asked for
+    assert not done.unprocessed_csv.exists()
+    asked = [e["path"] for e in request_log(sandbox) if done.job_id in e["path"]]
+    assert not [p for p in asked if "unprocessed" in p.lower()]
+    assert [p for p in asked if "failedResults" in p] and [p for p in asked if "successful" in p]
     assert [job_id for job_id, _ in ledger] == [failed.job_id, done.job_id]
     assert client.usage.jobs == [failed.job_id, done.job_id]
 
