@@ -6,6 +6,7 @@ is looking at the YAML, not at pydantic's model tree.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -120,8 +121,14 @@ def _validation_problems(exc: ValidationError, data: Any, lines: dict, name: str
     return out
 
 
+@functools.lru_cache(maxsize=16)
 def parse_mapping(text: str, name: str = "<mapping>") -> Mapping:
-    """Validate mapping YAML ``text``; ``name`` is used in error messages (usually the path)."""
+    """Validate mapping YAML ``text``; ``name`` is used in error messages (usually the path).
+
+    Kept per text and name: every asset of a run loads the mapping, and parsing it with line
+    numbers is pure-Python YAML work. The models are frozen, so callers share one safely; a file
+    that changes is new text, parsed again. Errors are not kept.
+    """
     data, lines = parse_yaml(text, name)
     if not isinstance(data, dict):
         raise MappingError(f"{name}:1: <top>: a mapping file is a YAML mapping with 'version: 1'")
