@@ -24,9 +24,13 @@ import warnings
 from collections.abc import Sequence
 from multiprocessing.context import BaseContext
 
-# what every sync imports and never reads our environment variables while importing
+# what every sync imports and never reads our environment variables while importing: the
+# libraries, and the instance's SQLite storage that ``DagsterInstance.get()`` loads on first use
 PRELOAD = (
     "dagster",
+    "dagster._core.storage.base_storage",
+    "dagster._core.storage.sqlite_storage",
+    "dagster._core.storage.local_compute_log_manager",
     "dagster_duckdb",
     "duckdb",
     "great_expectations",
@@ -34,6 +38,8 @@ PRELOAD = (
     "pyarrow",
     "requests",
     "simple_salesforce",
+    "tenacity",
+    "upath",
 )
 
 
