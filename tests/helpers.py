@@ -43,10 +43,10 @@ from intercom_salesforce.warehouse import ident
 TIMEZONE = "America/Los_Angeles"
 # the world most tests run against (the ``sandbox`` fixture's, seeded once per test process)
 DEFAULT_CONTACTS = 200
-# the days its records' updated_at spread over: a week, since the world puts a few records
-# either side of local midnight two to six days back, and no more, since every partition a range
-# run materializes costs Dagster events (the product's sandbox spreads over WorldSize's 14 days)
-WORLD_DAYS = 7
+# the days its records' updated_at spread over: four, which still holds records either side of
+# local midnight two and three days back, and no more, since every partition a range run
+# materializes costs Dagster events (the product's sandbox spreads over WorldSize's 14 days)
+WORLD_DAYS = 4
 
 
 def world_size(contacts: int = DEFAULT_CONTACTS, **sizes: int) -> WorldSize:
