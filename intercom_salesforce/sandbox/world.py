@@ -223,9 +223,7 @@ class World:
             # 23:30 and 00:30 workspace time around a day boundary that differs from UTC's, two
             # to six days back (two to days - 1 in a world of fewer than seven days)
             back = 2 + i % max(1, min(5, self.size.days - 2))
-            day = (now - timedelta(days=back)).replace(
-                hour=0, minute=0, second=0, microsecond=0
-            )
+            day = (now - timedelta(days=back)).replace(hour=0, minute=0, second=0, microsecond=0)
             ts = day - timedelta(minutes=30) if i % 50 == 17 else day + timedelta(minutes=30)
             return self._epoch(ts)
         offset = timedelta(seconds=r.randint(60, self.size.days * 86400 - 60))
