@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,34 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# The modules that start syncs from the fork server (``integration/sync_process.py``): one worker
+# runs them all, so one fork server imports the libraries instead of one on each worker.
+FORKED_SYNCS = "tests/integration/forked-syncs"
+FORKED_SYNC_MODULES = frozenset(
+    f"tests/integration/{name}.py"
+    for name in ("test_crash_safety", "test_concurrent_runs", "test_plan")
+)
+
+
+def scope_of(nodeid: str) -> str:
+    """The work unit a test belongs to: its module, or ``FORKED_SYNCS``."""
+    module = nodeid.split("::")[0]
+    return FORKED_SYNCS if module in FORKED_SYNC_MODULES else module
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadscope`` with ``scope_of``'s units instead of modules."""
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByScope(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return scope_of(nodeid)
+
+    return ByScope(config, log)
+
+
 def _cost(item: pytest.Item) -> float:
     marker = item.get_closest_marker("long")
     if marker is None:
@@ -28,17 +57,17 @@ def _cost(item: pytest.Item) -> float:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest modules first, the rest in their usual order.
+    """The longest work units (``scope_of``) first, the rest in their usual order.
 
-    With ``-n 2 --dist loadscope --no-loadscope-reorder`` (``make test``) modules go to the
+    With ``-n 4 --dist loadscope --no-loadscope-reorder`` (``make test``) units go to the
     workers in this order, so the minutes-long ones run beside the many short ones instead of
-    being left for the end, when the other worker would have nothing to do.
+    being left for the end, when the other workers would have nothing to do.
     """
     cost: dict[str, float] = {}
     for item in items:
-        module = item.nodeid.split("::")[0]
-        cost[module] = cost.get(module, 0.0) + _cost(item)
-    items.sort(key=lambda item: -cost[item.nodeid.split("::")[0]])
+        scope = scope_of(item.nodeid)
+        cost[scope] = cost.get(scope, 0.0) + _cost(item)
+    items.sort(key=lambda item: -cost[scope_of(item.nodeid)])
 
 
 @pytest.fixture(scope="session")
