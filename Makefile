@@ -34,11 +34,12 @@ dev: env
 	trap "kill $$SANDBOX_PID" EXIT; \
 	$(UV) run --frozen dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
-# three workers (the long tests spend much of their time waiting on processes and the emulators,
-# so a third worker keeps two cores busy), a module's tests on one worker (module fixtures are
-# built once); modules in the order tests/conftest.py gives them, the minutes-long ones first
+# four workers (the long tests spend much of their time waiting on processes, daemons and the
+# emulators, so four workers keep two cores busy), a work unit's tests on one worker (module
+# fixtures are built once; the three modules that fork syncs share a worker and its fork server);
+# units in the order tests/conftest.py gives them, the minutes-long ones first
 test: env
-	$(UV) run --frozen pytest -q -n 3 --dist loadscope --no-loadscope-reorder --durations=15
+	$(UV) run --frozen pytest -q -n 4 --dist loadscope --no-loadscope-reorder --durations=15
 
 lint: env
 	$(UV) run --frozen ruff check .
