@@ -78,6 +78,11 @@ class IngestJob:
     results_dir: Path
     external_id_field: str | None = None
 
+    @property
+    def csv_bytes(self) -> int:
+        """The file's size; 0 once it is gone (a job collected after a crash has no file)."""
+        return self.csv_path.stat().st_size if self.csv_path.is_file() else 0
+
 
 @dataclass
 class ApiUsage:
@@ -112,10 +117,6 @@ def result_kinds(info: dict[str, Any]) -> list[str]:
     if info.get("state") != "JobComplete":
         kinds.append("unprocessedrecords")
     return kinds
-
-
-def _upload_size(job: IngestJob) -> int:
-    return job.csv_path.stat().st_size if job.csv_path.is_file() else 0
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -320,7 +321,7 @@ class SalesforceClient:
             if errors:
                 raise errors[0]
             # the largest upload first: it is the one likely to end last
-            by_size = sorted(zip(jobs, ids, strict=True), key=lambda p: -_upload_size(p[0]))
+            by_size = sorted(zip(jobs, ids, strict=True), key=lambda p: -p[0].csv_bytes)
             infos = self.wait_for_jobs([job_id for _, job_id in by_size])
             return list(pool.map(lambda j, i: self.download_results(j, i, infos[i]), jobs, ids))
 
@@ -361,7 +362,7 @@ class SalesforceClient:
             records_processed=int(info.get("numberRecordsProcessed") or 0),
             records_failed=int(info.get("numberRecordsFailed") or 0),
             error_message=info.get("errorMessage"),
-            bytes_uploaded=_upload_size(job),
+            bytes_uploaded=job.csv_bytes,
             successful_csv=paths["successfulResults"],
             failed_csv=paths["failedResults"],
             unprocessed_csv=paths["unprocessedrecords"],
