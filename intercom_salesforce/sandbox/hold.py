@@ -127,9 +127,14 @@ def parse_holds(data: Any) -> list[HoldRule]:
     return rules
 
 
+SOCKET_KEY = "sandbox.socket"
+"""The environ key under which the server (``serving.py``) passes the request's socket: a dropped
+or held request is ended by shutting it down."""
+
+
 class HoldDropped(ConnectionResetError):
-    """Raised from the WSGI app to drop a held request's connection; werkzeug treats a
-    ``ConnectionError`` as a connection the client dropped and logs nothing."""
+    """Raised from the WSGI app to drop a held request's connection (its socket is already shut
+    down); the server closes the connection without an answer."""
 
 
 @dataclass
@@ -319,7 +324,7 @@ def client_gone(environ: dict[str, Any]) -> bool:
     socket turning readable means end-of-stream (a killed process's sockets are closed by the
     kernel) or a reset.
     """
-    sock = environ.get("werkzeug.socket")
+    sock = environ.get(SOCKET_KEY)
     if sock is None:
         return False
     try:
@@ -330,7 +335,7 @@ def client_gone(environ: dict[str, Any]) -> bool:
 
 
 def _shut(environ: dict[str, Any]) -> None:
-    sock = environ.get("werkzeug.socket")
+    sock = environ.get(SOCKET_KEY)
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)

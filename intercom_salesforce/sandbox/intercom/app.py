@@ -28,7 +28,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from intercom_salesforce.sandbox.hold import HoldRegistry
+from intercom_salesforce.sandbox.hold import SOCKET_KEY, HoldRegistry
 from intercom_salesforce.sandbox.intercom import (
     companies_api,
     contacts_api,
@@ -112,7 +112,7 @@ def _redact(name: str, value: str) -> str:
 
 
 class _DropConnection(ConnectionResetError):
-    """Raised after the socket is shut down; werkzeug treats it as a dropped connection."""
+    """Raised after the socket is shut down; the server closes the connection without an answer."""
 
 
 class IntercomEmulator:
@@ -297,7 +297,7 @@ class IntercomEmulator:
     @staticmethod
     def _drop(environ: dict[str, Any]) -> None:
         """Close the socket without a response, so the client sees a connection error."""
-        sock = environ.get("werkzeug.socket")
+        sock = environ.get(SOCKET_KEY)
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
