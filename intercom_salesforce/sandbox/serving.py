@@ -34,6 +34,7 @@ KEEP_ALIVE_SECONDS = 60
 # How long ``stop`` waits for the threads once the held requests have been released.
 STOP_TIMEOUT_SECONDS = 2
 
+
 class _Gateway(wsgi.Gateway_10):
     """WSGI 1.0, with the connection's socket in the environ under :data:`SOCKET_KEY`."""
 
@@ -46,6 +47,10 @@ class _Gateway(wsgi.Gateway_10):
 class _Server(wsgi.Server):
     """cheroot's WSGI server, its error lines sent to logging instead of stderr: a connection
     the fault injection drops on purpose is not an error worth a traceback."""
+
+    # how often the serving loop wakes to expire idle connections, and so how long ``stop``
+    # waits for it (cheroot's default is half a second; tests start and stop hundreds of servers)
+    expiration_interval = 0.05
 
     def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
         log.debug("%s", msg, exc_info=traceback)

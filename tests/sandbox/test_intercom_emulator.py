@@ -257,15 +257,10 @@ def make_emulator(tmp_path: pathlib.Path) -> Iterator[Callable[..., Emulator]]:
 
     yield make
 
-    def stop(emus: list[Emulator]) -> None:
-        for emu in emus:
-            emu.server.stop()
-            emu.store.close()
-
     for emu in started:
         emu.http.close()
-    # serve_forever notices shutdown only every 0.5 s; stop in the background to keep tests fast.
-    threading.Thread(target=stop, args=(started,), daemon=True).start()
+        emu.server.stop()
+        emu.store.close()
 
 
 @pytest.fixture

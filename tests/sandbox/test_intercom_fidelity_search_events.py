@@ -67,13 +67,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     http.headers.update({"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"})
     yield Served(world, server, store, http)
     http.close()
-
-    def stop() -> None:
-        server.stop()
-        store.close()
-
-    # serve_forever notices shutdown only every 0.5 s; stop in the background.
-    threading.Thread(target=stop, daemon=True).start()
+    server.stop()
+    store.close()
 
 
 def _error(resp: requests.Response) -> dict[str, Any]:
