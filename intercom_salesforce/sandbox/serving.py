@@ -71,6 +71,25 @@ class RunningServer:
         self.thread.join(timeout=10)
 
 
+def _prepare_as_daemon(server: wsgi.Server) -> None:
+    """Bind and start the worker threads from a daemon thread, so they are daemons too (a thread
+    inherits the flag of the thread that creates it): an emulator a process forgot to stop never
+    keeps it from exiting. A taken port still fails here, in the caller's thread."""
+    errors: list[BaseException] = []
+
+    def prepare() -> None:
+        try:
+            server.prepare()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller as it is
+            errors.append(exc)
+
+    thread = threading.Thread(target=prepare, name="emulator-prepare", daemon=True)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
 def is_loopback(host: str) -> bool:
     """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
     if host == "localhost":
@@ -108,7 +127,7 @@ def start_in_thread(
     server.gateway = _Gateway
     if ssl_context is not None:
         server.ssl_adapter = BuiltinSSLAdapter(*ssl_context)
-    server.prepare()  # binds now: a taken port fails here, in the caller's thread
+    _prepare_as_daemon(server)
     scheme = "https" if ssl_context else "http"
     netloc = f"[{host}]" if ":" in host else host
     url = f"{scheme}://{netloc}:{server.bind_addr[1]}"
