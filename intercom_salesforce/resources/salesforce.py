@@ -9,6 +9,7 @@ ids recorded before data is uploaded, and every result file that can hold rows c
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -133,6 +134,14 @@ _retry_transient = retry(
 )
 
 
+# The access token of each identity, kept for the process: every step of a run (each makes its
+# own client) and every later run in the same process use it until Salesforce answers 401, when
+# the client that got the 401 asks for a new one. A token request per step cost a round trip and
+# counted against the org's login rate for nothing: a session stays valid for hours.
+_TOKENS: dict[tuple[str, ...], dict[str, Any]] = {}
+_TOKENS_LOCK = threading.Lock()
+
+
 class SalesforceClient:
     """An authenticated connection for one run."""
 
@@ -207,8 +216,32 @@ class SalesforceClient:
             )
         return resp.json()
 
-    def _login(self) -> Salesforce:
-        token = self._token()
+    def _identity(self) -> tuple[str, ...]:
+        """What a token belongs to; the secrets enter only as a digest, so a client with other
+        credentials for the same user never borrows a token it could not get itself."""
+        r = self.r
+        secrets = "\0".join(
+            v or "" for v in (r.client_secret, r.password, r.security_token, r.private_key)
+        )
+        return (
+            r.login_url.rstrip("/"),
+            r.auth_flow,
+            r.client_id or "",
+            r.username or "",
+            r.jwt_audience or "",
+            hashlib.sha256(secrets.encode()).hexdigest(),
+        )
+
+    def _login(self, fresh: bool = False) -> Salesforce:
+        """A handle on the identity's kept token, or on a new one when ``fresh`` or none is
+        kept."""
+        key = self._identity()
+        with _TOKENS_LOCK:
+            token = None if fresh else _TOKENS.get(key)
+        if token is None:
+            token = self._token()
+            with _TOKENS_LOCK:
+                _TOKENS[key] = token
         return Salesforce(
             instance_url=token["instance_url"],
             session_id=token["access_token"],
@@ -218,7 +251,7 @@ class SalesforceClient:
 
     def relogin(self) -> None:
         self.log.info("Salesforce session expired; re-authenticating")
-        self.sf = self._login()
+        self.sf = self._login(fresh=True)
 
     def call(self, fn: Callable[[Salesforce], Any]) -> Any:
         """Run ``fn(sf)``, re-authenticating once on 401 and retrying 5xx with backoff."""
