@@ -262,7 +262,7 @@ class HoldRegistry:
             state.held.remove(held)
             self._cond.notify_all()
         if held.outcome == "drop":
-            _shut(environ)
+            shut_socket(environ)
             raise HoldDropped(f"held {ticket.method} {ticket.path} dropped")
 
     def _state(self, name: str) -> _RuleState | None:
@@ -334,7 +334,9 @@ def client_gone(environ: dict[str, Any]) -> bool:
     return bool(readable)
 
 
-def _shut(environ: dict[str, Any]) -> None:
+def shut_socket(environ: dict[str, Any]) -> None:
+    """Shut the request's socket (``SOCKET_KEY``) both ways, so the client sees its connection
+    dropped without an answer; the caller then raises to end the request."""
     sock = environ.get(SOCKET_KEY)
     if sock is not None:
         with contextlib.suppress(OSError):
@@ -392,4 +394,5 @@ __all__ = [
     "close_holds",
     "hold_control",
     "parse_holds",
+    "shut_socket",
 ]

@@ -12,11 +12,9 @@ handler → the answer in the version's shapes (``versions.py``). Every authenti
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -28,7 +26,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from intercom_salesforce.sandbox.hold import SOCKET_KEY, HoldRegistry
+from intercom_salesforce.sandbox.hold import HoldRegistry, shut_socket
 from intercom_salesforce.sandbox.intercom import (
     companies_api,
     contacts_api,
@@ -297,10 +295,7 @@ class IntercomEmulator:
     @staticmethod
     def _drop(environ: dict[str, Any]) -> None:
         """Close the socket without a response, so the client sees a connection error."""
-        sock = environ.get(SOCKET_KEY)
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        shut_socket(environ)
         raise _DropConnection("connection dropped by fault injection")
 
     def _dispatch(self, request: Request) -> Response:
