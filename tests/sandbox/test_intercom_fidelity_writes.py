@@ -466,6 +466,23 @@ def test_create_company_then_update_it_by_company_id(ws: Workspace) -> None:
     assert ws.get("/companies?company_id=sf-001")["id"] == created["id"]
 
 
+def test_user_count_follows_the_users_attached(ws: Workspace) -> None:
+    """The count is read through a cache (a large company's costs a join over thousands of
+    contacts): every attach must still show at once, and only users count."""
+    company = ws.call("POST", "/companies", {"company_id": "sf-count", "name": "Counted"}).json()
+    assert ws.get(f"/companies/{company['id']}")["user_count"] == 0
+    people = [ws.get(f"/contacts/{ws.contact_id(i)}") for i in range(10)]
+    users = [p["id"] for p in people if p["role"] == "user"][:2]
+    lead = next(p["id"] for p in people if p["role"] == "lead")
+    for n, contact_id in enumerate(users, start=1):
+        resp = ws.call("POST", f"/contacts/{contact_id}/companies", {"id": company["id"]})
+        assert resp.status_code == 200, resp.text
+        assert ws.get(f"/companies/{company['id']}")["user_count"] == n
+    assert ws.call("POST", f"/contacts/{lead}/companies", {"id": company["id"]}).ok
+    listed = ws.get(f"/contacts/{users[0]}/companies")["data"]
+    assert [c["user_count"] for c in listed if c["id"] == company["id"]] == [len(users)]
+
+
 @pytest.mark.parametrize(
     ("body", "status", "error"),
     [

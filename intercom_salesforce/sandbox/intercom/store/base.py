@@ -54,6 +54,8 @@ _NOT_NULL_SORTS = frozenset(
 _WORD_RE = re.compile(r"[\w']+", re.UNICODE)
 _TAG_RE = re.compile(r"<[^>]+>")
 DEFAULT_APP_ID = "sbx4pp1d"
+DERIVED_HELD = 1_000_000
+"""How many derived values (``StoreBase.derived``) one kind holds before it starts over."""
 BULK_CACHE_KIB = -131072
 """SQLite's page cache while seeding (negative: KiB), so index pages stay in memory."""
 
@@ -118,6 +120,7 @@ class StoreBase:
         self._check_format()
         self._custom_types: dict[str, dict[str, str]] = {}
         self._counts: dict[tuple[Any, ...], tuple[tuple[int, int], int]] = {}
+        self._derived: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
         self._custom_types_version: tuple[int, int] = (-1, -1)
         self._version = 0
         self._bulk_depth = 0
@@ -256,6 +259,34 @@ class StoreBase:
                 self._counts.clear()
             self._counts[key] = (version, total)
             return total
+
+    def derived(
+        self,
+        name: str,
+        keys: list[str],
+        compute: Callable[[list[str]], dict[str, Any]],
+        default: Any,
+    ) -> dict[str, Any]:
+        """Per-record values derived from other tables (``name``: which), computed for the keys
+        not yet held by ``compute(missing) -> {key: value}`` (``default`` where it has none) and
+        held until the next write.
+
+        A value such as a company's user count costs a join over every linked contact; a large
+        company's is asked for again with each of its thousands of contacts, so computing it per
+        request makes a read grow with the world.
+        """
+        with self._lock:
+            version = self._data_version()
+            held = self._derived.get(name)
+            if held is None or held[0] != version or len(held[1]) > DERIVED_HELD:
+                held = (version, {})
+                self._derived[name] = held
+            values = held[1]
+            missing = [k for k in keys if k not in values]
+            if missing:
+                found = compute(missing)
+                values.update({k: found.get(k, default) for k in missing})
+            return {k: values[k] for k in keys}
 
     def sample_ids(self, table: str, where: str, params: list[Any], n: int, seed: int) -> list[str]:
         """Up to ``n`` ids matching ``where``, chosen reproducibly (for mutate-while-paging)."""

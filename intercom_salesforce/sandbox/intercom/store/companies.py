@@ -101,7 +101,12 @@ class CompanyStore(StoreBase):
                 tags.setdefault(company_id, []).append(_tag(target_id, tag_doc))
             else:
                 segs.setdefault(company_id, []).append(_segment(target_id, seg_doc))
-        counts = dict(self.query(_USER_COUNTS, arg))
+        counts = self.derived(
+            "company_user_count",
+            ids,
+            lambda missing: dict(self.query(_USER_COUNTS, (id_list(missing),))),
+            0,
+        )
         return [
             hydrate.render_company(
                 json.loads(docs[i]), tags.get(i, []), segs.get(i, []), counts.get(i, 0)
