@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 THREADS = 64
 # An idle kept-alive connection is closed after this many seconds, as real services close theirs.
 KEEP_ALIVE_SECONDS = 60
+# Idle kept-alive connections the server keeps open at once. cheroot keeps 10 and answers the
+# 11th with ``Connection: close``, so 24 readers busy on the client's side would reconnect on
+# almost every call; Intercom and Salesforce keep every client connection alive.
+KEEP_ALIVE_CONNECTIONS = 256
 # How long ``stop`` waits for the threads once the held requests have been released.
 STOP_TIMEOUT_SECONDS = 2
 
@@ -51,6 +55,7 @@ class _Server(wsgi.Server):
     # how often the serving loop wakes to expire idle connections, and so how long ``stop``
     # waits for it (cheroot's default is half a second; tests start and stop hundreds of servers)
     expiration_interval = 0.05
+    keep_alive_conn_limit = KEEP_ALIVE_CONNECTIONS
 
     def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
         log.debug("%s", msg, exc_info=traceback)
