@@ -135,6 +135,22 @@ class WindowLimiter:
             return wait
 
 
+class BearerToken(requests.auth.AuthBase):
+    """``Authorization: Bearer <token>`` as the session's auth rather than a default header:
+    requests looks for credentials in ``~/.netrc`` before every call that has no auth, which was
+    a tenth of the CPU a per-record read costs."""
+
+    def __init__(self, token: str):
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "BearerToken(<redacted>)"
+
+
 class IntercomClient:
     """One session against one workspace, for one run.
 
@@ -152,9 +168,9 @@ class IntercomClient:
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(10, resource.workers))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        self.session.auth = BearerToken(resource.access_token)
         self.session.headers.update(
             {
-                "Authorization": f"Bearer {resource.access_token}",
                 "Intercom-Version": resource.api_version,
                 "Accept": "application/json",
                 "User-Agent": "intercom-salesforce/0.1",
