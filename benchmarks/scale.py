@@ -273,8 +273,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def command_line(args: argparse.Namespace) -> str:
-    """The run's command as given from the project's root."""
-    parts = ["nice -n 10 .venv/bin/python benchmarks/scale.py", f"--contacts {args.contacts}"]
+    """The run's command as given from the project's root (``nice`` when the run was niced)."""
+    niceness = os.nice(0)
+    prefix = f"nice -n {niceness} " if niceness > 0 else ""
+    parts = [f"{prefix}.venv/bin/python benchmarks/scale.py", f"--contacts {args.contacts}"]
     if args.change != 0.01:
         parts.append(f"--change {args.change:g}")
     if args.profile:
