@@ -1,0 +1,121 @@
+"""What a per-record read costs the pipeline's CPU, by the number of reader threads.
+
+    uv run python benchmarks/reader_cpu.py [--contacts 4000] [--workers 1,2,4,8,24]
+        [--latency-ms 0,100] [--calls 4000] [--calls-per-worker 150]
+
+The data events stream reads one listing per contact (``GET /events``) on
+``IntercomClient.map_concurrent``, 24 readers by default (sized for 100 ms a call). Here contacts
+of a seeded world are read that way with the Intercom emulator in a process of its own, so the CPU
+measured (``getrusage``: user and system) is the reader's alone, under an allowance high enough
+never to wait. At zero latency the readers are CPU-bound on a 2-core machine; at 100 ms they wait.
+Each row reads ``--calls`` contacts at zero latency, ``workers × --calls-per-worker`` with
+latency (at most ``--contacts``), and prints
+calls, wall seconds, calls a second, and the CPU milliseconds a call cost in user and in system
+time: what the pool's size costs in thread switching, apart from what a call costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ALLOWANCE = 10_000_000  # calls a minute: the limiter never waits
+
+
+def serve(root: str, latency_ms: float, ready: Any, stop: Any) -> None:
+    """Child process: the Intercom emulator over ``root`` until told to stop."""
+    from intercom_salesforce.sandbox.intercom import (
+        IntercomEmulatorConfig,
+        IntercomStore,
+        create_app,
+    )
+    from intercom_salesforce.sandbox.serving import start_in_thread
+
+    config = IntercomEmulatorConfig(
+        rate_limit_per_minute=ALLOWANCE, latency_ms=latency_ms, latency_jitter_ms=latency_ms * 0.3
+    )
+    server = start_in_thread(create_app(IntercomStore(Path(root) / "intercom.sqlite"), config))
+    ready.put(server.url)
+    stop.wait()
+    server.stop()
+
+
+def read_events(url: str, ids: list[str], workers: int) -> dict[str, float]:
+    """One listing of data events per id on ``workers`` readers; the reader's wall and CPU."""
+    from intercom_salesforce.resources.intercom import IntercomResource
+    from intercom_salesforce.settings import SANDBOX_INTERCOM_TOKEN
+
+    client = IntercomResource(
+        access_token=SANDBOX_INTERCOM_TOKEN,
+        base_url=url,
+        mode="sandbox",
+        workers=workers,
+        rate_limit_per_minute=ALLOWANCE,
+    ).client()
+    before, started = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+    for _id, got in client.map_concurrent(
+        lambda cid: client.get("/events", {"type": "user", "intercom_user_id": cid}), ids
+    ):
+        if isinstance(got, BaseException):
+            raise got
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    calls = client.stats.calls
+    return {
+        "calls": calls,
+        "wall": wall,
+        "user_ms": (after.ru_utime - before.ru_utime) * 1000 / calls,
+        "sys_ms": (after.ru_stime - before.ru_stime) * 1000 / calls,
+    }
+
+
+def main() -> None:
+    from intercom_salesforce.sandbox.intercom.store import IntercomStore
+    from intercom_salesforce.sandbox.runtime import SandboxState, seed
+    from intercom_salesforce.sandbox.world import WorldSize
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=4000)
+    parser.add_argument("--workers", default="1,2,4,8,24")
+    parser.add_argument("--latency-ms", default="0,100")
+    parser.add_argument("--calls", type=int, default=4000)
+    parser.add_argument("--calls-per-worker", type=int, default=150)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        state = SandboxState(Path(tmp) / "sandbox")
+        seed(state, WorldSize(contacts=args.contacts))
+        store = IntercomStore(state.intercom_db)
+        ids = [r[0] for r in store.query("SELECT id FROM contacts ORDER BY id")]
+        store.close()
+        print(f"Data events read per contact ({len(ids):,} contacts seeded), emulator apart")
+        print()
+        print("| latency ms | workers | calls | wall s | calls/s | user ms/call | sys ms/call |")
+        print("|---:|---:|---:|---:|---:|---:|---:|")
+        ctx = mp.get_context("spawn")
+        for latency in (float(v) for v in args.latency_ms.split(",")):
+            ready, stop = ctx.Queue(), ctx.Event()
+            proc = ctx.Process(target=serve, args=(str(state.root), latency, ready, stop))
+            proc.start()
+            try:
+                url = ready.get(timeout=120)
+                for workers in (int(v) for v in args.workers.split(",")):
+                    calls = workers * args.calls_per_worker if latency else args.calls
+                    got = read_events(url, ids[:calls], workers)
+                    print(
+                        f"| {latency:g} | {workers} | {got['calls']:,} | {got['wall']:.1f} "
+                        f"| {got['calls'] / got['wall']:,.0f} | {got['user_ms']:.2f} "
+                        f"| {got['sys_ms']:.2f} |",
+                        flush=True,
+                    )
+            finally:
+                stop.set()
+                proc.join(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
