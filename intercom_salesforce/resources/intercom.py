@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import random
 import re
 import threading
@@ -169,6 +170,7 @@ class IntercomClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.auth = BearerToken(resource.access_token)
+        self._read_environment_once()
         self.session.headers.update(
             {
                 "Intercom-Version": resource.api_version,
@@ -184,6 +186,17 @@ class IntercomClient:
         self._window_limit: int | None = None
         self._window_reset: float | None = None
         self._limits_lock = threading.Lock()
+
+    def _read_environment_once(self) -> None:
+        """The environment's proxy and CA-bundle settings, read here once for the client's one
+        host: requests reads them again on every call while ``trust_env`` is on, a tenth of what
+        a per-record read costs the reader."""
+        proxies = requests.utils.get_environ_proxies(self.base_url)
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        self.session.trust_env = False
+        self.session.proxies.update(proxies)
+        if bundle:
+            self.session.verify = bundle
 
     # -- transport -------------------------------------------------------------------------
     def _sleep(self, seconds: float) -> None:

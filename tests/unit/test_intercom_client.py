@@ -275,3 +275,25 @@ def test_scroll_gives_up_when_the_other_scroll_never_ends(make_emulator):
     with pytest.raises(IntercomAPIError) as failed:
         list(client.scroll_companies())
     assert failed.value.status == 400 and client.stats.calls == 3
+
+
+@pytest.mark.parametrize(
+    ("no_proxy", "expected"), [("", "http://proxy.example:3128"), ("api.intercom.io", None)]
+)
+def test_proxy_and_ca_bundle_of_the_environment_still_apply(
+    monkeypatch: pytest.MonkeyPatch, no_proxy: str, expected: str | None
+):
+    """The client reads the environment once rather than on every call: a proxy (unless
+    ``NO_PROXY`` names the host) and a CA bundle set there still apply to its calls."""
+    for var in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/corporate/ca.pem")
+    session = (
+        IntercomResource(access_token="t", base_url="https://api.intercom.io").client().session
+    )
+    assert requests.utils.select_proxy("https://api.intercom.io/contacts", session.proxies) == (
+        expected
+    )
+    assert session.verify == "/etc/corporate/ca.pem"
