@@ -118,10 +118,8 @@ class StoreBase:
         self._conn.create_function("ic_has_word_beyond", 3, has_word_beyond, deterministic=True)
         self._conn.executescript(SCHEMA)
         self._check_format()
-        self._custom_types: dict[str, dict[str, str]] = {}
         self._counts: dict[tuple[Any, ...], tuple[tuple[int, int], int]] = {}
         self._derived: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
-        self._custom_types_version: tuple[int, int] = (-1, -1)
         self._version = 0
         self._bulk_depth = 0
 
@@ -158,7 +156,6 @@ class StoreBase:
                 raise
             self._conn.execute("COMMIT")
             self._version += 1
-            self._custom_types.clear()
             return result
 
     @contextlib.contextmanager
@@ -267,9 +264,9 @@ class StoreBase:
         compute: Callable[[list[str]], dict[str, Any]],
         default: Any,
     ) -> dict[str, Any]:
-        """Per-record values derived from other tables (``name``: which), computed for the keys
-        not yet held by ``compute(missing) -> {key: value}`` (``default`` where it has none) and
-        held until the next write.
+        """Values per key (a record, a model) derived from the tables (``name``: which), computed
+        for the keys not yet held by ``compute(missing) -> {key: value}`` (``default`` where it
+        has none) and held until the next write, here or on another connection.
 
         A value such as a company's user count costs a join over every linked contact; a large
         company's is asked for again with each of its thousands of contacts, so computing it per

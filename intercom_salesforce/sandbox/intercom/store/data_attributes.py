@@ -15,22 +15,21 @@ class DataAttributeStore(StoreBase):
     """Seeded and created data attributes, in creation order."""
 
     def custom_attribute_types(self, model: str) -> dict[str, str]:
-        """``name → data_type`` of custom data attributes (drives search type checks)."""
-        with self._lock:
-            version = self._data_version()
-            if self._custom_types_version != version:
-                self._custom_types.clear()
-                self._custom_types_version = version
-            cached = self._custom_types.get(model)
-            if cached is None:
-                rows = self.query(
+        """``name → data_type`` of custom data attributes (drives search type checks); held until
+        the next write, since every search asks."""
+        return self.derived("custom_attribute_types", [model], self._read_custom_types, {})[model]
+
+    def _read_custom_types(self, models: list[str]) -> dict[str, dict[str, str]]:
+        return {
+            model: dict(
+                self.query(
                     "SELECT name, json_extract(doc, '$.data_type') FROM data_attributes "
                     "WHERE model = ? AND json_extract(doc, '$.custom') = 1",
                     (model,),
                 )
-                cached = {name: dtype for name, dtype in rows}
-                self._custom_types[model] = cached
-            return cached
+            )
+            for model in models
+        }
 
     def data_attributes(self, model: str | None, include_archived: bool) -> list[dict[str, Any]]:
         sql = "SELECT doc FROM data_attributes"
