@@ -37,9 +37,12 @@ dev: env
 # four workers (the long tests spend much of their time waiting on processes, daemons and the
 # emulators, so four workers keep two cores busy), a work unit's tests on one worker (module
 # fixtures are built once; the three modules that fork syncs share a worker and its fork server);
-# units in the order tests/conftest.py gives them, the minutes-long ones first
+# units in the order tests/conftest.py gives them, the minutes-long ones first. Bytecode caches
+# are written even where PYTHONDONTWRITEBYTECODE is set: without them every worker and every
+# process a test starts compiles the package and the test modules again, and pytest re-parses
+# and rewrites the test modules and the hypothesis package (a pytest plugin) in each of them.
 test: env
-	$(UV) run --frozen pytest -q -n 4 --dist loadscope --no-loadscope-reorder --durations=15
+	PYTHONDONTWRITEBYTECODE= $(UV) run --frozen pytest -q -n 4 --dist loadscope --no-loadscope-reorder --durations=15
 
 lint: env
 	$(UV) run --frozen ruff check .

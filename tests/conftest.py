@@ -3,6 +3,7 @@ which modules are handed to parallel workers."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         scope = scope_of(item.nodeid)
         cost[scope] = cost.get(scope, 0.0) + _cost(item)
     items.sort(key=lambda item: -cost[scope_of(item.nodeid)])
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what exists once the tests are collected: the imported libraries (Dagster, GX,
+    pandas, DuckDB) are hundreds of thousands of objects that live as long as the process, and
+    every full garbage collection during the run would scan them all again."""
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")
