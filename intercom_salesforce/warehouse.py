@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
@@ -28,6 +29,19 @@ INTERCOM_WRITE_RESULTS = "sync.intercom_write_results"
 
 # Dagster pool shared by every asset that writes the warehouse: DuckDB allows one writer process.
 WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+# ``DuckDBResource`` adds this user agent to its connections' settings. DuckDB lets a process open
+# a second connection to a file only with the same settings as the open ones, so the CLI's and
+# the sensors' connections carry it too.
+RESOURCE_USER_AGENT = {"custom_user_agent": "dagster"}
+
+
+def connect(
+    database: str, config: Mapping[str, str], read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
+    """A connection with the settings the warehouse resource's connections have."""
+    return duckdb.connect(database, read_only=read_only, config={**RESOURCE_USER_AGENT, **config})
 
 
 @functools.cache

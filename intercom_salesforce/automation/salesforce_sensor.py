@@ -18,7 +18,7 @@ from dagster_duckdb import DuckDBResource
 
 from intercom_salesforce.resources.salesforce import SalesforceResource
 from intercom_salesforce.settings import sensor_interval_seconds
-from intercom_salesforce.warehouse import MIRROR_HWM
+from intercom_salesforce.warehouse import MIRROR_HWM, connect
 
 WATCHED = ("User", "Account", "Contact", "Lead", "Opportunity")
 
@@ -38,7 +38,7 @@ def newest_stamps(salesforce: SalesforceResource) -> dict[str, str]:
 def mirrored_stamps(warehouse: DuckDBResource) -> dict[str, str]:
     """The mirror's high-water marks, or {} while the warehouse is busy or not there yet."""
     try:
-        conn = duckdb.connect(warehouse.database, read_only=True)
+        conn = connect(warehouse.database, warehouse.connection_config, read_only=True)
     except duckdb.Error:
         return {}
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import duckdb
 
-from intercom_salesforce import settings
+from intercom_salesforce import settings, warehouse
 from intercom_salesforce.warehouse import ensure_warehouse, read_sql
 
 SQL = Path(__file__).parent / "sql"
@@ -39,7 +39,7 @@ def _warehouse(read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """The warehouse, or a clear exit when a run holds it (DuckDB allows one writer process)."""
     path = settings.paths().warehouse
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = warehouse.connect(str(path), settings.warehouse_config(), read_only=read_only)
     except duckdb.IOException as exc:
         raise SystemExit(
             f"The warehouse {path} is busy (a run is writing to it); try again: {exc}"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 import duckdb
 
-from intercom_salesforce import settings
+from intercom_salesforce import settings, warehouse
 from intercom_salesforce.assets.match.rules import PERSON_MATCHED, MatchRule
 from intercom_salesforce.warehouse import SQL_DIR, read_sql
 
@@ -37,11 +37,12 @@ def _count(con: duckdb.DuckDBPyConnection, name: str, params: Sequence[str] = ()
 
 
 def connect_read_only(path: str) -> duckdb.DuckDBPyConnection:
+    config = settings.warehouse_config()
     try:
-        return duckdb.connect(path, read_only=True)
+        return warehouse.connect(path, config, read_only=True)
     except duckdb.ConnectionException:
         # a failed step's traceback can keep its read-write connection alive in this process
-        return duckdb.connect(path)
+        return warehouse.connect(path, config)
 
 
 def print_summary(run_id: str, first: str, last: str, checks_passed: bool) -> None:

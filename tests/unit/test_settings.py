@@ -1,12 +1,16 @@
-"""The Bulk poll wait: one setting, a default per mode, a clear error for a bad value."""
+"""The Bulk poll wait: one setting, a default per mode, a clear error for a bad value. The
+warehouse's memory limit, the same on every connection the process opens."""
 
 import pytest
 
+from intercom_salesforce.cli.summary import connect_read_only
 from intercom_salesforce.settings import (
+    DEFAULT_WAREHOUSE_MEMORY_LIMIT,
     PRODUCTION_BULK_POLL_SECONDS,
     SANDBOX_BULK_POLL_SECONDS,
     ConfigurationError,
     build_salesforce,
+    build_warehouse,
     bulk_poll_seconds,
 )
 
@@ -21,3 +25,22 @@ def test_sandbox_polls_sooner_than_production_unless_set():
 def test_a_bad_poll_wait_is_refused_by_name(raw):
     with pytest.raises(ConfigurationError, match="SALESFORCE_BULK_POLL_SECONDS"):
         bulk_poll_seconds({"SALESFORCE_BULK_POLL_SECONDS": raw}, 0.5)
+
+
+def memory_limit(conn) -> str:
+    return conn.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+
+def test_the_warehouse_is_held_to_its_memory_limit_on_every_connection(tmp_path, monkeypatch):
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
+    assert DEFAULT_WAREHOUSE_MEMORY_LIMIT == "1GB"
+    with build_warehouse({}).get_connection() as conn:
+        assert memory_limit(conn) == "953.6 MiB"  # 1 GB as DuckDB shows it
+    monkeypatch.setenv("WAREHOUSE_MEMORY_LIMIT", "300MB")
+    with build_warehouse().get_connection() as conn:
+        assert memory_limit(conn) == "286.1 MiB"
+        # a run's connection is still open (a failed step's traceback can hold it): the summary
+        # opens the same file in the same process, which DuckDB allows only with equal settings
+        summary = connect_read_only(str(tmp_path / "warehouse.duckdb"))
+        assert memory_limit(summary) == "286.1 MiB"
+        summary.close()
