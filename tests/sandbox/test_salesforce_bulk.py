@@ -24,6 +24,7 @@ from intercom_salesforce.sandbox.salesforce import (
     SalesforceEmulatorConfig,
     SalesforceStore,
     SalesforceWorldData,
+    bulk,
     create_app,
 )
 from intercom_salesforce.sandbox.salesforce.app import SalesforceEmulator
@@ -673,6 +674,39 @@ def test_bulk_query_paging_and_headers(org: Org) -> None:
         base, headers=auth, json={"operation": "query", "query": "SELECT COUNT() FROM Contact"}
     )
     assert bad.status_code == 400
+
+
+def test_bulk_query_rows_read_in_chunks_keep_the_querys_order_and_parents(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A result read a few rows at a time (by row id, after one ordered read of the ids) holds
+    the rows, order, LIMIT and parent fields that the REST query gives for the same SOQL (Bulk
+    API 2.0 refuses OFFSET)."""
+    monkeypatch.setattr(bulk, "QUERY_RENDER_ROWS", 2)
+    seed(
+        org,
+        Account=[{"Id": make_id("Account", i), "Name": f"Account {i}"} for i in (1, 2)],
+        Contact=[
+            {
+                "Id": make_id("Contact", i),
+                "LastName": f"Name {i % 4}-{i:02d}",
+                "AccountId": make_id("Account", 1 + i % 3) if i % 3 < 2 else None,
+            }
+            for i in range(1, 10)
+        ],
+    )
+    sf = org.sf()
+    soql = "SELECT Id, LastName, Account.Name FROM Contact ORDER BY LastName DESC LIMIT 6"
+    rest = [
+        [r["Id"], r["LastName"], (r["Account"] or {}).get("Name") or ""]
+        for r in sf.query_all(soql)["records"]
+    ]
+    csv_rows = list(csv.reader(io.StringIO("".join(sf.bulk2.Contact.query(soql, wait=0)))))
+    assert csv_rows[0] == ["Id", "LastName", "Account.Name"]
+    assert csv_rows[1:] == rest
+    assert len(rest) == 6 and rest[0][1] == "Name 3-07" and {r[2] for r in rest} > {""}
+    everything = "".join(sf.bulk2.Contact.query("SELECT Id FROM Contact", wait=0))
+    assert everything.splitlines()[1:] == [f'"{make_id("Contact", i)}"' for i in range(1, 10)]
 
 
 def test_bulk_query_all_includes_deleted(org: Org) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import json
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -467,25 +468,30 @@ def ingest_result_csv(store: SalesforceStore, info: dict[str, Any], kind: str) -
     return eol.join(lines) + eol
 
 
+QUERY_RENDER_ROWS = 5000  # rows of a query job's result read and rendered at a time
+
+
 def run_query_job(store: SalesforceStore, info: dict[str, Any]) -> None:
-    """Materialise a query job's CSV rows (every value quoted, nulls empty; reference 2)."""
+    """Materialise a query job's CSV rows (every value quoted, nulls empty; reference 2).
+
+    The result's row ids are read once, in order; the rows are then read and rendered 5,000 at
+    a time by id, so the cost grows with the result, not with its square.
+    """
     query: Query = parse_query(info["_query"])
     include_deleted = info["operation"] == "queryAll"
     delimiter = DELIMITERS[info["columnDelimiter"]]
     info["_header"] = delimiter.join(_quoted(h) for h in query.csv_header())
-    start, total, page = 0, 0, 5000
-    while True:
-        sql, params = query.page_sql(start, page, include_deleted)
-        rows = store.execute(sql, params)
+    rids = [r[0] for r in store.execute(*query.rids_sql(include_deleted))]
+    total, page = 0, QUERY_RENDER_ROWS
+    for start in range(0, len(rids), page):
+        chunk = rids[start : start + page]
+        by_rid = {row[-1]: row for row in store.execute(query.rows_sql(), [json.dumps(chunk)])}
+        rows = [by_rid[rid] for rid in chunk if rid in by_rid]  # gone since: hard-deleted
         lines = [
             delimiter.join("" if v is None else _quoted(v) for v in cells)
             for cells in query.render_csv_values(rows)
         ]
-        store.add_job_rows(info["id"], "q", lines, start=start)
-        total += len(lines)
-        start += page
-        if len(rows) < page:
-            break
+        total += store.add_job_rows(info["id"], "q", lines, start=total)
     info.update(
         state="JobComplete", numberRecordsProcessed=total, totalProcessingTime=total // 100 + 1
     )

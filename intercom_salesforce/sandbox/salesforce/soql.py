@@ -133,18 +133,29 @@ class Query:
     rels: dict[str, tuple[FieldDef, str]] = field(default_factory=dict)
     aggregate: bool = False
 
-    def _from(self, include_deleted: bool) -> tuple[str, list[Any]]:
-        joins = "".join(
+    def _joins(self) -> str:
+        return "".join(
             f" LEFT JOIN records {alias} ON {alias}.id = json_extract(t0.doc, '$.{rel.name}')"
             f" AND {alias}.is_deleted = 0"
             for rel, alias in self.rels.values()
         )
-        sql = f" FROM records t0{joins} WHERE t0.object = ?"
+
+    def _from(self, include_deleted: bool) -> tuple[str, list[Any]]:
+        sql = f" FROM records t0{self._joins()} WHERE t0.object = ?"
         if not include_deleted:
             sql += " AND t0.is_deleted = 0"
         if self.where_sql:
             sql += f" AND ({self.where_sql})"
         return sql, [self.obj.name, *self.where_params]
+
+    def _columns(self) -> str:
+        cols = ["t0.id", "t0.object", "t0.doc"]
+        for _rel, alias in self.rels.values():
+            cols += [f"{alias}.id", f"{alias}.object", f"{alias}.doc"]
+        return ", ".join(cols)
+
+    def _order(self) -> str:
+        return f" ORDER BY {self.order_sql + ', ' if self.order_sql else ''}t0.rid"
 
     def count_sql(self, include_deleted: bool = False) -> tuple[str, list[Any]]:
         frm, params = self._from(include_deleted)
@@ -159,14 +170,27 @@ class Query:
     ) -> tuple[str, list[Any]]:
         """Rows ``start``..``start+size`` of the result, after the query's own OFFSET."""
         frm, params = self._from(include_deleted)
-        cols = ["t0.id", "t0.object", "t0.doc"]
-        for _rel, alias in self.rels.values():
-            cols += [f"{alias}.id", f"{alias}.object", f"{alias}.doc"]
-        order = f" ORDER BY {self.order_sql + ', ' if self.order_sql else ''}t0.rid"
         if self.limit is not None:
             size = max(0, min(size, self.limit - start))
-        sql = f"SELECT {', '.join(cols)}{frm}{order} LIMIT ? OFFSET ?"
+        sql = f"SELECT {self._columns()}{frm}{self._order()} LIMIT ? OFFSET ?"
         return sql, params + [size, self.offset + start]
+
+    def rids_sql(self, include_deleted: bool = False) -> tuple[str, list[Any]]:
+        """The ``rid`` of every row of the result, in its order, LIMIT and OFFSET applied.
+
+        A Bulk query job reads these once and then its rows by ``rid`` (``rows_sql``): paging
+        the query itself by OFFSET would sort and skip the earlier rows again on every page.
+        """
+        frm, params = self._from(include_deleted)
+        sql = f"SELECT t0.rid{frm}{self._order()} LIMIT ? OFFSET ?"
+        return sql, params + [self.limit if self.limit is not None else -1, self.offset]
+
+    def rows_sql(self) -> str:
+        """The rows whose ``rid`` is in the JSON array bound to the one parameter, ``rid`` last."""
+        return (
+            f"SELECT {self._columns()}, t0.rid FROM records t0{self._joins()}"
+            " WHERE t0.rid IN (SELECT value FROM json_each(?))"
+        )
 
     # -- rendering ------------------------------------------------------------------------------
     def _docs(self, row: tuple) -> tuple[dict[str, Any], dict[str, dict[str, Any] | None]]:
