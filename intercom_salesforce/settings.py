@@ -182,7 +182,7 @@ def build_salesforce(env: Mapping[str, str] = os.environ) -> SalesforceResource:
 
 # DuckDB's default is 80% of the machine's memory: a million-contact push held 3.8 GB. Bounded,
 # its large joins and sorts spill to the ``<warehouse>.tmp`` folder beside the file instead.
-DEFAULT_WAREHOUSE_MEMORY_LIMIT = "1GB"
+DEFAULT_WAREHOUSE_MEMORY_LIMIT = "512MB"
 
 
 def warehouse_config(env: Mapping[str, str] = os.environ) -> dict[str, str]:

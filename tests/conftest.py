@@ -6,12 +6,13 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from intercom_salesforce.sandbox.runtime import SandboxState
-from tests.helpers import Sandbox, sandbox_from, seed_template
+if TYPE_CHECKING:  # imported by the fixtures: xdist's controller process runs no test
+    from intercom_salesforce.sandbox.runtime import SandboxState
+    from tests.helpers import Sandbox
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -81,12 +82,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def seeded_state(tmp_path_factory: pytest.TempPathFactory) -> SandboxState:
     """The default world, seeded once per test process (each xdist worker has its own)."""
+    from tests.helpers import seed_template
+
     return seed_template(tmp_path_factory.mktemp("seeded") / "sandbox")
 
 
 @pytest.fixture()
 def sandbox(seeded_state: SandboxState, tmp_path: Path) -> Iterator[Sandbox]:
     """A fresh sandbox per test: a copy of the seeded state in tmp_path, on ephemeral ports."""
+    from tests.helpers import sandbox_from
+
     sb = sandbox_from(seeded_state, tmp_path / "sandbox")
     yield sb
     sb.running.stop()

@@ -33,9 +33,9 @@ def memory_limit(conn) -> str:
 
 def test_the_warehouse_is_held_to_its_memory_limit_on_every_connection(tmp_path, monkeypatch):
     monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
-    assert DEFAULT_WAREHOUSE_MEMORY_LIMIT == "1GB"
+    assert DEFAULT_WAREHOUSE_MEMORY_LIMIT == "512MB"
     with build_warehouse({}).get_connection() as conn:
-        assert memory_limit(conn) == "953.6 MiB"  # 1 GB as DuckDB shows it
+        assert memory_limit(conn) == "488.2 MiB"  # 512 MB as DuckDB shows it
     monkeypatch.setenv("WAREHOUSE_MEMORY_LIMIT", "300MB")
     with build_warehouse().get_connection() as conn:
         assert memory_limit(conn) == "286.1 MiB"
