@@ -39,8 +39,8 @@ dev: env
 # fixtures are built once; the three modules that fork syncs share a worker and its fork server);
 # units in the order tests/conftest.py gives them, the minutes-long ones first. Bytecode caches
 # are written even where PYTHONDONTWRITEBYTECODE is set: without them every worker and every
-# process a test starts compiles the package and the test modules again, and pytest re-parses
-# and rewrites the test modules and the hypothesis package (a pytest plugin) in each of them.
+# process a test starts compiles the package again, and each worker parses and rewrites the
+# test modules' asserts again.
 test: env
 	PYTHONDONTWRITEBYTECODE= $(UV) run --frozen pytest -q -n 4 --dist loadscope --no-loadscope-reorder --durations=15
 
