@@ -180,19 +180,21 @@ def build_salesforce(env: Mapping[str, str] = os.environ) -> SalesforceResource:
     )
 
 
-# DuckDB's default is 80% of the machine's memory: a million-contact push held 3.8 GB. Bounded,
-# its large joins and sorts spill to the ``<warehouse>.tmp`` folder beside the file instead.
-DEFAULT_WAREHOUSE_MEMORY_LIMIT = "512MB"
-
-
 def warehouse_config(env: Mapping[str, str] = os.environ) -> dict[str, str]:
     """DuckDB settings of every connection to the warehouse. One process's connections to a file
-    must agree on them, so the CLI and the sensors open it with these too."""
-    return {"memory_limit": env.get("WAREHOUSE_MEMORY_LIMIT", DEFAULT_WAREHOUSE_MEMORY_LIMIT)}
+    must agree on them, so the CLI and the sensors open it with these too.
+
+    ``WAREHOUSE_MEMORY_LIMIT`` bounds each connection's memory (unset: DuckDB's default, 80% of
+    the machine's). Large joins and sorts spill past it, but not everything can: at a million
+    contacts 512MB is too little, and the push fails with DuckDB's Out of Memory error in the
+    upsert into ``sync.field_state``, whose primary-key index DuckDB keeps in memory.
+    """
+    limit = env.get("WAREHOUSE_MEMORY_LIMIT")
+    return {"memory_limit": limit} if limit else {}
 
 
 def build_warehouse(env: Mapping[str, str] = os.environ) -> DuckDBResource:
-    """The warehouse file, each connection held to ``WAREHOUSE_MEMORY_LIMIT``."""
+    """The warehouse file, each connection with ``warehouse_config``'s settings."""
     return DuckDBResource(database=str(paths().warehouse), connection_config=warehouse_config(env))
 
 
