@@ -482,10 +482,11 @@ def run_query_job(store: SalesforceStore, info: dict[str, Any]) -> None:
     delimiter = DELIMITERS[info["columnDelimiter"]]
     info["_header"] = delimiter.join(_quoted(h) for h in query.csv_header())
     rids = [r[0] for r in store.execute(*query.rids_sql(include_deleted))]
+    rows_sql = query.rows_sql()
     total, page = 0, QUERY_RENDER_ROWS
     for start in range(0, len(rids), page):
         chunk = rids[start : start + page]
-        by_rid = {row[-1]: row for row in store.execute(query.rows_sql(), [json.dumps(chunk)])}
+        by_rid = {row[-1]: row for row in store.execute(rows_sql, [json.dumps(chunk)])}
         rows = [by_rid[rid] for rid in chunk if rid in by_rid]  # gone since: hard-deleted
         lines = [
             delimiter.join("" if v is None else _quoted(v) for v in cells)
