@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
 from intercom_salesforce.resources.intercom import REGION_BASE_URLS, IntercomResource
@@ -190,7 +191,15 @@ def warehouse_config(env: Mapping[str, str] = os.environ) -> dict[str, str]:
     upsert into ``sync.field_state``, whose primary-key index DuckDB keeps in memory.
     """
     limit = env.get("WAREHOUSE_MEMORY_LIMIT")
-    return {"memory_limit": limit} if limit else {}
+    if not limit:
+        return {}
+    try:  # checked by DuckDB itself, in memory, so a bad value stops the load, not a run's step
+        duckdb.connect(":memory:", config={"memory_limit": limit}).close()
+    except duckdb.Error as exc:
+        raise ConfigurationError(
+            f"WAREHOUSE_MEMORY_LIMIT must be a size DuckDB takes, such as 4GB, not {limit!r}"
+        ) from exc
+    return {"memory_limit": limit}
 
 
 def build_warehouse(env: Mapping[str, str] = os.environ) -> DuckDBResource:

@@ -42,3 +42,9 @@ def test_the_warehouse_is_held_to_its_memory_limit_on_every_connection(tmp_path,
         summary = connect_read_only(str(tmp_path / "warehouse.duckdb"))
         assert memory_limit(summary) == "286.1 MiB"
         summary.close()
+
+
+@pytest.mark.parametrize("raw", ["lots", "4XB"])
+def test_a_bad_memory_limit_is_refused_by_name(raw):
+    with pytest.raises(ConfigurationError, match="WAREHOUSE_MEMORY_LIMIT"):
+        warehouse_config({"WAREHOUSE_MEMORY_LIMIT": raw})
