@@ -95,13 +95,41 @@ def ensure_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
         marks = conn.execute(f"SELECT fingerprint FROM {SCHEMA_MARK}").fetchall()
         if marks == [(fingerprint,)]:
             return
+    keyed = _unkey_state_tables(conn)
     for statement in statements:
         conn.execute(statement)
+    for table in keyed:
+        conn.execute(f"INSERT INTO sync.{table} SELECT * FROM sync.{table}{KEYED_SUFFIX}")
+        conn.execute(f"DROP TABLE sync.{table}{KEYED_SUFFIX}")
     conn.execute(
         f"CREATE TABLE IF NOT EXISTS {SCHEMA_MARK} (fingerprint VARCHAR, applied_at TIMESTAMPTZ)"
     )
     conn.execute(f"DELETE FROM {SCHEMA_MARK}")
     conn.execute(f"INSERT INTO {SCHEMA_MARK} VALUES (?, now())", [fingerprint]).fetchall()
+
+
+#: The push state tables that lost their primary key (``create_warehouse.sql`` says why).
+UNKEYED_STATE = ("sync_state", "field_state")
+KEYED_SUFFIX = "_keyed"
+
+
+def _unkey_state_tables(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Rename the state tables a warehouse still holds with their primary key out of the way.
+
+    DuckDB cannot drop a constraint, so the DDL creates each afresh and ``ensure_warehouse`` moves
+    the rows over and drops the old table; the caller's transaction (if any) keeps it atomic.
+    """
+    keyed = [
+        r[0]
+        for r in conn.execute(
+            "SELECT table_name FROM duckdb_constraints() WHERE schema_name = 'sync' "
+            "AND constraint_type = 'PRIMARY KEY' AND list_contains(?, table_name)",
+            [list(UNKEYED_STATE)],
+        ).fetchall()
+    ]
+    for table in keyed:
+        conn.execute(f"ALTER TABLE sync.{table} RENAME TO {table}{KEYED_SUFFIX}")
+    return keyed
 
 
 def upsert_conflicts(conn: duckdb.DuckDBPyConnection, rows_sql: str, run_id: str) -> None:

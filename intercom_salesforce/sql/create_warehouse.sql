@@ -79,20 +79,22 @@ CREATE TABLE IF NOT EXISTS staging.intercom_conversation_coverage (
 
 -- What was last pushed: per record (its Salesforce id) and per record and field (the value), so
 -- only changed fields are sent and unchanged records not at all.
+-- No primary key: DuckDB holds a key's index in memory whole, and at a million records with ten
+-- fields each that index alone outgrew the warehouse's memory limit. The push replaces a record's
+-- rows with a delete and an insert in one transaction (advance_*_state.sql), so the keys
+-- (sobject, external_id) and (sobject, external_id, field) stay unique all the same.
 CREATE TABLE IF NOT EXISTS sync.sync_state (
     sobject       VARCHAR NOT NULL,
     external_id   VARCHAR NOT NULL,
     sf_id         VARCHAR,
-    pushed_at     TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (sobject, external_id)
+    pushed_at     TIMESTAMPTZ NOT NULL
 );
 CREATE TABLE IF NOT EXISTS sync.field_state (
     sobject       VARCHAR NOT NULL,
     external_id   VARCHAR NOT NULL,
     field         VARCHAR NOT NULL,
     value         VARCHAR,             -- as sent in the CSV (NULL once cleared with #N/A)
-    pushed_at     TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (sobject, external_id, field)
+    pushed_at     TIMESTAMPTZ NOT NULL
 );
 
 -- Every Bulk job we create, written before its data is uploaded.

@@ -28,7 +28,11 @@ def pending(con, rows):
 def remember(con):
     """What a successful push would record."""
     con.execute(
-        "INSERT OR REPLACE INTO sync.field_state "
+        f"DELETE FROM sync.field_state f USING \"{BATCH.changes}\" c "
+        "WHERE f.sobject = 'Lead' AND f.external_id = c.ext AND f.field = c.field"
+    )
+    con.execute(
+        "INSERT INTO sync.field_state "
         f"SELECT 'Lead', ext, field, value, now() FROM \"{BATCH.changes}\""
     )
 

@@ -201,11 +201,13 @@ def adopt_existing_notes(conn, sf, chunk: int = 200) -> int:
     conn.execute("CREATE OR REPLACE TEMP TABLE _found_notes (id VARCHAR, title VARCHAR)")
     conn.executemany("INSERT INTO _found_notes VALUES (?, ?)", found)
     adopted = conn.execute(
-        f"""INSERT OR IGNORE INTO sync.sync_state
+        f"""INSERT INTO sync.sync_state
             SELECT 'Note', c.conversation_id, min(n.id), now()
             FROM _found_notes n
             JOIN _conversations c
               ON c.conversation_id = regexp_extract(n.title, '{NOTE_TITLE_ID}', 1)
+            WHERE c.conversation_id NOT IN (SELECT external_id FROM sync.sync_state
+                                            WHERE sobject = 'Note')
             GROUP BY 2
             RETURNING 1"""
     ).fetchall()

@@ -67,9 +67,13 @@ def _apply(conn: duckdb.DuckDBPyConnection, batch: PushBatch, result: IngestResu
         conn.execute(read_sql(name, SQL).format(**tables), params).fetchall()
 
     run("record_ingest_results.sql", [result.job_id, result.sobject, run_id])
+    # the state tables have no key to upsert on (create_warehouse.sql): delete, then insert
+    run("forget_sync_state.sql", [result.sobject])
     run("advance_sync_state.sql", [result.sobject, now])
+    run("forget_field_state.sql", [result.sobject])
     run("advance_field_state.sql", [result.sobject, now])
     if batch.key_field != "Id":
+        run("forget_upsert_key.sql", [result.sobject, batch.key_field])
         run("remember_upsert_key.sql", [result.sobject, batch.key_field, now])
     run("resolve_retried_reviews.sql", [now, RETRY_EXHAUSTED, result.sobject])
     run(

@@ -1,4 +1,4 @@
--- The records Salesforce took ({ok}): their Salesforce Id, and the fields sent ({changes}) as
--- what was last pushed. $1 sObject, $2 now.
-INSERT OR REPLACE INTO sync.sync_state
-SELECT $1, ext, "sf__Id", $2 FROM {ok}
+-- The records Salesforce took ({ok}): their Salesforce Id, once each, after forget_sync_state.sql
+-- removed their earlier row. $1 sObject, $2 now.
+INSERT INTO sync.sync_state
+SELECT $1, ext, any_value("sf__Id"), $2 FROM {ok} WHERE ext IS NOT NULL GROUP BY ext
