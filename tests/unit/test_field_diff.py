@@ -28,7 +28,7 @@ def pending(con, rows):
 def remember(con):
     """What a successful push would record."""
     con.execute(
-        f"DELETE FROM sync.field_state f USING \"{BATCH.changes}\" c "
+        f'DELETE FROM sync.field_state f USING "{BATCH.changes}" c '
         "WHERE f.sobject = 'Lead' AND f.external_id = c.ext AND f.field = c.field"
     )
     con.execute(

@@ -53,10 +53,13 @@ def test_a_warehouse_with_keyed_push_state_keeps_its_rows_and_loses_the_keys(tmp
 
     ensure_warehouse(conn)
 
-    assert conn.execute(
-        "SELECT table_name FROM duckdb_constraints() WHERE schema_name = 'sync' "
-        "AND table_name IN ('sync_state', 'field_state') AND constraint_type = 'PRIMARY KEY'"
-    ).fetchall() == []
+    assert (
+        conn.execute(
+            "SELECT table_name FROM duckdb_constraints() WHERE schema_name = 'sync' "
+            "AND table_name IN ('sync_state', 'field_state') AND constraint_type = 'PRIMARY KEY'"
+        ).fetchall()
+        == []
+    )
     assert conn.execute("SELECT external_id, sf_id FROM sync.sync_state").fetchall() == [
         ("c1", "00Q1")
     ]
