@@ -145,6 +145,10 @@ def salesforce_table(runs: dict[str, Any]) -> list[str]:
     return out
 
 
+#: The calls of a Bulk API 2.0 load: create and close the job, fetch its results, upload, poll.
+BULK_LOAD_KINDS = ("bulk_ingest", "bulk_upload", "bulk_poll")
+
+
 def bulk_vs_collections(result: dict[str, Any]) -> dict[str, Any]:
     """The full runs' Bulk ingest calls against REST Collections' for the same rows, and both
     carried to a million rows (Bulk: the same jobs, uploads by the 100 MB file limit, polls in
@@ -166,7 +170,14 @@ def bulk_vs_collections(result: dict[str, Any]) -> dict[str, Any]:
         + max(uploads, math.ceil(sent_bytes * scale / UPLOAD_LIMIT))
         + math.ceil(polls * scale)
     )
+    people = next(r for label, r in result["runs"].items() if label == "people (full)")
+    people_kinds = people["salesforce_calls_by_kind"]
     return {
+        "people_rows": stage_records(people)["push"],
+        "people_bulk": sum(people_kinds.get(k, 0) for k in BULK_LOAD_KINDS),
+        "people_collections": sum(
+            math.ceil(_num(people["assets"].get(n, {}), "sent") / 200) for n in PUSH_ASSETS
+        ),
         "rows": rows,
         "bulk": bulk,
         "collections": collections,
@@ -187,6 +198,9 @@ def collections_lines(result: dict[str, Any], cmp: dict[str, Any]) -> list[str]:
         "| load | rows | Bulk API 2.0 calls | Collections calls (200 rows a call) "
         "| Bulk / Collections |",
         "|---|---:|---:|---:|---:|",
+        f"| measured: the full people sync's push | {cmp['people_rows']:,} "
+        f"| {cmp['people_bulk']:,} | {cmp['people_collections']:,} "
+        f"| {cmp['people_bulk'] / max(cmp['people_collections'], 1):.2%} |",
         f"| measured (the full runs' pushes) | {cmp['rows']:,} | {cmp['bulk']:,} "
         f"| {cmp['collections']:,} | {cmp['bulk'] / max(cmp['collections'], 1):.2%} |",
         f"| carried to 1,000,000 rows | 1,000,000 | {cmp['bulk_1m']:,} "
@@ -195,6 +209,20 @@ def collections_lines(result: dict[str, Any], cmp: dict[str, Any]) -> list[str]:
         f"| {cmp['bulk_1m_linear']:,} | {cmp['collections_1m']:,} "
         f"| {cmp['bulk_1m_linear'] / cmp['collections_1m']:.2%} |",
     ]
+
+
+def _bulk_target(cmp: dict[str, Any]) -> tuple[str, str, bool]:
+    """Bulk against Collections calls for a million rows: measured on the full people sync's push
+    when it sent at least that many (one load, as the target reads), else carried to a million
+    from the full runs' pushes."""
+    name = "Salesforce calls for 1,000,000 rows under 1% of REST Collections"
+    if cmp["people_rows"] >= ROWS_1M:
+        bulk, coll = cmp["people_bulk"], cmp["people_collections"]
+        how = f"the people push, {cmp['people_rows']:,} rows, measured"
+    else:
+        bulk, coll = cmp["bulk_1m"], cmp["collections_1m"]
+        how = "carried to 1,000,000 rows"
+    return name, f"{bulk:,} / {coll:,} = {bulk / coll:.2%} ({how})", bulk < 0.01 * coll
 
 
 def targets(
@@ -231,12 +259,7 @@ def targets(
             f"worst {worst[0]}: {worst[2]:,} / {worst[3]:,} = {worst[2] / worst[3]:.3f}×",
             all(c <= 1.05 * m for _, _, c, m in rows),
         ),
-        (
-            "Salesforce calls for 1,000,000 rows under 1% of REST Collections",
-            f"{cmp['bulk_1m']:,} / {cmp['collections_1m']:,} = "
-            f"{cmp['bulk_1m'] / cmp['collections_1m']:.2%}",
-            cmp["bulk_1m"] < 0.01 * cmp["collections_1m"],
-        ),
+        _bulk_target(cmp),
     ]
     own = f"{cpu:.0f} s over the stages ({people['cpu_s']:.0f} s for the whole process)"
     if n >= ROWS_1M:

@@ -181,23 +181,30 @@ def build_salesforce(env: Mapping[str, str] = os.environ) -> SalesforceResource:
     )
 
 
+#: The warehouse's memory per connection unless ``WAREHOUSE_MEMORY_LIMIT`` says otherwise.
+DEFAULT_WAREHOUSE_MEMORY_LIMIT = "768MB"
+
+
 def warehouse_config(env: Mapping[str, str] = os.environ) -> dict[str, str]:
     """DuckDB settings of every connection to the warehouse. One process's connections to a file
     must agree on them, so the CLI and the sensors open it with these too.
 
-    ``WAREHOUSE_MEMORY_LIMIT`` bounds each connection's memory (unset: DuckDB's default, 80% of
-    the machine's). Large joins and sorts spill past it, but not everything can: at a million
-    contacts 512MB is too little, and the push fails with DuckDB's Out of Memory error in the
-    upsert into ``sync.field_state``, whose primary-key index DuckDB keeps in memory.
+    ``WAREHOUSE_MEMORY_LIMIT`` bounds each connection's memory: ``DEFAULT_WAREHOUSE_MEMORY_LIMIT``
+    when unset, DuckDB's own default (80% of the machine's) when ``none``. Unbounded, DuckDB keeps
+    what it reads cached and a run process grows with the workspace (3.8 GB at a million
+    contacts); bounded, large joins, sorts and aggregates spill to ``<warehouse>.tmp``. What
+    cannot spill is a primary key's index, which DuckDB holds whole in memory: the tables that
+    grow with the workspace's records times fields have none (``create_warehouse.sql``).
     """
-    limit = env.get("WAREHOUSE_MEMORY_LIMIT")
-    if not limit:
+    limit = env.get("WAREHOUSE_MEMORY_LIMIT") or DEFAULT_WAREHOUSE_MEMORY_LIMIT
+    if limit.strip().lower() == "none":
         return {}
     try:  # checked by DuckDB itself, in memory, so a bad value stops the load, not a run's step
         duckdb.connect(":memory:", config={"memory_limit": limit}).close()
     except duckdb.Error as exc:
         raise ConfigurationError(
-            f"WAREHOUSE_MEMORY_LIMIT must be a size DuckDB takes, such as 4GB, not {limit!r}"
+            f"WAREHOUSE_MEMORY_LIMIT must be a size DuckDB takes, such as 4GB, or none, "
+            f"not {limit!r}"
         ) from exc
     return {"memory_limit": limit}
 

@@ -5,6 +5,7 @@ import pytest
 
 from intercom_salesforce.cli.summary import connect_read_only
 from intercom_salesforce.settings import (
+    DEFAULT_WAREHOUSE_MEMORY_LIMIT,
     PRODUCTION_BULK_POLL_SECONDS,
     SANDBOX_BULK_POLL_SECONDS,
     ConfigurationError,
@@ -33,7 +34,8 @@ def memory_limit(conn) -> str:
 
 def test_the_warehouse_is_held_to_its_memory_limit_on_every_connection(tmp_path, monkeypatch):
     monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
-    assert warehouse_config({}) == {}  # unset: DuckDB's own default
+    assert warehouse_config({}) == {"memory_limit": DEFAULT_WAREHOUSE_MEMORY_LIMIT}
+    assert warehouse_config({"WAREHOUSE_MEMORY_LIMIT": "none"}) == {}  # DuckDB's own default
     monkeypatch.setenv("WAREHOUSE_MEMORY_LIMIT", "300MB")
     with build_warehouse().get_connection() as conn:
         assert memory_limit(conn) == "286.1 MiB"
