@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,10 +27,12 @@ import requests
 from pydantic import Field
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
+    SalesforceBulkV2LoadError,
     SalesforceExpiredSession,
     SalesforceGeneralError,
     SalesforceResourceNotFound,
 )
+from simple_salesforce.util import call_salesforce
 from tenacity import (
     retry,
     retry_if_exception,
@@ -41,6 +44,24 @@ TERMINAL_STATES = {"JobComplete", "Failed", "Aborted"}
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # 150 MB after base64 ~= 100 MB raw (reference 1.4)
 CALLS_PER_JOB = 8  # API requests one small ingest job costs, each counted (reference 3)
 INGEST_WORKERS = 4  # threads uploading and downloading the files of concurrent ingest jobs
+
+
+def upload_job_file(client: Any, job_id: str, path: Path) -> None:
+    """simple-salesforce's ``upload_job_data`` (same request, same error handling), with the CSV
+    streamed from its file. ``upload_job_data`` takes the file as one ``str`` and encodes it twice:
+    up to 100 MB of CSV then holds three copies or more (four bytes a character in a ``str`` once
+    the CSV has an emoji), for each of the uploads running at once."""
+    url = client._construct_request_url(job_id, False) + "/batches"
+    headers = client._get_headers(client.CSV_CONTENT_TYPE, client.JSON_CONTENT_TYPE)
+    with path.open("rb") as body:  # requests sends it with its length, not chunked
+        result = call_salesforce(
+            url=url, method="PUT", session=client.session, headers=headers, data=body
+        )
+    if result.status_code != HTTPStatus.CREATED:
+        raise SalesforceBulkV2LoadError(
+            f"Failed to upload job data. Error Code {result.status_code}. "
+            f"Response content: {result.content.decode()}"
+        )
 
 
 class SalesforceAuthError(RuntimeError):
@@ -313,12 +334,7 @@ class SalesforceClient:
         """Upload the job's one CSV file and close it; abort it if either fails."""
         client = self._ingest_client
         try:
-            # simple-salesforce uploads a str; one file is at most ~100 MB by construction
-            self.call(
-                lambda sf: client(sf, job.sobject).upload_job_data(
-                    job_id, job.csv_path.read_text(encoding="utf-8")
-                )
-            )
+            self.call(lambda sf: upload_job_file(client(sf, job.sobject), job_id, job.csv_path))
             self.call(lambda sf: client(sf, job.sobject).close_job(job_id))
         except Exception:
             try:
