@@ -137,7 +137,7 @@ def scroll_companies(ctx: ApiContext, req: ApiRequest) -> Response:
         if state.last_id is not None:
             where, params = "companies.id > ?", [state.last_id]
         ids, _ = ctx.store.company_page(
-            where, params, "companies.id ASC", 0, ctx.config.scroll_page_size
+            where, params, "companies.id ASC", 0, ctx.config.scroll_page_size, count=False
         )
         state.pages_served += 1
         state.last_used = now

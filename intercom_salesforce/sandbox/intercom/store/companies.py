@@ -129,9 +129,19 @@ class CompanyStore(StoreBase):
         return rows[0][0] if rows else None
 
     def company_page(
-        self, where: str, params: list[Any], order_sql: str, offset: int, limit: int
-    ) -> tuple[list[str], int]:
-        total = self.count_where("companies", where, params)
+        self,
+        where: str,
+        params: list[Any],
+        order_sql: str,
+        offset: int,
+        limit: int,
+        *,
+        count: bool = True,
+    ) -> tuple[list[str], int | None]:
+        """One page of company ids and, when ``count``, how many match in all. A scroll page
+        carries no ``total_count``: counting what remains on each of its pages would make a
+        scroll through the workspace cost the square of its size."""
+        total = self.count_where("companies", where, params) if count else None
         rows = self.query(
             f"SELECT id FROM companies WHERE ({where}) ORDER BY {order_sql} "  # noqa: S608
             f"LIMIT ? OFFSET ?",

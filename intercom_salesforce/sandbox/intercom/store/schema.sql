@@ -24,6 +24,9 @@ CREATE INDEX IF NOT EXISTS contacts_email ON contacts (email COLLATE NOCASE);
 -- GET /events?email= finds a contact by its email trimmed and without case.
 CREATE INDEX IF NOT EXISTS contacts_email_key ON contacts (lower(trim(email)));
 CREATE INDEX IF NOT EXISTS contacts_external ON contacts (external_id);
+-- A company's user count joins its links to the contacts' roles; this index answers the join
+-- without reading the contacts' documents.
+CREATE INDEX IF NOT EXISTS contacts_role ON contacts (id, role);
 -- kind: tags | notes | companies | segments; position keeps the attachment order.
 CREATE TABLE IF NOT EXISTS contact_links (
     contact_id TEXT NOT NULL,
