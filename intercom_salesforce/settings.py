@@ -19,11 +19,11 @@ from typing import Literal
 
 import dagster as dg
 import duckdb
-from dagster_duckdb import DuckDBResource
 
 from intercom_salesforce.resources.intercom import REGION_BASE_URLS, IntercomResource
 from intercom_salesforce.resources.salesforce import SalesforceResource
 from intercom_salesforce.resources.sync_settings import SyncSettings
+from intercom_salesforce.resources.warehouse import WarehouseResource
 
 Mode = Literal["sandbox", "production"]
 
@@ -209,9 +209,11 @@ def warehouse_config(env: Mapping[str, str] = os.environ) -> dict[str, str]:
     return {"memory_limit": limit}
 
 
-def build_warehouse(env: Mapping[str, str] = os.environ) -> DuckDBResource:
+def build_warehouse(env: Mapping[str, str] = os.environ) -> WarehouseResource:
     """The warehouse file, each connection with ``warehouse_config``'s settings."""
-    return DuckDBResource(database=str(paths().warehouse), connection_config=warehouse_config(env))
+    return WarehouseResource(
+        database=str(paths().warehouse), connection_config=warehouse_config(env)
+    )
 
 
 def build_resources(env: Mapping[str, str] = os.environ) -> dict[str, object]:

@@ -18,7 +18,6 @@ from typing import Any
 import dagster as dg
 import duckdb
 import yaml
-from dagster_duckdb import DuckDBResource
 from openapi_schema_validator import OAS30Validator
 from simple_salesforce import Salesforce
 
@@ -29,6 +28,7 @@ from intercom_salesforce.extract.entities import EntitySpec
 from intercom_salesforce.resources.intercom import IntercomResource
 from intercom_salesforce.resources.salesforce import SalesforceResource
 from intercom_salesforce.resources.sync_settings import SyncSettings
+from intercom_salesforce.resources.warehouse import WarehouseResource
 from intercom_salesforce.sandbox.runtime import RunningSandbox, SandboxState, seed, start
 from intercom_salesforce.sandbox.salesforce.describe import OBJECTS, object_describe
 from intercom_salesforce.sandbox.tls import ensure_tls, trusting_session
@@ -86,7 +86,7 @@ class Sandbox:
         return {
             "intercom": self.intercom(),
             "salesforce": self.salesforce(),
-            "warehouse": DuckDBResource(database=str(tmp / "warehouse.duckdb")),
+            "warehouse": WarehouseResource(database=str(tmp / "warehouse.duckdb")),
             "sync_settings": SyncSettings(work_dir=str(tmp / "work")),
         }
 

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 import dagster as dg
 import duckdb
 import pytest
-from dagster_duckdb import DuckDBResource
 
 from intercom_salesforce.assets.extract.records import RECORD_ASSETS
 from intercom_salesforce.assets.extract.reference import REFERENCE_ASSETS
@@ -19,6 +18,7 @@ from intercom_salesforce.assets.partitions import daily_partitions
 from intercom_salesforce.extract.entities import PARTITIONED
 from intercom_salesforce.resources.intercom import IntercomResource
 from intercom_salesforce.resources.sync_settings import SyncSettings
+from intercom_salesforce.resources.warehouse import WarehouseResource
 from intercom_salesforce.sandbox.intercom import FaultConfig, IntercomEmulatorConfig
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
 from intercom_salesforce.sandbox.runtime import SandboxState, seed, start
@@ -62,7 +62,7 @@ def extract(running, root, first: str, last: str) -> dg.ExecuteInProcessResult:
                 backoff_base_seconds=0.01,
                 search_lag_seconds=2,
             ),
-            "warehouse": DuckDBResource(database=str(root / "warehouse.duckdb")),
+            "warehouse": WarehouseResource(database=str(root / "warehouse.duckdb")),
             "sync_settings": SyncSettings(work_dir=str(root / "work"), event_names=EVENT_NAMES),
         },
         instance=dg.DagsterInstance.ephemeral(),

@@ -13,13 +13,13 @@ import dagster as dg
 import duckdb
 import pytest
 import requests
-from dagster_duckdb import DuckDBResource
 
 from intercom_salesforce.assets.extract.records import FULL_REFRESH_TAG, intercom_contacts
 from intercom_salesforce.assets.partitions import daily_partitions
 from intercom_salesforce.automation.schedules import hourly_current_partition_schedule
 from intercom_salesforce.extract.entities import CONTACTS
 from intercom_salesforce.resources.intercom import IntercomResource
+from intercom_salesforce.resources.warehouse import WarehouseResource
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
 from intercom_salesforce.settings import SANDBOX_INTERCOM_TOKEN
 from tests.helpers import make_sandbox, repeated_keys, wait_past
@@ -54,7 +54,7 @@ def run_contacts(
                 per_page=PER_PAGE,
                 search_lag_seconds=lag,
             ),
-            "warehouse": DuckDBResource(database=str(warehouse)),
+            "warehouse": WarehouseResource(database=str(warehouse)),
         },
         instance=dg.DagsterInstance.ephemeral(),
         tags=tags,

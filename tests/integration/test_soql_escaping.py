@@ -16,7 +16,6 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from dagster_duckdb import DuckDBResource
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from simple_salesforce import Salesforce
@@ -33,6 +32,7 @@ from intercom_salesforce.resources.soql import (
     starts_with,
 )
 from intercom_salesforce.resources.sync_settings import SyncSettings
+from intercom_salesforce.resources.warehouse import WarehouseResource
 from intercom_salesforce.sandbox.runtime import SandboxState, start
 from intercom_salesforce.sandbox.salesforce.soql import parse_query
 from intercom_salesforce.sandbox.tls import trusting_session
@@ -205,7 +205,7 @@ def test_mirror_keeps_quotes_and_backslashes(
         [mirror],
         resources={
             "salesforce": sandbox.salesforce(),
-            "warehouse": DuckDBResource(database=str(tmp_path / "warehouse.duckdb")),
+            "warehouse": WarehouseResource(database=str(tmp_path / "warehouse.duckdb")),
             "sync_settings": SyncSettings(work_dir=str(tmp_path / "work")),
         },
         instance=dg.DagsterInstance.ephemeral(),

@@ -1,0 +1,33 @@
+"""The warehouse resource hands freed C-heap memory back when a step's connection closes, whether
+the step succeeded or failed, and still behaves as the DuckDB resource the assets are typed for."""
+
+import sys
+
+import pytest
+from dagster_duckdb import DuckDBResource
+
+from intercom_salesforce.resources import warehouse as warehouse_module
+from intercom_salesforce.resources.warehouse import WarehouseResource, release_freed_memory
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="malloc_trim is glibc's")
+def test_trim_is_available_on_glibc():
+    assert release_freed_memory() is True
+
+
+def test_connections_trim_when_they_close_even_after_a_failure(tmp_path, monkeypatch):
+    trims: list[int] = []
+    monkeypatch.setattr(warehouse_module, "release_freed_memory", lambda: trims.append(1))
+    resource = WarehouseResource(
+        database=str(tmp_path / "w.duckdb"), connection_config={"memory_limit": "256MB"}
+    )
+    assert isinstance(resource, DuckDBResource)
+    with resource.get_connection() as conn:
+        conn.execute("CREATE TABLE t AS SELECT range AS n FROM range(1000)")
+        assert conn.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "244.1 MiB"
+    assert trims == [1]
+    with pytest.raises(RuntimeError, match="step failed"), resource.get_connection() as conn:
+        raise RuntimeError("step failed")
+    assert trims == [1, 1]
+    with resource.get_connection() as conn:
+        assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 1000
