@@ -182,7 +182,7 @@ def build_salesforce(env: Mapping[str, str] = os.environ) -> SalesforceResource:
 
 
 #: The warehouse's memory per connection unless ``WAREHOUSE_MEMORY_LIMIT`` says otherwise.
-DEFAULT_WAREHOUSE_MEMORY_LIMIT = "768MB"
+DEFAULT_WAREHOUSE_MEMORY_LIMIT = "512MB"
 
 
 def warehouse_config(env: Mapping[str, str] = os.environ) -> dict[str, str]:
