@@ -181,8 +181,10 @@ def build_salesforce(env: Mapping[str, str] = os.environ) -> SalesforceResource:
     )
 
 
-#: The warehouse's memory per connection unless ``WAREHOUSE_MEMORY_LIMIT`` says otherwise.
-DEFAULT_WAREHOUSE_MEMORY_LIMIT = "512MB"
+#: The warehouse's memory per connection unless ``WAREHOUSE_MEMORY_LIMIT`` says otherwise. At a
+#: million contacts, 512MB runs out in the incremental push's field decisions (``truth.py``: the
+#: matched people joined to the Leads mirror and their last pushed values).
+DEFAULT_WAREHOUSE_MEMORY_LIMIT = "768MB"
 
 
 def warehouse_config(env: Mapping[str, str] = os.environ) -> dict[str, str]:
