@@ -2,10 +2,10 @@
 
 A run executes its steps in one process (``definitions.py``). An extraction step parses pages on
 several threads, and glibc gives each thread its own malloc arena. When the step ends, Python frees
-those objects, but glibc keeps the pages for reuse. The next step starts with that heap still
-resident, and DuckDB's buffer pool then comes on top of it: at a million contacts, the conversation
-push started at about 1 GB. ``malloc_trim`` returns free pages from every arena. Each step opens one
-warehouse connection, so trimming when that connection closes trims once per step, at its end.
+those objects, but glibc may keep the pages for reuse, and the next step's DuckDB buffer pool then
+comes on top of them. ``malloc_trim`` returns free pages from every arena. Each step opens one
+warehouse connection, so trimming when that connection closes trims once per step, at its end, for
+the cost of a walk over the free lists.
 """
 
 from __future__ import annotations
