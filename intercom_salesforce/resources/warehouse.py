@@ -5,8 +5,8 @@ allocator keeps is still resident when the next step's DuckDB buffer pool comes 
 Two allocators keep freed memory:
 
 * Arrow's pool (mimalloc), which every ``.df()`` and ``.arrow()`` of a query result and every
-  extraction chunk goes through. A million-row frame of two dozen text columns, once freed, left
-  about 550 MB resident in it until it was asked to give them back.
+  extraction chunk goes through. A freed million-row frame of 24 text columns left about 460 MB
+  resident in it until it was asked to give them back (``benchmarks/freed_memory.py``).
 * glibc's malloc, whose per-thread arenas (the extraction's reader threads) keep free pages for
   reuse.
 
