@@ -16,13 +16,9 @@ import gc
 
 import duckdb
 import pyarrow as pa
+from scale_child import own_rss_mb  # benchmarks/ is on the path when a script here runs
 
 from intercom_salesforce.resources.warehouse import _malloc_trim, release_freed_memory
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        return int(status.read().split("VmRSS:")[1].split()[0]) / 1024
 
 
 def main() -> None:
@@ -30,21 +26,21 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--columns", type=int, default=24)
     args = parser.parse_args()
-    figures = [("before the query", rss_mb())]
+    figures = [("before the query", own_rss_mb())]
     columns = ", ".join(f"'c{i}-' || range::VARCHAR AS c{i}" for i in range(args.columns))
     conn = duckdb.connect()
     frame = conn.execute(f"SELECT {columns} FROM range({args.rows})").df()
-    figures.append(("frame held", rss_mb()))
+    figures.append(("frame held", own_rss_mb()))
     conn.close()
     del frame
     gc.collect()
-    figures.append(("frame freed", rss_mb()))
+    figures.append(("frame freed", own_rss_mb()))
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
-        figures.append(("after malloc_trim", rss_mb()))
+        figures.append(("after malloc_trim", own_rss_mb()))
     release_freed_memory()
-    figures.append(("after release_freed_memory", rss_mb()))
+    figures.append(("after release_freed_memory", own_rss_mb()))
     print(
         f"{args.rows:,} rows x {args.columns} text columns; Arrow pool: "
         f"{pa.default_memory_pool().backend_name}"
