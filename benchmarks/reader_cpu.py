@@ -1,13 +1,15 @@
 """What a per-record read costs the pipeline's CPU, by the number of reader threads.
 
     uv run python benchmarks/reader_cpu.py [--contacts 4000] [--workers 1,2,4,8,24]
-        [--latency-ms 0,100] [--calls 4000] [--calls-per-worker 150]
+        [--latency-ms 0,100] [--calls 4000] [--calls-per-worker 150] [--transport]
 
 The data events stream reads one listing per contact (``GET /events``) on
 ``IntercomClient.map_concurrent``, 24 readers by default (sized for 100 ms a call). Here contacts
 of a seeded world are read that way with the Intercom emulator in a process of its own, so the CPU
 measured (``getrusage``: user and system) is the reader's alone, under an allowance high enough
-never to wait. At zero latency the readers are CPU-bound on a 2-core machine; at 100 ms they wait.
+never to wait. With ``--transport`` each row is read a second time through a plain
+``requests.Session`` on the same number of threads (no limiter, no retries): what the client's
+urllib3 transport saves against requests' per-call preparation. At zero latency the readers are CPU-bound on a 2-core machine; at 100 ms they wait.
 Each row reads ``--calls`` contacts at zero latency, ``workers × --calls-per-worker`` with
 latency (at most ``--contacts``), and prints
 calls, wall seconds, calls a second, and the CPU milliseconds a call cost in user and in system
@@ -74,6 +76,40 @@ def read_events(url: str, ids: list[str], workers: int) -> dict[str, float]:
     }
 
 
+def read_events_requests(url: str, ids: list[str], workers: int) -> dict[str, float]:
+    """The same listings through a bare ``requests.Session`` on ``workers`` threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from intercom_salesforce.settings import SANDBOX_INTERCOM_TOKEN
+
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(10, workers))
+    session.mount("http://", adapter)
+    session.trust_env = False
+    session.headers.update(
+        {"Authorization": f"Bearer {SANDBOX_INTERCOM_TOKEN}", "Accept": "application/json"}
+    )
+
+    def fetch(cid: str) -> None:
+        resp = session.get(f"{url}/events", params={"type": "user", "intercom_user_id": cid})
+        resp.raise_for_status()
+        resp.json()
+
+    before, started = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(fetch, ids))
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "calls": len(ids),
+        "wall": wall,
+        "user_ms": (after.ru_utime - before.ru_utime) * 1000 / len(ids),
+        "sys_ms": (after.ru_stime - before.ru_stime) * 1000 / len(ids),
+    }
+
+
 def main() -> None:
     from intercom_salesforce.sandbox.intercom.store import IntercomStore
     from intercom_salesforce.sandbox.runtime import SandboxState, seed
@@ -85,6 +121,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", default="0,100")
     parser.add_argument("--calls", type=int, default=4000)
     parser.add_argument("--calls-per-worker", type=int, default=150)
+    parser.add_argument(
+        "--transport", action="store_true", help="also read through a plain requests.Session"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         state = SandboxState(Path(tmp) / "sandbox")
@@ -94,8 +133,11 @@ def main() -> None:
         store.close()
         print(f"Data events read per contact ({len(ids):,} contacts seeded), emulator apart")
         print()
-        print("| latency ms | workers | calls | wall s | calls/s | user ms/call | sys ms/call |")
-        print("|---:|---:|---:|---:|---:|---:|---:|")
+        print(
+            "| reader | latency ms | workers | calls | wall s | calls/s | user ms/call "
+            "| sys ms/call |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         ctx = mp.get_context("spawn")
         for latency in (float(v) for v in args.latency_ms.split(",")):
             ready, stop = ctx.Queue(), ctx.Event()
@@ -105,13 +147,17 @@ def main() -> None:
                 url = ready.get(timeout=120)
                 for workers in (int(v) for v in args.workers.split(",")):
                     calls = workers * args.calls_per_worker if latency else args.calls
-                    got = read_events(url, ids[:calls], workers)
-                    print(
-                        f"| {latency:g} | {workers} | {got['calls']:,} | {got['wall']:.1f} "
-                        f"| {got['calls'] / got['wall']:,.0f} | {got['user_ms']:.2f} "
-                        f"| {got['sys_ms']:.2f} |",
-                        flush=True,
-                    )
+                    readers = [("IntercomClient", read_events)]
+                    if args.transport:
+                        readers.append(("requests.Session", read_events_requests))
+                    for name, reader in readers:
+                        got = reader(url, ids[:calls], workers)
+                        print(
+                            f"| {name} | {latency:g} | {workers} | {got['calls']:,} "
+                            f"| {got['wall']:.1f} | {got['calls'] / got['wall']:,.0f} "
+                            f"| {got['user_ms']:.2f} | {got['sys_ms']:.2f} |",
+                            flush=True,
+                        )
             finally:
                 stop.set()
                 proc.join(timeout=30)

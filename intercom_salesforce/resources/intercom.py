@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import random
 import re
 import threading
@@ -26,9 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import dagster as dg
-import requests
 from pydantic import Field
 
+from intercom_salesforce.resources.intercom_transport import Response, Transport, TransportError
 from intercom_salesforce.resources.interleave import Interleaved
 
 REGION_BASE_URLS = {
@@ -136,28 +135,12 @@ class WindowLimiter:
             return wait
 
 
-class BearerToken(requests.auth.AuthBase):
-    """``Authorization: Bearer <token>`` as the session's auth rather than a default header:
-    requests looks for credentials in ``~/.netrc`` before every call that has no auth, about a
-    tenth of a per-record read's samples in a profile of the scale run."""
-
-    def __init__(self, token: str):
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
-
-    def __repr__(self) -> str:
-        return "BearerToken(<redacted>)"
-
-
 class IntercomClient:
-    """One session against one workspace, for one run.
+    """One client of one workspace, for one run.
 
-    Calls may come from several threads at once (:meth:`map_concurrent`): they share the session's
-    connection pool, one rate limiter and one set of counters. A scroll stays single-threaded:
-    Intercom allows one open scroll per app.
+    Calls may come from several threads at once (:meth:`map_concurrent`): they share the
+    transport's connection pool, one rate limiter and one set of counters. A scroll stays
+    single-threaded: Intercom allows one open scroll per app.
     """
 
     def __init__(self, resource: IntercomResource, log: logging.Logger | None = None):
@@ -165,18 +148,16 @@ class IntercomClient:
         self.base_url = resource.api_base.rstrip("/")
         self.log = log or logging.getLogger(__name__)
         self.stats = RequestStats()
-        self.session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(10, resource.workers))
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.auth = BearerToken(resource.access_token)
-        self._read_environment_once()
-        self.session.headers.update(
+        self.transport = Transport(
+            self.base_url,
             {
+                "Authorization": f"Bearer {resource.access_token}",
                 "Intercom-Version": resource.api_version,
                 "Accept": "application/json",
                 "User-Agent": "intercom-salesforce/0.1",
-            }
+            },
+            pool_size=max(10, resource.workers),
+            timeout=resource.timeout_seconds,
         )
         window = resource.rate_limit_window_seconds
         self.limiter = WindowLimiter(
@@ -186,17 +167,6 @@ class IntercomClient:
         self._window_limit: int | None = None
         self._window_reset: float | None = None
         self._limits_lock = threading.Lock()
-
-    def _read_environment_once(self) -> None:
-        """The environment's proxy and CA-bundle settings, read here once for the client's one
-        host: requests reads them again on every call while ``trust_env`` is on, 5 to 7% of the
-        CPU a per-record read costs the reader (benchmarks/reader_cpu.py)."""
-        proxies = requests.utils.get_environ_proxies(self.base_url)
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        self.session.trust_env = False
-        self.session.proxies.update(proxies)
-        if bundle:
-            self.session.verify = bundle
 
     # -- transport -------------------------------------------------------------------------
     def _sleep(self, seconds: float) -> None:
@@ -221,7 +191,7 @@ class IntercomClient:
         while (wait := self.limiter.try_take()) > 0:
             self._sleep(wait)
 
-    def _record_limits(self, resp: requests.Response) -> None:
+    def _record_limits(self, resp: Response) -> None:
         try:
             limits = (
                 int(resp.headers["X-RateLimit-Limit"]),
@@ -261,9 +231,7 @@ class IntercomClient:
             status: int | None = None
             body: Any = None
             try:
-                resp = self.session.request(
-                    method, url, json=json, params=params, timeout=self.r.timeout_seconds
-                )
+                resp = self.transport.request(method, url, json=json, params=params)
                 status = resp.status_code
                 self._record_limits(resp)
                 if status == 429:
@@ -286,11 +254,7 @@ class IntercomClient:
                     body = "empty body"  # seen in the wild; retried like a 5xx
                 else:
                     raise IntercomAPIError(method, path, status, _safe_json(resp))
-            except (
-                requests.ConnectionError,
-                requests.Timeout,
-                requests.exceptions.ChunkedEncodingError,
-            ) as exc:
+            except TransportError as exc:
                 self.stats.bump("connection_errors")
                 body = repr(exc)
             except ValueError as exc:  # a truncated or non-JSON 2xx body
@@ -301,7 +265,7 @@ class IntercomClient:
             self.stats.bump("retries")
             self._sleep(self._backoff(attempt))
 
-    def _rate_limit_wait(self, resp: requests.Response) -> float:
+    def _rate_limit_wait(self, resp: Response) -> float:
         retry_after = resp.headers.get("Retry-After")
         if retry_after and retry_after.isdigit():
             return float(retry_after) + random.uniform(0.0, 0.2)
@@ -376,7 +340,7 @@ class IntercomClient:
             yield page["data"]
 
 
-def _safe_json(resp: requests.Response) -> Any:
+def _safe_json(resp: Response) -> Any:
     try:
         return resp.json()
     except ValueError:

@@ -44,14 +44,14 @@ def test_concurrent_reads_find_every_record_once_within_the_allowance(sandbox):
     client = resource.client()
     sent: list[float] = []
     lock = threading.Lock()
-    send = client.session.request
+    send = client.transport.request
 
     def timed(*args, **kwargs):
         with lock:
             sent.append(time.time())
         return send(*args, **kwargs)
 
-    client.session.request = timed  # records when each call leaves, nothing else
+    client.transport.request = timed  # records when each call leaves, nothing else
     threads: set[str] = set()
 
     def fetch(contact_id: str) -> str:

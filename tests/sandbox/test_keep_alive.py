@@ -1,26 +1,35 @@
 """Both emulators keep HTTP/1.1 connections alive, as Intercom and Salesforce do: a client that
-reuses its connections (a ``requests.Session``, simple-salesforce) opens one, not one per call."""
+reuses its connections (the Intercom client's urllib3 pool, simple-salesforce's
+``requests.Session``) opens one, not one per call."""
 
 from __future__ import annotations
 
 from tests.helpers import Sandbox
 
 
-def _connections(session, url: str) -> int:
-    """Connections the session has opened to ``url``'s host so far."""
-    pools = session.get_adapter(url).poolmanager.pools
+def _pool_connections(pools) -> int:
     # urllib3's pool container refuses plain iteration (not thread-safe); keys() is its way
     return sum(pools[key].num_connections for key in pools.keys())  # noqa: SIM118
 
 
+def _connections(session, url: str) -> int:
+    """Connections a ``requests.Session`` has opened to ``url``'s host so far."""
+    return _pool_connections(session.get_adapter(url).poolmanager.pools)
+
+
+def _intercom_connections(client) -> int:
+    """Connections an Intercom client has opened so far (it calls one host)."""
+    return _pool_connections(client.transport.pool.pools)
+
+
 def test_intercom_answers_many_calls_on_one_connection(sandbox: Sandbox):
-    session = sandbox.intercom().client().session
+    client = sandbox.intercom().client()
     url = sandbox.running.intercom_url
-    for _ in range(5):  # the client's session carries the token and the API version
-        resp = session.get(f"{url}/admins", timeout=10)
+    for _ in range(5):  # the client's transport carries the token and the API version
+        resp = client.transport.request("GET", f"{url}/admins")
         assert resp.status_code == 200, resp.text
         assert resp.headers.get("Connection", "").lower() != "close"
-    assert _connections(session, url) == 1
+    assert _intercom_connections(client) == 1
 
 
 def test_salesforce_answers_many_calls_on_one_tls_connection(sandbox: Sandbox):
@@ -39,9 +48,9 @@ def test_intercom_keeps_every_workers_idle_connection_alive(sandbox: Sandbox):
     clients = [sandbox.intercom().client() for _ in range(workers)]
     url = sandbox.running.intercom_url
     for client in clients:  # one call each: all their connections are idle at once
-        resp = client.session.get(f"{url}/admins", timeout=10)
+        resp = client.transport.request("GET", f"{url}/admins")
         assert resp.status_code == 200, resp.text
         assert resp.headers.get("Connection", "").lower() != "close", len(clients)
     for client in clients:
-        client.session.get(f"{url}/admins", timeout=10)
-        assert _connections(client.session, url) == 1
+        client.transport.request("GET", f"{url}/admins")
+        assert _intercom_connections(client) == 1

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+import urllib3
 
 from intercom_salesforce.resources.intercom import (
     REGION_BASE_URLS,
@@ -290,10 +291,9 @@ def test_proxy_and_ca_bundle_of_the_environment_still_apply(
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", no_proxy)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/corporate/ca.pem")
-    session = (
-        IntercomResource(access_token="t", base_url="https://api.intercom.io").client().session
+    transport = (
+        IntercomResource(access_token="t", base_url="https://api.intercom.io").client().transport
     )
-    assert requests.utils.select_proxy("https://api.intercom.io/contacts", session.proxies) == (
-        expected
-    )
-    assert session.verify == "/etc/corporate/ca.pem"
+    assert transport.proxy == expected
+    assert isinstance(transport.pool, urllib3.ProxyManager) is (expected is not None)
+    assert transport.ca_bundle == "/etc/corporate/ca.pem"
