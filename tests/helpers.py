@@ -164,12 +164,20 @@ def materialize_range(
 
 
 def run_range(
-    sandbox: Sandbox, tmp: Path, first: str, last: str, instance: dg.DagsterInstance | None = None
+    sandbox: Sandbox,
+    tmp: Path,
+    first: str,
+    last: str,
+    instance: dg.DagsterInstance | None = None,
+    **settings: Any,
 ) -> dg.ExecuteInProcessResult:
-    """The people sync with the contacts' quality gate over ``first``..``last``; may fail."""
+    """The people sync with the contacts' quality gate over ``first``..``last``; may fail.
+    ``settings``: ``SyncSettings`` fields other than the defaults."""
+    resources = sandbox.resources(tmp)
+    resources["sync_settings"] = SyncSettings(work_dir=str(tmp / "work"), **settings)
     return dg.materialize(
         [*SYNC_ASSETS, CHECKS_BY_ENTITY["intercom_contacts"]],
-        resources=sandbox.resources(tmp),
+        resources=resources,
         instance=instance or dg.DagsterInstance.ephemeral(),
         tags={
             "dagster/asset_partition_range_start": first,

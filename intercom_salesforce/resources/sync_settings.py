@@ -66,6 +66,14 @@ class SyncSettings(dg.ConfigurableResource):
     push_retry_seconds: float = Field(
         default=1.0, description="Wait before the first retry upload; doubles per attempt."
     )
+    decide_slice_rows: int = Field(
+        default=250_000,
+        gt=0,
+        description="Matched records whose fields the source-of-truth rules decide at once. The "
+        "decision joins each record's mapped values, last pushed values and Salesforce row in "
+        "the warehouse's memory, so a window of a million matched records goes through in "
+        "slices of about this many.",
+    )
 
     def run_dir(self, run_id: str, stage: str) -> Path:
         path = Path(self.work_dir) / run_id / stage

@@ -1,7 +1,9 @@
 """Sources of truth on updates, read against the org's current values: a field changed on both
 sides is left alone and recorded with both values and timestamps; an owner that differs from the
 routing rules' choice is recorded with the rule; a ``newest`` field changed only in Intercom is
-sent."""
+sent. The runs after the first decide their matched Leads in four or more slices
+(``decide_slice_rows``), as a window of a million matched records is: what is sent, left alone,
+overwritten or resolved is the same as in one piece."""
 
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ def test_conflicts_left_alone_and_recorded(sandbox, tmp_path):
         "AND f.field = 'Phone' WHERE s.sobject = 'Lead' AND f.value IS NOT NULL ORDER BY 1 LIMIT 2",
     )
     (both_id, both_lead, old_phone), (newest_id, newest_lead, _) = created
+    leads = warehouse_rows(tmp_path, "SELECT count(*) FROM sync.sync_state WHERE sobject = 'Lead'")
+    assert leads[0][0] >= 8
+    sliced = {"decide_slice_rows": leads[0][0] // 4}  # every later run decides in 4+ slices
     queue = warehouse_rows(
         tmp_path,
         'SELECT "Id" FROM mirror.salesforce_queues WHERE "DeveloperName" = \'Inbound_Leads\'',
@@ -40,7 +45,7 @@ def test_conflicts_left_alone_and_recorded(sandbox, tmp_path):
     store.update_contact(newest_id, last_seen_at=1_900_000_000)
     store.close()
 
-    result = run_range(sandbox, tmp_path, first, last)
+    result = run_range(sandbox, tmp_path, first, last, **sliced)
     assert result.success
     md = result.asset_materializations_for_node("salesforce_lead_upserts")[-1].metadata
     assert md["conflicts"].value >= 2 and md["conflicts_new"].value >= 2
@@ -87,7 +92,7 @@ def test_conflicts_left_alone_and_recorded(sandbox, tmp_path):
 
     # the two sides agree again (Salesforce takes Intercom's phone): the conflict is resolved
     sf.Lead.update(both_lead, {"Phone": "+44 20 7946 0000"})
-    assert run_range(sandbox, tmp_path, first, last).success
+    assert run_range(sandbox, tmp_path, first, last, **sliced).success
     resolved = warehouse_rows(
         tmp_path,
         "SELECT resolved_at IS NOT NULL FROM sync.sync_conflicts "

@@ -264,9 +264,10 @@ def pending_rows(
     key_sql: str,
     where: str,
     params: list[Any],
+    append: bool = False,
 ) -> None:
     """``batch.pending`` from a mapped relation: its records to send that nothing in review
-    blocks, with the batch's columns."""
+    blocks, with the batch's columns (added to those already there with ``append``)."""
     fill_pending(
         conn,
         batch,
@@ -279,6 +280,7 @@ def pending_rows(
                                      WHERE entity = ? AND list_contains(?::VARCHAR[], status)
                                        AND rule <> ?)""",
         [*params, batch.review_entity, list(BLOCKING_STATUSES), RETRY_EXHAUSTED],
+        append,
     )
 
 
@@ -306,6 +308,7 @@ class ObjectPush:
     sobject: str
     matches: MatchKind
     run: PushRun
+    slice_rows: int = 250_000
 
     @property
     def fields(self) -> list[str]:
@@ -355,32 +358,53 @@ class StagedUpdates:
     overwritten: int
 
 
+def update_slices(
+    conn: duckdb.DuckDBPyConnection, mapped: str, where: str, params: list, slice_rows: int
+) -> list[str]:
+    """``where`` over ``mapped`` split into slices of about ``slice_rows`` records each, by a
+    hash of the Intercom id: every record falls in exactly one slice."""
+    count = conn.execute(f"SELECT count(*) FROM {ident(mapped)} WHERE {where}", params).fetchall()
+    parts = max(1, -(-count[0][0] // slice_rows))
+    if parts == 1:
+        return [where]
+    return [f"({where}) AND hash(_intercom_id) % {parts} = {i}" for i in range(parts)]
+
+
 def stage_update_batch(p: ObjectPush, mapped: str) -> StagedUpdates:
     """Matched records updated by Id (which stamps our external id): each field's source of
-    truth decides what is sent; conflicts are left alone."""
+    truth decides what is sent; conflicts are left alone.
+
+    The decisions are worked out ``slice_rows`` records at a time: each slice's join of mapped
+    values, last pushed values and Salesforce rows is dropped before the next is built, so the
+    warehouse's memory holds one slice of it, not the window's."""
     routed_owner = any("OwnerId" in r.set for _, r in p.mapping.rules_for(p.sobject))
     update_policies = dict(p.policies)
     if p.sobject == "Contact" and "AccountId" not in update_policies:
         # a matched Contact without an Account takes its company's (never replaces one)
         update_policies["AccountId"] = ("fill_blank", False)
     listed = ", ".join(literal(r) for r in p.matches.update_rules)
-    decisions = stage_updates(
-        p.conn,
-        mapped,
-        p.sobject,
-        update_policies,
-        f"_sf_object = ? AND _rule IN ({listed})",
-        [p.sobject],
-        routed_owner,
-    )
-    conflicts, new_conflicts = record_conflicts(p.conn, decisions, p.run.run_id)
-    if p.run.plan is not None:
-        p.run.plan.add_conflicts(p.conn, p.sobject, decisions.conflicts)
-    overwritten = forget_drifted(p.conn, decisions)
-    batch = p.batch("Id", ["Id", *decisions.columns])
-    pending_rows(p.conn, batch, decisions.decided, "_sf_id", "TRUE", [])
-    decisions.drop(p.conn)
-    return StagedUpdates(batch, conflicts, new_conflicts, overwritten)
+    where = f"_sf_object = ? AND _rule IN ({listed})"
+    staged: StagedUpdates | None = None
+    for part in update_slices(p.conn, mapped, where, [p.sobject], p.slice_rows):
+        decisions = stage_updates(
+            p.conn, mapped, p.sobject, update_policies, part, [p.sobject], routed_owner
+        )
+        conflicts, new_conflicts = record_conflicts(p.conn, decisions, p.run.run_id)
+        if p.run.plan is not None:
+            p.run.plan.add_conflicts(p.conn, p.sobject, decisions.conflicts)
+        overwritten = forget_drifted(p.conn, decisions)
+        first = staged is None
+        if staged is None:
+            staged = StagedUpdates(p.batch("Id", ["Id", *decisions.columns]), 0, 0, 0)
+        pending_rows(
+            p.conn, staged.batch, decisions.decided, "_sf_id", "TRUE", [], append=not first
+        )
+        staged.conflicts += conflicts
+        staged.conflicts_new += new_conflicts
+        staged.overwritten += overwritten
+        decisions.drop(p.conn)
+    assert staged is not None  # update_slices returns at least one slice
+    return staged
 
 
 def push_object(
@@ -421,7 +445,7 @@ def push_object(
             list(BLOCKING_STATUSES),
             RETRY_EXHAUSTED,
         )
-    p = ObjectPush(conn, sf, mapping, sobject, matches, run)
+    p = ObjectPush(conn, sf, mapping, sobject, matches, run, settings.decide_slice_rows)
     creates = stage_creates(p, mapped)
     updates = stage_update_batch(p, mapped)
     # the two batches hold different records (unmatched / matched): their jobs run at once

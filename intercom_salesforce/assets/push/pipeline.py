@@ -72,13 +72,20 @@ def fill_pending(
     columns: dict[str, str],
     where: str = "TRUE",
     params: list[Any] | None = None,
+    append: bool = False,
 ) -> None:
     """``batch.pending`` from ``source``: ext, _key and one column per field (name -> SQL over
-    ``source``), for the rows ``where`` selects."""
+    ``source``), for the rows ``where`` selects; ``append`` adds them to the rows already
+    there (a batch filled slice by slice)."""
     cols = ", ".join(f"{sql} AS {ident(name)}" for name, sql in columns.items())
+    into = (
+        f"INSERT INTO {ident(batch.pending)}"
+        if append
+        else f"CREATE OR REPLACE TEMP TABLE {ident(batch.pending)} AS"
+    )
     conn.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {ident(batch.pending)} AS
-            SELECT {ext_sql} AS ext, {key_sql} AS _key, {cols} FROM {source} WHERE {where}""",
+        f"""{into} SELECT {ext_sql} AS ext, {key_sql} AS _key, {cols} FROM {source}
+            WHERE {where}""",
         params or [],
     ).fetchall()
 
