@@ -1,8 +1,8 @@
 """The scale run: the people and conversation syncs of a large world, then a 1% incremental sync.
 
     .venv/bin/python benchmarks/scale.py [--contacts 1000000] [--change 0.01]
-        [--allowance 1000000] [--collections-sample 2000] [--profile] [--keep]
-        [--write benchmarks/RESULTS.md]
+        [--allowance 1000000] [--collections-sample 2000] [--profile]
+        [--profile-incremental] [--keep] [--write benchmarks/RESULTS.md]
 
 A sandbox seeded like ``sandbox seed --contacts N`` (companies N/8, conversations N/2: 125,000
 and 500,000 at a million), both emulators at zero latency, each in a process of its own (so their
@@ -14,7 +14,7 @@ minute. Three sync runs, each in a child process (``scale_child.py``) measured p
 read from the emulator's request log and usage counter. Then, on the same Salesforce emulator, a
 sample of Leads is loaded through simple-salesforce's REST sObject Collections (200 a call) to
 compare call counts with the Bulk API 2.0 push. ``--profile`` runs the full people sync under
-cProfile and reports its top entries. ``--write`` replaces this run's section of that file
+cProfile and reports its top entries, ``--profile-incremental`` the incremental sync. ``--write`` replaces this run's section of that file
 (``# Scale run``) and leaves every other section as it is; the figures also go to
 ``benchmarks/results/scale-<N>.json``, which a larger run reads to compare peak RSS.
 """
@@ -155,7 +155,13 @@ def salesforce_calls(emu: Emulators, since: float, ca: str) -> dict[str, int]:
 
 
 def sync(
-    env: dict[str, str], emu: Emulators, job: str, window: tuple[str, str], args: Any, ca: str
+    env: dict[str, str],
+    emu: Emulators,
+    job: str,
+    window: tuple[str, str],
+    args: Any,
+    ca: str,
+    profile: bool = False,
 ) -> dict[str, Any]:
     """One sync run in a child process; its report with the Salesforce calls it made."""
     payload = {
@@ -164,9 +170,8 @@ def sync(
         "last": window[1],
         "pids": emu.pids,
         "allowance": args.allowance,
-        "profile": bool(args.profile and job == "people" and not args.profiled),
+        "profile": profile,
     }
-    args.profiled = args.profiled or payload["profile"]
     since, usage = time.time(), api_usage(emu.root)
     child = str(Path(__file__).with_name("scale_child.py"))
     report = child_report([child, json.dumps(payload)], env, f"{job} sync")
@@ -257,12 +262,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         window = partition_window(env)
         out["window"] = window
         for label, job in (("people (full)", "people"), ("conversations (full)", "conversations")):
-            out["runs"][label] = sync(env, emu, job, window, args, ca)
+            profile = args.profile and job == "people"
+            out["runs"][label] = sync(env, emu, job, window, args, ca, profile)
             print(f"  {label}: {out['runs'][label]['seconds']:.1f} s", flush=True)
         out["changed"] = change_contacts(state, args.change)
         print(f"  changed {out['changed']:,} contacts", flush=True)
         label = f"people ({args.change:.0%} incremental)"
-        out["runs"][label] = sync(env, emu, "people", window, args, ca)
+        out["runs"][label] = sync(env, emu, "people", window, args, ca, args.profile_incremental)
         print(f"  {label}: {out['runs'][label]['seconds']:.1f} s", flush=True)
         out["collections"] = collections_sample(emu, args.collections_sample, ca)
     finally:
@@ -281,6 +287,8 @@ def command_line(args: argparse.Namespace) -> str:
         parts.append(f"--change {args.change:g}")
     if args.profile:
         parts.append("--profile")
+    if args.profile_incremental:
+        parts.append("--profile-incremental")
     if args.write:
         parts.append("--write benchmarks/RESULTS.md")
     return " ".join(parts)
@@ -293,11 +301,13 @@ def main() -> int:
     parser.add_argument("--allowance", type=int, default=1_000_000, help="Intercom calls/minute")
     parser.add_argument("--collections-sample", type=int, default=2_000)
     parser.add_argument("--profile", action="store_true", help="cProfile the full people sync")
+    parser.add_argument(
+        "--profile-incremental", action="store_true", help="cProfile the incremental sync"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the sandbox and warehouse")
     parser.add_argument("--write", type=Path, help="replace the scale run's section of this file")
     parser.add_argument("--from-json", type=Path, help="only render a run's saved figures")
     args = parser.parse_args()
-    args.profiled = False
     for var in CREDENTIAL_VARS:  # the sandbox only
         os.environ.pop(var, None)
     if args.from_json:
@@ -315,7 +325,9 @@ def main() -> int:
     baseline = (
         json.loads(smaller.read_text()) if args.contacts > 100_000 and smaller.exists() else None
     )
-    args.profile = any(r.get("profile") for r in result["runs"].values())
+    profiled = [label for label, r in result["runs"].items() if r.get("profile")]
+    args.profile = any(label.startswith("people (full") for label in profiled)
+    args.profile_incremental = any("incremental" in label for label in profiled)
     text = render(result, baseline, result.get("command") or command_line(args))
     print(text)
     if args.write:

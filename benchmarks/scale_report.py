@@ -340,16 +340,26 @@ def render(result: dict[str, Any], baseline: dict[str, Any] | None, command: str
     out += ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
     out += [f"| {name} | {figure} | {verdict(met)} |" for name, figure, met in checks]
     out.append("")
-    profile = next((r["profile"] for r in result["runs"].values() if r.get("profile")), None)
-    if profile:
+    for label, run in result["runs"].items():
+        if not run.get("profile"):
+            continue
         out += [
-            "## Profile of the full people sync (cProfile, main thread, by own time)",
+            f"## Profile of the {label} sync (cProfile, main thread, by own time)",
             "",
             "```",
-            *[line for line in profile.strip().splitlines() if line.strip()][:30],
+            *[line for line in run["profile"].strip().splitlines() if line.strip()][:30],
             "```",
             "",
         ]
+        if run.get("profile_ours"):
+            out += [
+                f"Its own functions by cumulative time (the {label} sync):",
+                "",
+                "```",
+                *[line for line in run["profile_ours"].strip().splitlines() if line.strip()][:40],
+                "```",
+                "",
+            ]
     return "\n".join(out)
 
 
