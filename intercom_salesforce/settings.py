@@ -211,6 +211,19 @@ def warehouse_config(env: Mapping[str, str] = os.environ) -> dict[str, str]:
     return {"memory_limit": limit}
 
 
+def sync_tuning(env: Mapping[str, str] = os.environ) -> dict[str, int]:
+    """``SyncSettings`` a deployment sizes to its warehouse's memory: ``SYNC_DECIDE_SLICE_ROWS``
+    (matched records whose field decisions are joined at once) when set."""
+    value = env.get("SYNC_DECIDE_SLICE_ROWS", "").strip()
+    if not value:
+        return {}
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigurationError(
+            f"SYNC_DECIDE_SLICE_ROWS must be a whole number of records, not {value!r}"
+        )
+    return {"decide_slice_rows": int(value)}
+
+
 def build_warehouse(env: Mapping[str, str] = os.environ) -> WarehouseResource:
     """The warehouse file, each connection with ``warehouse_config``'s settings."""
     return WarehouseResource(
@@ -228,6 +241,7 @@ def build_resources(env: Mapping[str, str] = os.environ) -> dict[str, object]:
             work_dir=str(p.work),
             # the deployment's mapping; the sandbox's ships with the project
             mapping_file=env.get("SYNC_MAPPING_FILE", str(SANDBOX_MAPPING)),
+            **sync_tuning(env),
         ),
     }
 

@@ -1,5 +1,6 @@
 """The Bulk poll wait: one setting, a default per mode, a clear error for a bad value. The
-warehouse's memory limit, the same on every connection the process opens."""
+warehouse's memory limit, the same on every connection the process opens, and the size of the
+push's decision slices that goes with it."""
 
 import pytest
 
@@ -9,9 +10,11 @@ from intercom_salesforce.settings import (
     PRODUCTION_BULK_POLL_SECONDS,
     SANDBOX_BULK_POLL_SECONDS,
     ConfigurationError,
+    build_resources,
     build_salesforce,
     build_warehouse,
     bulk_poll_seconds,
+    sync_tuning,
     warehouse_config,
 )
 
@@ -50,3 +53,16 @@ def test_the_warehouse_is_held_to_its_memory_limit_on_every_connection(tmp_path,
 def test_a_bad_memory_limit_is_refused_by_name(raw):
     with pytest.raises(ConfigurationError, match="WAREHOUSE_MEMORY_LIMIT"):
         warehouse_config({"WAREHOUSE_MEMORY_LIMIT": raw})
+
+
+def test_the_decision_slice_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTERCOM_SALESFORCE_HOME", str(tmp_path))
+    assert build_resources({})["sync_settings"].decide_slice_rows == 250_000
+    tuned = build_resources({"SYNC_DECIDE_SLICE_ROWS": "50000"})["sync_settings"]
+    assert tuned.decide_slice_rows == 50_000
+
+
+@pytest.mark.parametrize("raw", ["0", "-5", "many"])
+def test_a_bad_decision_slice_is_refused_by_name(raw):
+    with pytest.raises(ConfigurationError, match="SYNC_DECIDE_SLICE_ROWS"):
+        sync_tuning({"SYNC_DECIDE_SLICE_ROWS": raw})
