@@ -104,7 +104,8 @@ def _joined(d: Decisions) -> str:
 def _field_sql(
     d: Decisions, field: str, policy: str, mirrored: tuple[str, ...], read_at: str, owner: bool
 ) -> tuple[str, str | None, str | None]:
-    """One field's value to diff, and the query of its conflicts or of its drift (or None)."""
+    """One field's value to diff, and the struct of its conflict or of its drift (or None):
+    NULL on a record without one, so a single scan of the join finds every field's."""
     p = f"u.{ident(field)}::VARCHAR"
     raw = f"l.{ident(field + '_v')}"
     last = f"nullif({raw}, {literal(PUSHED_NULL)})"
@@ -128,22 +129,33 @@ def _field_sql(
     decided = f"CASE WHEN {send} THEN {p} ELSE {last} END AS {ident(field)}"
     if policy == "intercom":
         # edited in Salesforce only: Intercom owns the field, so its value is sent again
-        drifted = f"""SELECT u._intercom_id AS ext, {literal(field)} AS field {_joined(d)}
-                WHERE {has_last} AND {p} IS NOT NULL AND NOT ({changed_here})
-                  AND {changed_there} AND NOT sync.sf_same({p}, {s})"""
+        drifted = f"""CASE WHEN {has_last} AND {p} IS NOT NULL AND NOT ({changed_here})
+                  AND {changed_there} AND NOT sync.sf_same({p}, {s})
+                THEN {{'ext': u._intercom_id::VARCHAR, 'field': {literal(field)}}} END"""
         return decided, None, drifted
     if field == "OwnerId" and owner:
         return decided, None, None
-    conflict = f"""SELECT u._intercom_id AS ext, u._sf_id AS sf_id, {literal(field)} AS field,
-                   'both_changed' AS kind, {literal(policy)} AS rule, {p} AS intercom_value,
-                   {s} AS salesforce_value, {last} AS last_synced_value,
-                   u._intercom_updated_at AS intercom_updated_at,
-                   sf."LastModifiedDate" AS salesforce_modified_at,
-                   l.{ident(field + "_at")} AS last_synced_at
-            {_joined(d)}
-            WHERE {has_last} AND {changed_here} AND {changed_there} AND NOT ({send})
-              AND NOT sync.sf_same({p}, {s})"""
+    conflict = f"""CASE WHEN {has_last} AND {changed_here} AND {changed_there} AND NOT ({send})
+              AND NOT sync.sf_same({p}, {s})
+            THEN {{'ext': u._intercom_id::VARCHAR, 'sf_id': u._sf_id::VARCHAR,
+                  'field': {literal(field)}, 'kind': 'both_changed', 'rule': {literal(policy)},
+                  'intercom_value': {p}, 'salesforce_value': ({s})::VARCHAR,
+                  'last_synced_value': ({last})::VARCHAR,
+                  'intercom_updated_at': u._intercom_updated_at::TIMESTAMPTZ,
+                  'salesforce_modified_at': sf."LastModifiedDate"::TIMESTAMPTZ,
+                  'last_synced_at': l.{ident(field + "_at")}::TIMESTAMPTZ}} END"""
     return decided, conflict, None
+
+
+def _one_scan(d: Decisions, cases: list[str]) -> list[str]:
+    """The rows of every non-NULL struct of ``cases``, from one scan of the join (rather than
+    one join per field), as a list of at most one query."""
+    if not cases:
+        return []
+    return [
+        f"SELECT unnest(c) FROM (SELECT unnest([{', '.join(cases)}]) AS c {_joined(d)}) "
+        "WHERE c IS NOT NULL"
+    ]
 
 
 def _mirror_read_at(conn: duckdb.DuckDBPyConnection, sobject: str) -> str:
@@ -188,6 +200,7 @@ def stage_updates(
         decided.append(value)
         conflicts += [conflict] if conflict else []
         drifted += [drift] if drift else []
+    conflicts = _one_scan(d, conflicts)
     if routed_owner:
         conflicts.append(read_sql("select_owner_conflicts.sql", SQL).format(joined=_joined(d)))
     conn.execute(
@@ -218,7 +231,7 @@ def stage_updates(
         conn,
         d.drifted,
         "SELECT NULL::VARCHAR AS ext, NULL::VARCHAR AS field WHERE FALSE",
-        drifted,
+        _one_scan(d, drifted),
     )
     return d
 
