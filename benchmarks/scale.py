@@ -10,7 +10,8 @@ CPU time is theirs, read from ``/proc``), Intercom's allowance raised to ``--all
 minute. Three sync runs, each in a child process (``scale_child.py``) measured per stage
 (extract, check, match, map, push): the full people sync, the conversation sync, and, after
 ``--change`` of all contacts get a new ``region`` custom attribute, the people sync again
-(incremental). Intercom calls are set against the minimum for what was read; Salesforce calls are
+(incremental) as the hourly schedule runs it, over yesterday and today; then, after another
+``--change`` of them, over the whole window, as a backfill's re-run would. Intercom calls are set against the minimum for what was read; Salesforce calls are
 read from the emulator's request log and usage counter. Then, on the same Salesforce emulator, a
 sample of Leads is loaded through simple-salesforce's REST sObject Collections (200 a call) to
 compare call counts with the Bulk API 2.0 push. ``--profile`` runs the full people sync under
@@ -180,16 +181,18 @@ def sync(
     return report
 
 
-def change_contacts(state: Any, share: float) -> int:
-    """A new ``region`` on ``share`` of all contacts (updated_at moves to now), as a PUT does."""
+def change_contacts(state: Any, share: float, round_: int = 1) -> int:
+    """A new ``region`` on ``share`` of all contacts (updated_at moves to now), as a PUT does;
+    each round picks its own contacts and values."""
     from intercom_salesforce.sandbox.intercom.store import IntercomStore
 
     store = IntercomStore(state.intercom_db)
     try:
         ids = [r[0] for r in store.query("SELECT id FROM contacts ORDER BY id")]
-        picked = random.Random(1).sample(ids, max(1, round(len(ids) * share)))
+        picked = random.Random(round_).sample(ids, max(1, round(len(ids) * share)))
         for i, contact_id in enumerate(picked):
-            store.update_contact(contact_id, custom_attributes={"region": f"SCALE{i}"})
+            region = f"SCALE{i}" if round_ == 1 else f"SCALE{round_}-{i}"
+            store.update_contact(contact_id, custom_attributes={"region": region})
     finally:
         store.close()
     return len(picked)
@@ -245,6 +248,15 @@ def partition_window(env: dict[str, str]) -> tuple[str, str]:
     return window
 
 
+def schedule_window(window: tuple[str, str]) -> tuple[str, str]:
+    """The hourly schedule's partitions on the window's last day: that day and the one before
+    (``automation/schedules.py``), as the window's first day at the earliest."""
+    from datetime import date, timedelta
+
+    last = date.fromisoformat(window[1])
+    return max(window[0], (last - timedelta(days=1)).isoformat()), window[1]
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from intercom_salesforce.sandbox.runtime import SandboxState, seed
     from intercom_salesforce.sandbox.world import WorldSize
@@ -265,11 +277,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             profile = args.profile and job == "people"
             out["runs"][label] = sync(env, emu, job, window, args, ca, profile)
             print(f"  {label}: {out['runs'][label]['seconds']:.1f} s", flush=True)
-        out["changed"] = change_contacts(state, args.change)
-        print(f"  changed {out['changed']:,} contacts", flush=True)
-        label = f"people ({args.change:.0%} incremental)"
-        out["runs"][label] = sync(env, emu, "people", window, args, ca, args.profile_incremental)
-        print(f"  {label}: {out['runs'][label]['seconds']:.1f} s", flush=True)
+        # the incremental sync as the hourly schedule runs it (yesterday and today), then again
+        # over the whole window (a backfill's re-run), each after its own share of changes
+        out["schedule_window"] = schedule_window(window)
+        incrementals = (
+            (f"people ({args.change:.0%} incremental)", out["schedule_window"]),
+            (f"people ({args.change:.0%} incremental, whole window)", window),
+        )
+        for round_, (label, days) in enumerate(incrementals, start=1):
+            out["changed"] = change_contacts(state, args.change, round_)
+            print(f"  changed {out['changed']:,} contacts", flush=True)
+            profile = args.profile_incremental and round_ == 1
+            out["runs"][label] = sync(env, emu, "people", days, args, ca, profile)
+            print(f"  {label}: {out['runs'][label]['seconds']:.1f} s", flush=True)
         out["collections"] = collections_sample(emu, args.collections_sample, ca)
     finally:
         emu.stop()

@@ -233,7 +233,8 @@ def targets(
     n = result["contacts"]
     peak = max(r["peak_rss_mb"] for r in runs.values())
     people = next(r for label, r in runs.items() if label.startswith("people") and "full" in label)
-    incremental = next(r for label, r in runs.items() if "incremental" in label)
+    incremental = next(r for label, r in runs.items() if label.endswith("incremental)"))
+    whole = next((r for label, r in runs.items() if "whole window" in label), None)
     rows = [row for r in runs.values() for row in intercom_rows(r)]
     worst = max(rows, key=lambda x: x[2] / x[3])
     cpu = sum(s["cpu_s"] for k, s in people["stages"].items() if k in STAGES)
@@ -276,10 +277,19 @@ def targets(
     out.append(
         (
             "1% incremental sync under 2 minutes wall",
-            f"{incremental['seconds']:.1f} s",
+            f"{incremental['seconds']:.1f} s (the hourly schedule's window: yesterday and today)",
             incremental["seconds"] < 120,
         )
     )
+    if whole is not None:
+        out.append(
+            (
+                "1% incremental sync under 2 minutes wall, over the whole window (a re-run of "
+                "the backfill, beyond the target)",
+                f"{whole['seconds']:.1f} s",
+                whole["seconds"] < 120,
+            )
+        )
     return out
 
 
@@ -303,6 +313,17 @@ def estimate_lines(result: dict[str, Any]) -> list[str]:
     ]
 
 
+def incremental_runs(result: dict[str, Any]) -> str:
+    """Which incremental runs the result holds, and over which partitions."""
+    days = result.get("schedule_window")
+    if days is None:  # a run from before the scheduled window was measured
+        return "the incremental run (over the whole window)"
+    return (
+        f"each incremental run: the hourly schedule's ({days[0]} .. {days[1]}), then one over "
+        "the whole window"
+    )
+
+
 def verdict(met: bool | None) -> str:
     return {True: "met", False: "**not met**", None: "not measured"}[met]
 
@@ -320,7 +341,7 @@ def render(result: dict[str, Any], baseline: dict[str, Any] | None, command: str
         f"World (seed {seed['seed']}, seeded in {seed['seconds']} s): Intercom {seed['intercom']}; "
         f"Salesforce {seed['salesforce']}. Both emulators at zero latency, each in its own "
         f"process; partitions {result['window'][0]} .. {result['window'][1]}; "
-        f"{result['changed']:,} contacts changed before the incremental run.",
+        f"{result['changed']:,} contacts changed before {incremental_runs(result)}.",
         "",
         "Per stage: wall and CPU seconds of the pipeline process over the stage's steps (sampled "
         "every 0.1 s), its peak resident memory then, and the CPU the emulators' processes spent "
