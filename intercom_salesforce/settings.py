@@ -182,8 +182,8 @@ def build_salesforce(env: Mapping[str, str] = os.environ) -> SalesforceResource:
 
 
 #: The warehouse's memory per connection unless ``WAREHOUSE_MEMORY_LIMIT`` says otherwise. At a
-#: million contacts, 512MB runs out in the incremental push's field decisions (``truth.py``: the
-#: matched people joined to the Leads mirror and their last pushed values).
+#: million contacts, 512MB runs out in the incremental Lead push over the whole 15-day window
+#: (a re-run of the backfill), even with its field decisions in slices.
 DEFAULT_WAREHOUSE_MEMORY_LIMIT = "768MB"
 
 
