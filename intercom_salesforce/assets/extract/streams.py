@@ -41,13 +41,25 @@ COVERAGE_BATCH = 500
 
 
 class Progress:
-    """Counts, rate and ETA for long extractions, logged every ``every`` pages (or items)."""
+    """Counts, rate and ETA for long extractions, logged at most every ``interval`` seconds.
+
+    Each line is an event in the run's log storage (a write to it): at a million contacts a line
+    every 50 items was 20,000 lines and 48 s of the extraction's main thread. A line every 10
+    seconds still shows the rate and the ETA while they matter.
+    """
 
     def __init__(
-        self, log: Any, label: str, every: int = 50, total: int | None = None, unit: str = "records"
+        self,
+        log: Any,
+        label: str,
+        every: int = 50,
+        total: int | None = None,
+        unit: str = "records",
+        interval: float = 10.0,
     ):
         self.log, self.label, self.every, self.unit = log, label, every, unit
-        self.started = time.monotonic()
+        self.interval = interval
+        self.started = self._logged = time.monotonic()
         self.pages = self.fetched = self.items = 0
         self.total = total
 
@@ -66,6 +78,10 @@ class Progress:
             self._log(self.items)
 
     def _log(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self._logged < self.interval:
+            return
+        self._logged = now
         rate = done / max(self.elapsed, 1e-6)
         eta = f", ETA {max(0.0, (self.total - done) / rate):.0f} s" if self.total and rate else ""
         self.log.info(f"{self.label}: {done}/{self.total or '?'} {self.unit}, {rate:.0f}/s{eta}")
