@@ -13,23 +13,24 @@ class Lines:
         self.lines.append(message)
 
 
-def test_progress_logs_each_batch_when_the_interval_allows():
+def logged(items: int, every: int, interval: float) -> list[str]:
+    """The lines a per-contact loop of ``items`` logs."""
     log = Lines()
     progress = Progress(
-        log, "intercom_data_events", every=100, total=1000, unit="contacts", interval=0.0
+        log, "intercom_data_events", every=every, total=items, unit="contacts", interval=interval
     )
-    for _ in range(1000):
+    for _ in range(items):
         progress.item()
-    assert len(log.lines) == 10
-    assert log.lines[-1].startswith("intercom_data_events: 1000/1000 contacts, ")
+    assert progress.items == items
+    return log.lines
+
+
+def test_progress_logs_each_batch_when_the_interval_allows():
+    lines = logged(1000, every=100, interval=0.0)
+    assert len(lines) == 10
+    assert lines[-1].startswith("intercom_data_events: 1000/1000 contacts, ")
 
 
 def test_progress_holds_back_lines_within_the_interval():
-    log = Lines()
-    progress = Progress(
-        log, "intercom_data_events", every=1, total=100_000, unit="contacts", interval=3600.0
-    )
-    for _ in range(100_000):
-        progress.item()
-    assert log.lines == []  # the run's log gets no line until ten seconds (here an hour) pass
-    assert progress.items == 100_000
+    # the run's log gets no line until ten seconds (here an hour) have passed
+    assert logged(100_000, every=1, interval=3600.0) == []
