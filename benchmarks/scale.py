@@ -42,7 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from push_people import CREDENTIAL_VARS, SEED, TIMEZONE, child_env, child_report  # noqa: E402
-from scale_report import render, write_section  # noqa: E402
+from results_file import write_section  # noqa: E402
+from scale_report import HEADING, render  # noqa: E402
 from throughput import machine  # noqa: E402
 
 RESULTS = Path(__file__).with_name("results")
@@ -352,7 +353,7 @@ def main() -> int:
     text = render(result, baseline, result.get("command") or command_line(args))
     print(text)
     if args.write:
-        write_section(args.write, text)
+        write_section(args.write, text, HEADING)
     return 0 if all(r["success"] for r in result["runs"].values()) else 1
 
 

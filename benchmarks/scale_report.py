@@ -1,14 +1,13 @@
 """The scale run's Markdown: per-stage tables, calls against their minimum, the targets.
 
 ``render`` turns ``scale.py``'s result (and, for a larger run, the 100,000 run's) into the
-``# Scale run`` section; ``write_section`` puts it into RESULTS.md in place of the previous one,
-leaving every other section as it is.
+``# Scale run`` section; ``results_file.write_section`` puts it into RESULTS.md in place of the
+previous one, leaving every other section as it is.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 from throughput import machine
@@ -382,16 +381,3 @@ def render(result: dict[str, Any], baseline: dict[str, Any] | None, command: str
                 "",
             ]
     return "\n".join(out)
-
-
-def write_section(path: Path, text: str) -> None:
-    """Replace the ``# Scale run`` section (up to the next top-level heading), or append it."""
-    old = path.read_text() if path.exists() else ""
-    start = old.find(f"\n{HEADING}\n")
-    if start < 0:
-        path.write_text(old.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n")
-        return
-    rest = old[start + 1 :]
-    end = rest.find("\n# ", 1)
-    tail = rest[end + 1 :] if end >= 0 else ""
-    path.write_text(old[: start + 1] + text.rstrip("\n") + "\n" + ("\n" + tail if tail else ""))

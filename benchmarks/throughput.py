@@ -37,9 +37,11 @@ from typing import Any
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+LATENCY_HEADING = "# Throughput: the latency run"
 sys.path.insert(0, str(ROOT))
 
 from extract_common import extract_in_child, window  # noqa: E402
+from results_file import write_section  # noqa: E402
 
 ALLOWANCE_PER_MINUTE = 10_000
 STREAMS = (
@@ -282,11 +284,13 @@ def main() -> int:
     print(text)
     if args.write:
         command = "uv run python benchmarks/throughput.py " + " ".join(sys.argv[1:])
-        args.write.write_text(
-            "# Throughput: the latency run\n\n"
-            f"Command: `{command}`\n\nMachine: {machine()}.\n\n{text}\n"
+        # this run's section only: the scale run's (scale.py) stays as it is
+        write_section(
+            args.write,
+            f"{LATENCY_HEADING}\n\nCommand: `{command}`\n\nMachine: {machine()}.\n\n{text}\n"
             "The scale run (1,000,000 contacts, 125,000 companies, 500,000 conversations) is not "
-            "measured by this command.\n"
+            "measured by this command.\n",
+            LATENCY_HEADING,
         )
     return 0
 
