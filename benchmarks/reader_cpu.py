@@ -23,6 +23,7 @@ import multiprocessing as mp
 import resource
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,21 @@ def serve(root: str, latency_ms: float, ready: Any, stop: Any) -> None:
     server.stop()
 
 
+def measured(read: Callable[[], int]) -> dict[str, float]:
+    """Run ``read`` (which returns the calls it made): its calls, wall seconds and the CPU
+    milliseconds a call cost the process, user and system."""
+    before, started = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+    calls = read()
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "calls": calls,
+        "wall": wall,
+        "user_ms": (after.ru_utime - before.ru_utime) * 1000 / calls,
+        "sys_ms": (after.ru_stime - before.ru_stime) * 1000 / calls,
+    }
+
+
 def read_events(url: str, ids: list[str], workers: int) -> dict[str, float]:
     """One listing of data events per id on ``workers`` readers; the reader's wall and CPU."""
     from intercom_salesforce.resources.intercom import IntercomResource
@@ -59,21 +75,16 @@ def read_events(url: str, ids: list[str], workers: int) -> dict[str, float]:
         workers=workers,
         rate_limit_per_minute=ALLOWANCE,
     ).client()
-    before, started = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
-    for _id, got in client.map_concurrent(
-        lambda cid: client.get("/events", {"type": "user", "intercom_user_id": cid}), ids
-    ):
-        if isinstance(got, BaseException):
-            raise got
-    wall = time.monotonic() - started
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    calls = client.stats.calls
-    return {
-        "calls": calls,
-        "wall": wall,
-        "user_ms": (after.ru_utime - before.ru_utime) * 1000 / calls,
-        "sys_ms": (after.ru_stime - before.ru_stime) * 1000 / calls,
-    }
+
+    def read() -> int:
+        for _id, got in client.map_concurrent(
+            lambda cid: client.get("/events", {"type": "user", "intercom_user_id": cid}), ids
+        ):
+            if isinstance(got, BaseException):
+                raise got
+        return client.stats.calls
+
+    return measured(read)
 
 
 def read_events_requests(url: str, ids: list[str], workers: int) -> dict[str, float]:
@@ -97,17 +108,12 @@ def read_events_requests(url: str, ids: list[str], workers: int) -> dict[str, fl
         resp.raise_for_status()
         resp.json()
 
-    before, started = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(fetch, ids))
-    wall = time.monotonic() - started
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    return {
-        "calls": len(ids),
-        "wall": wall,
-        "user_ms": (after.ru_utime - before.ru_utime) * 1000 / len(ids),
-        "sys_ms": (after.ru_stime - before.ru_stime) * 1000 / len(ids),
-    }
+    def read() -> int:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(fetch, ids))
+        return len(ids)
+
+    return measured(read)
 
 
 def main() -> None:

@@ -7,16 +7,17 @@
 A sandbox seeded like ``sandbox seed --contacts N`` (companies N/8, conversations N/2: 125,000
 and 500,000 at a million), both emulators at zero latency, each in a process of its own (so their
 CPU time is theirs, read from ``/proc``), Intercom's allowance raised to ``--allowance`` calls a
-minute. Three sync runs, each in a child process (``scale_child.py``) measured per stage
+minute. Four sync runs, each in a child process (``scale_child.py``) measured per stage
 (extract, check, match, map, push): the full people sync, the conversation sync, and, after
 ``--change`` of all contacts get a new ``region`` custom attribute, the people sync again
 (incremental) as the hourly schedule runs it, over yesterday and today; then, after another
-``--change`` of them, over the whole window, as a backfill's re-run would. Intercom calls are set against the minimum for what was read; Salesforce calls are
-read from the emulator's request log and usage counter. Then, on the same Salesforce emulator, a
-sample of Leads is loaded through simple-salesforce's REST sObject Collections (200 a call) to
-compare call counts with the Bulk API 2.0 push. ``--profile`` runs the full people sync under
-cProfile and reports its top entries, ``--profile-incremental`` the incremental sync. ``--write`` replaces this run's section of that file
-(``# Scale run``) and leaves every other section as it is; the figures also go to
+``--change`` of them, over the whole window, as a backfill's re-run would. Intercom calls are set
+against the minimum for what was read; Salesforce calls are read from the emulator's request log
+and usage counter. Then, on the same Salesforce emulator, a sample of Leads is loaded through
+simple-salesforce's REST sObject Collections (200 a call) to compare call counts with the Bulk
+API 2.0 push. ``--profile`` runs the full people sync under cProfile and reports its top entries,
+``--profile-incremental`` the incremental sync. ``--write`` replaces this run's section of that
+file (``# Scale run``) and leaves every other section as it is; the figures also go to
 ``benchmarks/results/scale-<N>.json``, which a larger run reads to compare peak RSS.
 """
 

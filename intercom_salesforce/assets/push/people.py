@@ -308,7 +308,7 @@ class ObjectPush:
     sobject: str
     matches: MatchKind
     run: PushRun
-    slice_rows: int = 250_000
+    slice_rows: int  # SyncSettings.decide_slice_rows
 
     @property
     def fields(self) -> list[str]:

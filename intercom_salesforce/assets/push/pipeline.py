@@ -79,7 +79,7 @@ def fill_pending(
     there (a batch filled slice by slice)."""
     cols = ", ".join(f"{sql} AS {ident(name)}" for name, sql in columns.items())
     into = (
-        f"INSERT INTO {ident(batch.pending)}"
+        f"INSERT INTO {ident(batch.pending)} BY NAME"
         if append
         else f"CREATE OR REPLACE TEMP TABLE {ident(batch.pending)} AS"
     )
