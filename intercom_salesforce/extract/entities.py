@@ -12,50 +12,79 @@ rows; tests parametrize over them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import pyarrow as pa
+from typing import Literal
 
 from intercom_salesforce.warehouse import ident
 
 DuckType = Literal["VARCHAR", "BIGINT", "DOUBLE", "BOOLEAN", "JSON", "TIMESTAMPTZ"]
-ARROW = {
-    "VARCHAR": pa.string(),
-    "JSON": pa.string(),
-    "BIGINT": pa.int64(),
-    "DOUBLE": pa.float64(),
-    "BOOLEAN": pa.bool_(),
-    "TIMESTAMPTZ": pa.int64(),  # Unix seconds on the wire; converted by DuckDB on insert
+# how each staged type is read out of a record's JSON (``json_transform``): timestamps arrive as
+# Unix seconds and become TIMESTAMPTZ on insert. A float is rounded to the second and one past 64
+# bits reads as NULL; both are a wrong JSON type, which the drift count reports
+WIRE: dict[str, str] = {
+    "VARCHAR": "VARCHAR",
+    "BIGINT": "BIGINT",
+    "DOUBLE": "DOUBLE",
+    "BOOLEAN": "BOOLEAN",
+    "JSON": "JSON",
+    "TIMESTAMPTZ": "BIGINT",
 }
 
 
 @dataclass(frozen=True)
 class Column:
+    """One staged column: a top-level key of the record, a dotted path into a JSON key, or an
+    SQL expression over the record's keys.
+
+    Records never pass through Python row by row: the writer hands DuckDB each page's JSON and
+    every column is SQL (``assets/extract/staging.py``). ``expr`` reads the struct ``s`` of the
+    record's keys named in ``reads`` (key, staged type), and yields the column's value.
+    """
+
     name: str
     type: DuckType = "VARCHAR"
     source: str | None = None  # dotted path in the API record; defaults to ``name``
-    read: Callable[[dict[str, Any]], Any] | None = None  # computed value, overrides ``source``
+    expr: str | None = None  # computed value (SQL over ``s``), overrides ``source``
+    reads: tuple[tuple[str, DuckType], ...] = ()  # the keys ``expr`` reads, with their types
 
-    def value(self, record: dict[str, Any]) -> Any:
-        if self.read is not None:
-            value = self.read(record)
-        else:
-            value = record
-            for part in (self.source or self.name).split("."):
-                value = value.get(part) if isinstance(value, dict) else None
-        if value is None:
-            return None
-        if self.type == "JSON":
-            return json.dumps(value, ensure_ascii=False, sort_keys=True)
-        if self.type in ("BIGINT", "TIMESTAMPTZ"):
-            return int(value)
-        if self.type == "DOUBLE":
-            return float(value)
-        if self.type == "BOOLEAN":
-            return bool(value)
-        return str(value)
+    @property
+    def path(self) -> str:
+        return self.source or self.name
+
+    @property
+    def direct(self) -> bool:
+        """A plain top-level key, whose presence and JSON type can be observed for drift."""
+        return self.expr is None and "." not in self.path
+
+    def key_types(self) -> tuple[tuple[str, DuckType], ...]:
+        """The record's top-level keys this column reads, with the type each is read as."""
+        if self.expr is not None:
+            return self.reads
+        if "." in self.path:
+            return ((self.path.split(".", 1)[0], "JSON"),)
+        return ((self.path, self.type),)
+
+    def select(self) -> str:
+        """The column's value from ``s``, before the writer converts timestamps."""
+        if self.expr is not None:
+            return f"({self.expr})::{WIRE[self.type]}"
+        if "." in self.path:
+            top, rest = self.path.split(".", 1)
+            inner = "$." + ".".join(json_key(p) for p in rest.split("."))
+            value = f"json_extract(s.{ident(top)}, {quote(inner)})"
+            if self.type == "JSON":
+                return value
+            return f"TRY_CAST(json_extract_string(s.{ident(top)}, {quote(inner)}) AS {WIRE[self.type]})"
+        return f"s.{ident(self.path)}"
+
+
+def json_key(key: str) -> str:
+    """A key as one step of a JSON path, quoted so any name is read literally."""
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 ReadStrategy = Literal["search", "scroll", "children", "list"]
@@ -139,12 +168,27 @@ class EntitySpec:
     def current_view(self) -> str:
         return f"staging.{self.name}_current"
 
-    @property
-    def arrow_schema(self) -> pa.Schema:
-        return pa.schema([(c.name, ARROW[c.type]) for c in self.columns])
+    def key_types(self) -> dict[str, DuckType]:
+        """The record's top-level keys the columns read, each with one type."""
+        keys: dict[str, DuckType] = {}
+        for c in self.columns:
+            for key, type_ in c.key_types():
+                if keys.setdefault(key, type_) != type_:
+                    raise ValueError(
+                        f"{self.name}: key {key!r} is read as {keys[key]} and as {type_} "
+                        f"(column {c.name})"
+                    )
+        return keys
 
-    def row(self, record: dict[str, Any]) -> dict[str, Any]:
-        return {c.name: c.value(record) for c in self.columns}
+    def structure(self) -> str:
+        """The ``json_transform`` structure that reads a record's keys in one parse."""
+        return json.dumps({k: WIRE[t] for k, t in self.key_types().items()})
+
+    @property
+    def observed(self) -> tuple[Column, ...]:
+        """Columns whose key presence and JSON type are watched for drift: plain top-level keys
+        the API sends (not computed values, nested paths, or the parent id the reader adds)."""
+        return tuple(c for c in self.columns if c.direct and c.name != self.parent_field)
 
     def create_sql(self) -> str:
         cols = ",\n    ".join(f"{ident(c.name)} {c.type}" for c in self.columns)
@@ -171,43 +215,56 @@ class EntitySpec:
 EPOCH_RANGE = (-62135596800, 253402300799)
 
 
-def _out_of_range(*names: str) -> Callable[[dict[str, Any]], Any]:
+def _out_of_range(*names: str) -> Column:
     """The record's timestamps no date can hold (milliseconds or microseconds sent as seconds),
     as sent: staged as NULL, kept here, so the quality gate puts the record in review."""
-
-    def read(record: dict[str, Any]) -> Any:
-        bad = {
-            n: record[n]
-            for n in names
-            if isinstance(record.get(n), int | float)
-            and not EPOCH_RANGE[0] <= record[n] <= EPOCH_RANGE[1]
-        }
-        return bad or None
-
-    return read
+    lo, hi = EPOCH_RANGE
+    entries = ", ".join(f"{{'k': {quote(n)}, 'v': s.{ident(n)}}}" for n in names)
+    bad = f"list_filter([{entries}], lambda e: e.v NOT BETWEEN {lo} AND {hi})"
+    return Column(
+        "invalid_timestamps",
+        "JSON",
+        expr=f"CASE WHEN len({bad}) > 0 THEN to_json(map_from_entries({bad})) END",
+        reads=tuple((n, "TIMESTAMPTZ") for n in names),
+    )
 
 
-def _ids(sub: str) -> Callable[[dict[str, Any]], Any]:
+def _id_items(value: str) -> str:
+    """The ids of a JSON array holding objects with an ``id`` or plain ids."""
+    return (
+        f"to_json(list_transform(json_extract({value}, '$[*]'), lambda i: "
+        "CASE WHEN json_type(i) = 'OBJECT' THEN json_extract(i, '$.id') ELSE i END))"
+    )
+
+
+def _ids(sub: str) -> Column:
     """Ids of an embedded addressable list (``{"data": [...]}``), or of a plain id list."""
+    v = f"s.{ident(sub)}"
+    data = f"json_extract({v}, '$.data')"
+    return Column(
+        sub,
+        "JSON",
+        expr=(
+            f"CASE json_type({v}) "
+            f"WHEN 'OBJECT' THEN CASE WHEN json_type({data}) = 'ARRAY' THEN {_id_items(data)} END "
+            f"WHEN 'ARRAY' THEN {_id_items(v)} END"
+        ),
+        reads=((sub, "JSON"),),
+    )
 
-    def read(record: dict[str, Any]) -> Any:
-        value = record.get(sub)
-        items = value.get("data") if isinstance(value, dict) else value
-        if items is None:
-            return None
-        return [i["id"] if isinstance(i, dict) else i for i in items]
 
-    return read
-
-
-def _nested_list(sub: str, inner: str, attr: str = "id") -> Callable[[dict[str, Any]], Any]:
-    def read(record: dict[str, Any]) -> Any:
-        value = record.get(sub)
-        if not isinstance(value, dict):
-            return None
-        return [i.get(attr) for i in value.get(inner) or [] if isinstance(i, dict)]
-
-    return read
+def _nested_list(name: str, sub: str, inner: str, attr: str = "id") -> Column:
+    """``attr`` of each object in ``sub.inner`` (Intercom's ``{"type": ..., "tags": [...]}``)."""
+    v = f"s.{ident(sub)}"
+    items = f"json_extract({v}, {quote('$.' + json_key(inner) + '[*]')})"
+    objects = f"list_filter({items}, lambda i: json_type(i) = 'OBJECT')"
+    values = f"list_transform({objects}, lambda i: json_extract(i, {quote('$.' + json_key(attr))}))"
+    return Column(
+        name,
+        "JSON",
+        expr=f"CASE WHEN json_type({v}) = 'OBJECT' THEN to_json({values}) END",
+        reads=((sub, "JSON"),),
+    )
 
 
 CONTACTS = EntitySpec(
@@ -238,15 +295,11 @@ CONTACTS = EntitySpec(
         Column("updated_at", "TIMESTAMPTZ"),
         Column("signed_up_at", "TIMESTAMPTZ"),
         Column("last_seen_at", "TIMESTAMPTZ"),
-        Column(
-            "invalid_timestamps",
-            "JSON",
-            read=_out_of_range("created_at", "signed_up_at", "last_seen_at"),
-        ),
+        _out_of_range("created_at", "signed_up_at", "last_seen_at"),
         Column("custom_attributes", "JSON"),
         Column("location", "JSON"),
-        Column("tags", "JSON", read=_ids("tags")),
-        Column("companies", "JSON", read=_ids("companies")),
+        _ids("tags"),
+        _ids("companies"),
     ),
 )
 
@@ -274,10 +327,10 @@ CONVERSATIONS = EntitySpec(
         Column("snoozed_until", "TIMESTAMPTZ"),
         Column("admin_assignee_id", "BIGINT"),
         Column("team_assignee_id", "BIGINT"),
-        Column("contact_ids", "JSON", read=_nested_list("contacts", "contacts")),
-        Column("teammate_ids", "JSON", read=_nested_list("teammates", "teammates")),
-        Column("tag_ids", "JSON", read=_nested_list("tags", "tags")),
-        Column("tag_names", "JSON", read=_nested_list("tags", "tags", "name")),
+        _nested_list("contact_ids", "contacts", "contacts"),
+        _nested_list("teammate_ids", "teammates", "teammates"),
+        _nested_list("tag_ids", "tags", "tags"),
+        _nested_list("tag_names", "tags", "tags", "name"),
         Column("source", "JSON"),
         Column("statistics", "JSON"),
         Column("custom_attributes", "JSON"),
@@ -313,7 +366,7 @@ COMPANIES = EntitySpec(
         Column("remote_created_at", "TIMESTAMPTZ"),
         Column("last_request_at", "TIMESTAMPTZ"),
         Column("custom_attributes", "JSON"),
-        Column("tag_ids", "JSON", read=_nested_list("tags", "tags")),
+        _nested_list("tag_ids", "tags", "tags"),
     ),
 )
 

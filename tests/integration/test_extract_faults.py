@@ -156,7 +156,16 @@ def test_extraction_under_faults_then_incremental_matches_the_emulator(faulty):
     long_ones = sorted((str(c), 500, n) for c, n in per_conversation if n > 500)
     assert len(long_ones) == SIZE.long_conversations
     assert sorted((str(c), r, t) for c, r, t in truncated) == long_ones
-    assert costs["intercom_conversation_parts"]["conversations_truncated"] == len(truncated)
+    # flagged by each run that read it: a conversation bumped while the first run paged can move
+    # behind that run's cursor, and then only the incremental run reads it
+    flagged = [
+        m["conversations_truncated"]
+        for m in (
+            costs["intercom_conversation_parts"],
+            metadata(incremental, "intercom_conversation_parts"),
+        )
+    ]
+    assert max(flagged) == len(truncated)
 
     # data events: only the configured names, every one of them
     wanted = [

@@ -1,6 +1,6 @@
-"""Write API records into a staging table in bounded memory: Arrow chunks into DuckDB.
+"""Write API records into a staging table in bounded memory: pages of JSON into DuckDB.
 
-Records are buffered up to ``chunk_rows``, turned into an Arrow table with the entity's schema and
+Pages are buffered up to ``chunk_rows`` records, handed to DuckDB as JSON text, typed there and
 upserted into the staging table in one short transaction per chunk: a row replaces the row with the
 same ``upsert_key`` (for partitioned entities, the record's version in its own partition day). No
 run-wide buffer exists, in Python or in DuckDB, so memory does not grow with the number of records.
@@ -13,20 +13,46 @@ a record's old and new rows; every row is a real version of its record, and the 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import orjson
 import pyarrow as pa
 
-from intercom_salesforce.assets.extract.drift import PayloadObserver
-from intercom_salesforce.extract.entities import EPOCH_RANGE, EntitySpec
+from intercom_salesforce.assets.extract.drift import PayloadObserver, observe_sql
+from intercom_salesforce.extract.entities import EPOCH_RANGE, Column, EntitySpec
 from intercom_salesforce.warehouse import ident
 
 CHUNK_ROWS = 5_000
+# the buffered pages (``_chunk``) unnested: each record's JSON ``r``, its page's first position
+# ``base`` plus its place ``i`` in the page, and the page's parent
+RECORDS = (
+    "SELECT base, base + i AS _seq, parent, r FROM ("
+    "SELECT base, parent, unnest(rs) AS r, unnest(generate_series(0, len(rs) - 1)) AS i "
+    "FROM (SELECT base, parent, json_extract(page, '$[*]') AS rs FROM _chunk))"
+)
+
+
+def page_json(records: list[dict[str, Any]]) -> bytes:
+    """A page's records as UTF-8 JSON, in one call (orjson; the stdlib for integers past 64
+    bits, which orjson refuses)."""
+    try:
+        return orjson.dumps(records)
+    except TypeError:
+        return json.dumps(records, ensure_ascii=False).encode()
 
 
 class StagingWriter:
+    """Stages pages of one entity's records: JSON in, typed rows out, all of it in DuckDB.
+
+    A page is handed over as it came (one ``json.dumps`` of its records). At each chunk DuckDB
+    unnests the pages, reads every record's keys in one parse (``json_transform`` with the
+    entity's structure), counts drift (``json_type``) and upserts the typed rows. No Python runs
+    per record: that is what keeps a million contacts from costing minutes of interpreter time.
+    """
+
     def __init__(
         self,
         conn: duckdb.DuckDBPyConnection,
@@ -39,41 +65,67 @@ class StagingWriter:
             raise ValueError(f"{spec.name} is partitioned by day: a timezone is required")
         self.conn, self.spec, self.run_id, self.tz = conn, spec, run_id, tz
         self.chunk_rows = chunk_rows
-        self.buffer: list[dict[str, Any]] = []
+        self.pages: list[bytes] = []
+        self.parents: list[str | None] = []
+        self.bases: list[int] = []
+        self.buffered = 0  # records in ``pages``
         self.appended = 0  # records handed to the writer
         self.written = 0  # rows inserted (after collapsing repeats within a chunk)
         self.extracted_at = datetime.now(UTC)
-        self._select = self._build_select()
         self.observer = PayloadObserver(spec)
+        self._records = self._records_sql()
+        self._select = self._build_select()
 
-    def add(self, record: dict[str, Any]) -> None:
-        # a drifted key is counted (and its value nulled) instead of crashing the conversion
-        self.buffer.append(self.spec.row(self.observer.observe(record)))
-        if len(self.buffer) >= self.chunk_rows:
+    def add_page(self, records: list[dict[str, Any]], parent: str | None = None) -> None:
+        """Buffer a page of records; ``parent`` fills ``spec.parent_field`` on each of them."""
+        if not records:
+            return
+        self.pages.append(page_json(records))
+        self.parents.append(parent)
+        self.bases.append(self.appended + self.buffered)
+        self.buffered += len(records)
+        if self.buffered >= self.chunk_rows:
             self.flush()
 
-    def _build_select(self) -> str:
-        exprs = []
-        for c in self.spec.columns:
-            name = ident(c.name)
-            if c.type == "TIMESTAMPTZ":
-                # a value no timestamp can hold (microseconds, say) is NULL, not a failed extract
-                exprs.append(
-                    f"CASE WHEN {name} BETWEEN {EPOCH_RANGE[0]} AND {EPOCH_RANGE[1]} "
-                    f"THEN to_timestamp({name}) END AS {name}"
-                )
-            elif c.type == "JSON":
-                exprs.append(f"{name}::JSON AS {name}")
-            else:
-                exprs.append(name)
-        if self.spec.partitioned:
-            exprs.append("(to_timestamp(updated_at) AT TIME ZONE $tz)::DATE AS partition_date")
-        exprs += ["$extracted_at::TIMESTAMPTZ AS extracted_at", "$run_id AS run_id"]
-        # a record updated while we paged can come twice in one chunk; keep its newest copy
-        order = "updated_at DESC, " if self.spec.partitioned else ""
+    def _records_sql(self) -> str:
+        """One row per buffered record: its order ``_seq``, parent, its keys read in one parse
+        (``s``) and their JSON types (``t``, for drift)."""
+        paths = self.observer.paths()
+        types = f"json_type(r, {paths})" if self.observer.columns else "NULL::VARCHAR[]"
+        structure = "'" + self.spec.structure().replace("'", "''") + "'"
         return (
-            f"SELECT {', '.join(exprs)} FROM _chunk "
-            f"QUALIFY row_number() OVER (PARTITION BY {ident(self.spec.id_column)} "
+            f"SELECT _seq, parent AS _parent, json_transform(r, {structure}) AS s, "
+            f"{types} AS t FROM ({RECORDS})"
+        )
+
+    def _value(self, column: Column) -> str:
+        value = column.select()
+        if column.name == self.spec.parent_field:
+            value = f"coalesce(_parent, {value})"
+        if column.type == "TIMESTAMPTZ":
+            # a value no timestamp can hold (microseconds, say) is NULL, not a failed extract
+            value = (
+                f"CASE WHEN {value} BETWEEN {EPOCH_RANGE[0]} AND {EPOCH_RANGE[1]} "
+                f"THEN to_timestamp({value}) END"
+            )
+        return value
+
+    def _build_select(self) -> str:
+        spec = self.spec
+        exprs = [f"{self._value(c)} AS {ident(c.name)}" for c in spec.columns]
+        order = ""
+        if spec.partitioned:
+            updated = next(c for c in spec.columns if c.name == "updated_at").select()
+            exprs.append(f"(to_timestamp({updated}) AT TIME ZONE $tz)::DATE AS partition_date")
+            exprs.append(f"{updated} AS _updated")
+            # a record updated while we paged can come twice in one chunk; keep its newest copy
+            order = "_updated DESC, "
+        exprs += ["$extracted_at::TIMESTAMPTZ AS extracted_at", "$run_id AS run_id", "_seq"]
+        drop = "_seq, _updated" if spec.partitioned else "_seq"
+        return (
+            f"SELECT * EXCLUDE ({drop}) FROM ("
+            f"SELECT {', '.join(exprs)} FROM _records) "
+            f"QUALIFY row_number() OVER (PARTITION BY {ident(spec.id_column)} "
             f"ORDER BY {order}_seq DESC) = 1"
         )
 
@@ -85,11 +137,14 @@ class StagingWriter:
 
     def flush(self) -> None:
         """Upsert the buffered records in one transaction."""
-        if not self.buffer:
+        if not self.pages:
             return
-        chunk = pa.Table.from_pylist(self.buffer, schema=self.spec.arrow_schema)
-        chunk = chunk.append_column(
-            "_seq", pa.array(range(self.appended, self.appended + len(self.buffer)), pa.int64())
+        chunk = pa.table(
+            {
+                "page": pa.array(self.pages, pa.string()),
+                "parent": pa.array(self.parents, pa.string()),
+                "base": pa.array(self.bases, pa.int64()),
+            }
         )
         keys = self.spec.upsert_key if self.spec.partitioned else (self.spec.id_column,)
         match = " AND ".join(f"t.{ident(k)} = s.{ident(k)}" for k in keys)
@@ -97,6 +152,10 @@ class StagingWriter:
         self.conn.register("_chunk", chunk)
         try:
             self.conn.execute("BEGIN")
+            self.conn.execute(f"CREATE OR REPLACE TEMP TABLE _records AS {self._records}")
+            counts = self.conn.execute(observe_sql(self.spec, "_records")).fetchone()
+            assert counts is not None
+            self.observer.add(self.conn, counts, f"({RECORDS})")
             self.conn.execute(
                 f"CREATE OR REPLACE TEMP TABLE _staged AS {self._select}", self._params()
             )
@@ -104,14 +163,15 @@ class StagingWriter:
             self.conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _staged")
             self.written += self.conn.execute("SELECT count(*) FROM _staged").fetchall()[0][0]
             self.conn.execute("DROP TABLE _staged")
+            self.conn.execute("DROP TABLE _records")
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
         finally:
             self.conn.unregister("_chunk")
-        self.appended += len(self.buffer)
-        self.buffer = []
+        self.appended += self.buffered
+        self.pages, self.parents, self.bases, self.buffered = [], [], [], 0
 
     def finish_window(self, first_day: str, last_day: str) -> int:
         """Full refresh: drop the window's rows this run did not write; returns rows in it."""

@@ -217,8 +217,7 @@ def read_window(
             progress.page(len(found), page.get("total_count"))
             kept, reached_mark = in_window(found, start_ts, end_ts, seen)
             seen["sub_list_calls"] += complete_all_sub_lists(client, spec, kept)
-            for record in kept:
-                writer.add(record)
+            writer.add_page(kept)
             if spec.read == "search" and plan.incremental and reached_mark:
                 pages.close()
                 break
@@ -342,11 +341,10 @@ def read_children(
             continue
         children, total = got
         progress.page(len(children))
-        kept = 0
-        for child in children:
-            if wanted is None or child.get(spec.wanted_field or "") in wanted:
-                writer.add({**child, spec.parent_field: parent_id} if spec.parent_field else child)
-                kept += 1
+        if wanted is not None:
+            children = [c for c in children if c.get(spec.wanted_field or "") in wanted]
+        writer.add_page(children, parent_id if spec.parent_field else None)
+        kept = len(children)
         row: tuple[Any, ...] = (parent_id, updated_at, kept)
         if spec.coverage.total_paths:
             row += (total, kept < total)
@@ -372,7 +370,6 @@ def read_list(
         for page in paginator(spec.paging, spec.path, params).pages(client):
             found = records(page, spec.key)
             progress.page(len(found))
-            for record in found:
-                writer.add(record)
+            writer.add_page(found)
     rows = writer.finish_all()
     return Staged(Plan("full_refresh"), rows, writer.written)
