@@ -276,25 +276,36 @@ def fetch_children(
 
 
 def coverage_columns(coverage: Coverage) -> tuple[str, ...]:
+    """The per-parent columns of a coverage row (the wanted values are one per read, apart)."""
     columns = (coverage.parent_column, "updated_at", coverage.count_column)
-    columns += ("parts_total", "truncated") if coverage.total_paths else ()
-    return columns + ((coverage.wanted_column,) if coverage.wanted_column else ())
+    return columns + (("parts_total", "truncated") if coverage.total_paths else ())
 
 
 def upsert_coverage(
-    conn: duckdb.DuckDBPyConnection, coverage: Coverage, rows: list[tuple[Any, ...]]
+    conn: duckdb.DuckDBPyConnection,
+    coverage: Coverage,
+    rows: list[tuple[Any, ...]],
+    wanted: frozenset[str] | None = None,
 ) -> None:
-    """Record which parents' children were read, in one statement (through Arrow)."""
+    """Record which parents' children were read, in one statement (through Arrow). ``wanted``
+    is the same for every parent of a read, so it is one parameter, not a column per row."""
     if not rows:
         return
     columns = coverage_columns(coverage)
-    batch = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
+    batch = pa.table(dict(zip(columns, map(list, zip(*rows, strict=True)), strict=True)))
     names = ", ".join(ident(c) for c in columns)
+    params: list[Any] = []
+    if coverage.wanted_column:
+        names_in, values = f"{names}, {ident(coverage.wanted_column)}", f"{names}, ?::VARCHAR[]"
+        params.append(sorted(wanted or ()))
+    else:
+        names_in, values = names, names
     conn.register("_coverage", batch)
     try:
         conn.execute(
-            f"INSERT OR REPLACE INTO {coverage.table} ({names}, fetched_at) "
-            f"SELECT {names}, now() FROM _coverage"
+            f"INSERT OR REPLACE INTO {coverage.table} ({names_in}, fetched_at) "
+            f"SELECT {values}, now() FROM _coverage",
+            params,
         ).fetchall()
     finally:
         conn.unregister("_coverage")
@@ -327,7 +338,7 @@ def read_children(
 
     def save_coverage() -> None:
         writer.flush()  # children first: coverage must never claim children not yet staged
-        upsert_coverage(conn, spec.coverage, coverage)
+        upsert_coverage(conn, spec.coverage, coverage, wanted)
 
     def fetch(item: tuple[str, Any]) -> tuple[list[dict[str, Any]], int] | None:
         return fetch_children(client, spec, item[0])
@@ -350,8 +361,6 @@ def read_children(
             row += (total, kept < total)
             if kept < total:
                 tally.truncated.append(row)
-        if spec.coverage.wanted_column:
-            row += (sorted(wanted or ()),)
         coverage.append(row)
         if len(coverage) >= COVERAGE_BATCH:
             save_coverage()
