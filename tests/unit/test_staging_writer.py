@@ -91,7 +91,8 @@ def stage(conn: duckdb.DuckDBPyConnection, spec: Any, pages: list[list[dict]], *
     conn.execute("CREATE SCHEMA IF NOT EXISTS staging")
     conn.execute(f"DROP TABLE IF EXISTS {spec.table}")
     conn.execute(spec.create_sql())
-    writer = StagingWriter(conn, spec, "run-1", tz="UTC", chunk_rows=3)
+    # chunks of a few records, each parsed in slices of a page or two
+    writer = StagingWriter(conn, spec, "run-1", tz="UTC", chunk_rows=6, parse_rows=2)
     for page in pages:
         writer.add_page(page, **kw)
     writer.finish_upsert()
