@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
-from intercom_salesforce.warehouse import ident
+from intercom_salesforce.warehouse import ident, literal
 
 DuckType = Literal["VARCHAR", "BIGINT", "DOUBLE", "BOOLEAN", "JSON", "TIMESTAMPTZ"]
 # how each staged type is read out of a record's JSON (``json_transform``): timestamps arrive as
@@ -70,21 +70,16 @@ class Column:
             return f"({self.expr})::{WIRE[self.type]}"
         if "." in self.path:
             top, rest = self.path.split(".", 1)
-            inner = "$." + ".".join(json_key(p) for p in rest.split("."))
-            value = f"json_extract(s.{ident(top)}, {quote(inner)})"
+            inner = literal("$." + ".".join(json_key(p) for p in rest.split(".")))
             if self.type == "JSON":
-                return value
-            return f"TRY_CAST(json_extract_string(s.{ident(top)}, {quote(inner)}) AS {WIRE[self.type]})"
+                return f"json_extract(s.{ident(top)}, {inner})"
+            return f"TRY_CAST(json_extract_string(s.{ident(top)}, {inner}) AS {WIRE[self.type]})"
         return f"s.{ident(self.path)}"
 
 
 def json_key(key: str) -> str:
     """A key as one step of a JSON path, quoted so any name is read literally."""
     return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 ReadStrategy = Literal["search", "scroll", "children", "list"]
@@ -219,7 +214,7 @@ def _out_of_range(*names: str) -> Column:
     """The record's timestamps no date can hold (milliseconds or microseconds sent as seconds),
     as sent: staged as NULL, kept here, so the quality gate puts the record in review."""
     lo, hi = EPOCH_RANGE
-    entries = ", ".join(f"{{'k': {quote(n)}, 'v': s.{ident(n)}}}" for n in names)
+    entries = ", ".join(f"{{'k': {literal(n)}, 'v': s.{ident(n)}}}" for n in names)
     bad = f"list_filter([{entries}], lambda e: e.v NOT BETWEEN {lo} AND {hi})"
     return Column(
         "invalid_timestamps",
@@ -256,9 +251,11 @@ def _ids(sub: str) -> Column:
 def _nested_list(name: str, sub: str, inner: str, attr: str = "id") -> Column:
     """``attr`` of each object in ``sub.inner`` (Intercom's ``{"type": ..., "tags": [...]}``)."""
     v = f"s.{ident(sub)}"
-    items = f"json_extract({v}, {quote('$.' + json_key(inner) + '[*]')})"
+    items = f"json_extract({v}, {literal('$.' + json_key(inner) + '[*]')})"
     objects = f"list_filter({items}, lambda i: json_type(i) = 'OBJECT')"
-    values = f"list_transform({objects}, lambda i: json_extract(i, {quote('$.' + json_key(attr))}))"
+    values = (
+        f"list_transform({objects}, lambda i: json_extract(i, {literal('$.' + json_key(attr))}))"
+    )
     return Column(
         name,
         "JSON",

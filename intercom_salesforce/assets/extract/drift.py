@@ -3,8 +3,8 @@
 Intercom sends every documented key, null when unset. A key that stops arriving (renamed upstream)
 or arrives with another JSON type (retyped) would otherwise turn into silent nulls or a crash deep
 in a conversion. The observer counts, per staged column, records where the key was missing or its
-value had the wrong type (in SQL, chunk by chunk, as the writer stages them), keeps one sample, and writes the counts to
-``staging.payload_observations``; the quality gate fails, blocking and naming the column, when a
+value had the wrong type (in SQL, chunk by chunk, as the writer stages them), keeps one sample,
+and writes the counts to ``staging.payload_observations``; the quality gate fails, blocking and naming the column, when a
 key never arrived in a run's records or any value had the wrong type.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from intercom_salesforce.extract.entities import Column, EntitySpec, json_key
+from intercom_salesforce.warehouse import literal
 
 OBSERVATIONS = "staging.payload_observations"
 
@@ -61,13 +62,13 @@ def observe_sql(spec: EntitySpec, records: str) -> str:
 
 
 def wrong_type(column: Column, json_type: str) -> str:
-    accepted = ", ".join(f"'{a}'" for a in (*ACCEPTS[column.type], "NULL"))
+    accepted = ", ".join(literal(a) for a in (*ACCEPTS[column.type], "NULL"))
     return f"{json_type} NOT IN ({accepted})"
 
 
 def path(column: Column) -> str:
     """The column's key as a JSON path literal."""
-    return "'$." + json_key(column.path).replace("'", "''") + "'"
+    return literal("$." + json_key(column.path))
 
 
 def sample_sql(column: Column, records: str) -> str:

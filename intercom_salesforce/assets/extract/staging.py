@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from intercom_salesforce.assets.extract.drift import PayloadObserver, observe_sql
 from intercom_salesforce.extract.entities import EPOCH_RANGE, Column, EntitySpec
-from intercom_salesforce.warehouse import ident
+from intercom_salesforce.warehouse import ident, literal
 
 CHUNK_ROWS = 5_000
 # records parsed by one statement: DuckDB holds the parsed JSON of every record a statement reads
@@ -100,7 +100,7 @@ class StagingWriter:
         (``s``) and their JSON types (``t``, for drift)."""
         paths = self.observer.paths()
         types = f"json_type(r, {paths})" if self.observer.columns else "NULL::VARCHAR[]"
-        structure = "'" + self.spec.structure().replace("'", "''") + "'"
+        structure = literal(self.spec.structure())
         return (
             f"SELECT _seq, parent AS _parent, json_transform(r, {structure}) AS s, "
             f"{types} AS t FROM ({records_sql('_slice')})"

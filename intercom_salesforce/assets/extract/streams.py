@@ -293,17 +293,16 @@ def upsert_coverage(
         return
     columns = coverage_columns(coverage)
     batch = pa.table(dict(zip(columns, map(list, zip(*rows, strict=True)), strict=True)))
-    names = ", ".join(ident(c) for c in columns)
+    names = values = ", ".join(ident(c) for c in columns)
     params: list[Any] = []
     if coverage.wanted_column:
-        names_in, values = f"{names}, {ident(coverage.wanted_column)}", f"{names}, ?::VARCHAR[]"
+        names += f", {ident(coverage.wanted_column)}"
+        values += ", ?::VARCHAR[]"
         params.append(sorted(wanted or ()))
-    else:
-        names_in, values = names, names
     conn.register("_coverage", batch)
     try:
         conn.execute(
-            f"INSERT OR REPLACE INTO {coverage.table} ({names_in}, fetched_at) "
+            f"INSERT OR REPLACE INTO {coverage.table} ({names}, fetched_at) "
             f"SELECT {values}, now() FROM _coverage",
             params,
         ).fetchall()
