@@ -7,9 +7,11 @@ The data events stream reads one listing per contact (``GET /events``) on
 ``IntercomClient.map_concurrent``, 24 readers by default (sized for 100 ms a call). Here contacts
 of a seeded world are read that way with the Intercom emulator in a process of its own, so the CPU
 measured (``getrusage``: user and system) is the reader's alone, under an allowance high enough
-never to wait. With ``--transport`` each row is read a second time through a plain
-``requests.Session`` on the same number of threads (no limiter, no retries): what the client's
-urllib3 transport saves against requests' per-call preparation. At zero latency the readers are CPU-bound on a 2-core machine; at 100 ms they wait.
+never to wait. With ``--transport`` each row is read twice more on the same number of threads
+(no limiter, no retries): through a plain ``requests.Session``, and through a bare urllib3 pool
+(requests' own engine, which the client used before libcurl): what the client's libcurl
+transport saves. At zero latency the readers are CPU-bound on a 2-core machine; at 100 ms they
+wait.
 Each row reads ``--calls`` contacts at zero latency, ``workers × --calls-per-worker`` with
 latency (at most ``--contacts``), and prints
 calls, wall seconds, calls a second, and the CPU milliseconds a call cost in user and in system
@@ -116,6 +118,33 @@ def read_events_requests(url: str, ids: list[str], workers: int) -> dict[str, fl
     return measured(read)
 
 
+def read_events_urllib3(url: str, ids: list[str], workers: int) -> dict[str, float]:
+    """The same listings through a bare urllib3 pool manager, connections kept alive."""
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlencode
+
+    import orjson
+    import urllib3
+
+    from intercom_salesforce.settings import SANDBOX_INTERCOM_TOKEN
+
+    pool = urllib3.PoolManager(maxsize=max(10, workers), retries=False)
+    headers = {"Authorization": f"Bearer {SANDBOX_INTERCOM_TOKEN}", "Accept": "application/json"}
+
+    def fetch(cid: str) -> None:
+        query = urlencode({"type": "user", "intercom_user_id": cid})
+        resp = pool.request("GET", f"{url}/events?{query}", headers=headers)
+        assert resp.status == 200, resp.status
+        orjson.loads(resp.data)
+
+    def read() -> int:
+        with ThreadPoolExecutor(workers) as executor:
+            list(executor.map(fetch, ids))
+        return len(ids)
+
+    return measured(read)
+
+
 def main() -> None:
     from intercom_salesforce.sandbox.intercom.store import IntercomStore
     from intercom_salesforce.sandbox.runtime import SandboxState, seed
@@ -156,6 +185,7 @@ def main() -> None:
                     readers = [("IntercomClient", read_events)]
                     if args.transport:
                         readers.append(("requests.Session", read_events_requests))
+                        readers.append(("urllib3.PoolManager", read_events_urllib3))
                     for name, reader in readers:
                         got = reader(url, ids[:calls], workers)
                         print(

@@ -207,6 +207,20 @@ class IntercomClient:
         """Exponential backoff with full jitter."""
         return random.uniform(0, min(30.0, self.r.backoff_base_seconds * 2**attempt))
 
+    def _before_send(self, method: str, path: str) -> Callable[[int], None]:
+        """What runs as a request is about to go out (see ``Transport.request``): the limiter's
+        wait, then the call is counted. A resend by the transport after a dropped connection is
+        also a connection error and a retry."""
+
+        def before_send(resent: int) -> None:
+            self._throttle()
+            self.stats.count(method, path)
+            if resent:
+                self.stats.bump("connection_errors")
+                self.stats.bump("retries")
+
+        return before_send
+
     def request(
         self,
         method: str,
@@ -225,13 +239,14 @@ class IntercomClient:
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         attempt = 0
         limited = 0
+        before_send = self._before_send(method, path)
         while True:
-            self._throttle()
-            self.stats.count(method, path)
             status: int | None = None
             body: Any = None
             try:
-                resp = self.transport.request(method, url, json=json, params=params)
+                resp = self.transport.request(
+                    method, url, json=json, params=params, before_send=before_send
+                )
                 status = resp.status_code
                 self._record_limits(resp)
                 if status == 429:
@@ -374,7 +389,9 @@ class IntercomResource(dg.ConfigurableResource):
         description="A full read of a window of several days runs as up to this many searches "
         "side by side, each over consecutive whole days (within the one rate limiter).",
     )
-    timeout_seconds: float = Field(default=30.0, description="Connect and read timeout per call.")
+    timeout_seconds: float = Field(
+        default=30.0, description="Connect timeout, and the longest one call may take."
+    )
     max_retries: int = Field(default=6, description="Retries of a 5xx, timeout or dropped call.")
     max_rate_limit_waits: int = Field(default=30, description="429s tolerated for one call.")
     backoff_base_seconds: float = Field(

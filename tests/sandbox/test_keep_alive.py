@@ -1,5 +1,5 @@
 """Both emulators keep HTTP/1.1 connections alive, as Intercom and Salesforce do: a client that
-reuses its connections (the Intercom client's urllib3 pool, simple-salesforce's
+reuses its connections (the Intercom client's libcurl handles, simple-salesforce's
 ``requests.Session``) opens one, not one per call."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def _connections(session, url: str) -> int:
 
 def _intercom_connections(client) -> int:
     """Connections an Intercom client has opened so far (it calls one host)."""
-    return _pool_connections(client.transport.pool.pools)
+    return client.transport.connections_opened
 
 
 def test_intercom_answers_many_calls_on_one_connection(sandbox: Sandbox):

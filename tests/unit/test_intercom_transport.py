@@ -1,14 +1,24 @@
-"""The Intercom transport's query strings: encoded as requests encodes them."""
+"""The Intercom transport: query strings encoded as requests encodes them, response headers,
+dropped connections and proxies, against loopback sockets."""
 
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intercom_salesforce.resources.intercom_transport import query_url
+from intercom_salesforce.resources.intercom import IntercomResource
+from intercom_salesforce.resources.intercom_transport import (
+    TransportError,
+    parse_headers,
+    query_url,
+)
 
 keys = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=8)
 values = st.one_of(
@@ -33,3 +43,109 @@ def test_query_url_matches_requests(params: dict, has_query: bool):
 def test_query_url_without_params_is_the_url():
     assert query_url("https://x/events?page=2", None) == "https://x/events?page=2"
     assert query_url("https://x/events", {"a": None}) == "https://x/events"
+
+
+def test_headers_are_the_last_responses_case_insensitive():
+    """A proxy's answer to CONNECT comes first; only the API's headers count, in any case."""
+    lines = [
+        b"HTTP/1.1 200 Connection established\r\n",
+        b"Proxy-Agent: squid\r\n",
+        b"\r\n",
+        b"HTTP/1.1 429 Too Many Requests\r\n",
+        b"X-RateLimit-Remaining: 0\r\n",
+        b"x-ratelimit-reset: 1767225600\r\n",
+        b"Vary: Accept\r\n",
+        b"Vary: Origin\r\n",
+        b"\r\n",
+    ]
+    headers = parse_headers(lines)
+    assert headers["x-ratelimit-remaining"] == "0"
+    assert headers["X-RateLimit-Reset"] == "1767225600"
+    assert headers["vary"] == "Accept, Origin"
+    assert "Proxy-Agent" not in headers
+
+
+class RawServer:
+    """A loopback HTTP/1.1 server that answers requests as ``answer(n)`` says: the bytes to send
+    for the n-th request (counted over all connections), or None to close the connection
+    without a byte; records each request's first line."""
+
+    def __init__(self, answer: Callable[[int], bytes | None]):
+        self.answer, self.lines = answer, []
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
+
+    def _connection(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as reader:
+            while line := reader.readline():
+                self.lines.append(line.decode().strip())
+                while reader.readline() not in (b"\r\n", b""):
+                    pass  # the request's headers: no body in these tests
+                reply = self.answer(len(self.lines))
+                if reply is None:
+                    return
+                conn.sendall(reply)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def ok(body: bytes = b'{"type": "list", "data": []}') -> bytes:
+    return (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+
+
+def test_a_request_resent_after_a_dropped_connection_counts_as_a_call_and_a_failure():
+    """libcurl sends a request again on a fresh connection when a kept-alive one closes before
+    answering; the client must see that call, or its counts and its limiter fall short."""
+    server = RawServer(lambda n: None if n == 2 else ok())
+    try:
+        client = IntercomResource(access_token="t", base_url=server.url).client()
+        for _ in range(3):
+            assert client.get("/tags") == {"type": "list", "data": []}
+        assert len(server.lines) == 4
+        assert client.stats.calls == 4
+        assert client.stats.connection_errors == 1 and client.stats.retries == 1
+        assert client.limiter._used == 4
+    finally:
+        server.close()
+
+
+def test_a_connection_dropped_for_good_is_a_transport_error_naming_the_call():
+    server = RawServer(lambda n: None)
+    try:
+        transport = IntercomResource(access_token="secret-token", base_url=server.url).client()
+        with pytest.raises(TransportError) as failed:
+            transport.transport.request("GET", f"{server.url}/tags", params={"email": "a@b.c"})
+        assert failed.value.sent == 1
+        assert f"GET {server.url}/tags:" in str(failed.value)
+        assert "secret-token" not in str(failed.value) and "a@b.c" not in str(failed.value)
+    finally:
+        server.close()
+
+
+def test_a_proxy_of_the_environment_carries_the_calls(monkeypatch: pytest.MonkeyPatch):
+    """``HTTPS_PROXY`` routes calls to an https host through a CONNECT tunnel, as requests does."""
+    proxy = RawServer(lambda n: b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+    try:
+        for var in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY"):
+            monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        client = IntercomResource(access_token="t", base_url="https://api.intercom.io").client()
+        with pytest.raises(TransportError):
+            client.transport.request("GET", "https://api.intercom.io/me")
+        assert proxy.lines[0].startswith("CONNECT api.intercom.io:443 ")
+    finally:
+        proxy.close()
