@@ -208,19 +208,18 @@ class IntercomClient:
         """Exponential backoff with full jitter."""
         return random.uniform(0, min(30.0, self.r.backoff_base_seconds * 2**attempt))
 
-    def _before_send(self, method: str, path: str) -> Callable[[int], None]:
-        """What runs as a request is about to go out (see ``Transport.request``): the limiter's
-        wait, then the call is counted. A resend by the transport after a dropped connection is
-        also a connection error and a retry."""
+    def _on_resend(self, method: str, path: str) -> Callable[[], None]:
+        """What runs before the transport sends a request again after a dropped connection
+        (see ``Transport.request``): that call waits for the limiter and is counted like any
+        other, and it is a connection error and a retry."""
 
-        def before_send(resent: int) -> None:
+        def on_resend() -> None:
             self._throttle()
             self.stats.count(method, path)
-            if resent:
-                self.stats.bump("connection_errors")
-                self.stats.bump("retries")
+            self.stats.bump("connection_errors")
+            self.stats.bump("retries")
 
-        return before_send
+        return on_resend
 
     def request(
         self,
@@ -240,13 +239,15 @@ class IntercomClient:
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         attempt = 0
         limited = 0
-        before_send = self._before_send(method, path)
+        on_resend = self._on_resend(method, path)
         while True:
+            self._throttle()
+            self.stats.count(method, path)
             status: int | None = None
             body: Any = None
             try:
                 resp = self.transport.request(
-                    method, url, json=json, params=params, before_send=before_send
+                    method, url, json=json, params=params, on_resend=on_resend
                 )
                 status = resp.status_code
                 self._record_limits(resp)

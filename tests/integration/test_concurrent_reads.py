@@ -51,8 +51,8 @@ def test_concurrent_reads_find_every_record_once_within_the_allowance(sandbox):
             sent.append(time.time())
         count(method, path)
 
-    # the client counts a call as it leaves, on its connection (a resend after a dropped
-    # connection included): record when, nothing else
+    # the client counts a call as the limiter lets it go (a resend after a dropped connection
+    # included): record when, nothing else
     client.stats.count = timed
     threads: set[str] = set()
 
