@@ -27,6 +27,7 @@ from intercom_salesforce.sandbox.intercom import (
     create_app,
 )
 from intercom_salesforce.sandbox.serving import start_in_thread
+from intercom_salesforce.sandbox.tls import SandboxTLS, ensure_tls
 from intercom_salesforce.sandbox.world import World, WorldSize
 from intercom_salesforce.settings import SANDBOX_INTERCOM_TOKEN
 
@@ -65,11 +66,14 @@ def make_emulator(
 ) -> Iterator[Callable[..., Emulator]]:
     started: list[Emulator] = []
 
-    def make(**config: Any) -> Emulator:
+    def make(tls: SandboxTLS | None = None, **config: Any) -> Emulator:
         path = tmp_path / f"intercom{len(started)}.sqlite"
         path.write_bytes(world_db.read_bytes())
         store = IntercomStore(path)
-        server = start_in_thread(create_app(store, IntercomEmulatorConfig(**config)))
+        server = start_in_thread(
+            create_app(store, IntercomEmulatorConfig(**config)),
+            ssl_context=tls.ssl_context if tls else None,
+        )
         emu = Emulator(server.url, store, server)
         started.append(emu)
         return emu
@@ -295,3 +299,26 @@ def test_proxy_and_ca_bundle_of_the_environment_still_apply(
     )
     assert transport.proxy == expected
     assert transport.ca_bundle == "/etc/corporate/ca.pem"
+
+
+def test_tls_is_verified_against_the_ca_bundle_of_the_environment(
+    make_emulator, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Intercom speaks HTTPS: the client verifies the server against the CA bundle the
+    environment names (as requests does), keeps its TLS connection alive, and refuses a server
+    that bundle does not vouch for, naming the call."""
+    tls = ensure_tls(tmp_path / "state")
+    emu = make_emulator(tls=tls)
+    assert emu.url.startswith("https://")
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.ca_path))
+    client = emu.resource().client()
+    for _ in range(3):
+        assert client.get("/admins")["type"] == "admin.list"
+    assert client.transport.connections_opened == 1
+
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    untrusting = emu.resource(max_retries=1).client()  # certifi's bundle: not the sandbox CA
+    with pytest.raises(IntercomAPIError) as failed:
+        untrusting.get("/admins")
+    assert "GET /admins" in str(failed.value) and "curl error 60" in str(failed.value)
