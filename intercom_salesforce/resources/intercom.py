@@ -245,6 +245,7 @@ class IntercomClient:
             self.stats.count(method, path)
             status: int | None = None
             body: Any = None
+            give_up = False
             try:
                 resp = self.transport.request(
                     method, url, json=json, params=params, on_resend=on_resend
@@ -274,9 +275,10 @@ class IntercomClient:
             except TransportError as exc:
                 self.stats.bump("connection_errors")
                 body = repr(exc)
+                give_up = exc.final  # an untrusted certificate, say: no retry mends it
             except ValueError as exc:  # a truncated or non-JSON 2xx body
                 body = repr(exc)
-            if attempt >= self.r.max_retries:
+            if give_up or attempt >= self.r.max_retries:
                 raise IntercomAPIError(method, path, status, body)
             attempt += 1
             self.stats.bump("retries")

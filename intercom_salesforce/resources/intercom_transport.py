@@ -34,16 +34,28 @@ import pycurl
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_environ_proxies, select_proxy
 
+#: libcurl errors that another attempt cannot mend: the server's certificate is not one the CA
+#: bundle vouches for, the bundle or a certificate cannot be read, the URL is wrong.
+FINAL_CURL_ERRORS = frozenset(
+    {
+        pycurl.E_UNSUPPORTED_PROTOCOL,
+        pycurl.E_URL_MALFORMAT,
+        pycurl.E_SSL_CERTPROBLEM,
+        pycurl.E_PEER_FAILED_VERIFICATION,
+        pycurl.E_SSL_CACERT_BADFILE,
+    }
+)
+
 
 class TransportError(Exception):
     """A call failed on the network: refused, dropped or reset connections, timeouts, TLS and
-    proxy errors, a truncated body (all retried by the client). Names the call and libcurl's
-    error; never the headers, which carry the token. ``sent`` is how many times the request
-    went out (see ``Response.sent``)."""
+    proxy errors, a truncated body (retried by the client unless ``final``: see
+    ``FINAL_CURL_ERRORS``). Names the call and libcurl's error; never the headers, which carry
+    the token. ``sent`` is how many times the request went out (see ``Response.sent``)."""
 
-    def __init__(self, message: str, sent: int):
+    def __init__(self, message: str, sent: int, final: bool = False):
         super().__init__(message)
-        self.sent = sent
+        self.sent, self.final = sent, final
 
 
 @dataclass(frozen=True)
@@ -206,7 +218,9 @@ class Transport:
         except pycurl.error as exc:
             code, message = exc.args if len(exc.args) == 2 else (None, str(exc))
             handle.close()  # its connection is in an unknown state
-            raise TransportError(f"{method} {url}: curl error {code}: {message}", sends) from None
+            raise TransportError(
+                f"{method} {url}: curl error {code}: {message}", sends, code in FINAL_CURL_ERRORS
+            ) from None
         self._release(handle)
         return Response(status, parse_headers(header_lines), content.getvalue(), sends)
 
