@@ -231,14 +231,18 @@ class IntercomClient:
         """Exponential backoff with full jitter."""
         return random.uniform(0, min(30.0, self.r.backoff_base_seconds * 2**attempt))
 
+    def _admit(self, method: str, path: str) -> None:
+        """A call about to go out: it waits for the limiter, then it is counted."""
+        self._throttle()
+        self.stats.count(method, path)
+
     def _on_resend(self, method: str, path: str) -> Callable[[], None]:
         """What runs before the transport sends a request again after a dropped connection
-        (see ``Transport.request``): that call waits for the limiter and is counted like any
-        other, and it is a connection error and a retry."""
+        (see ``Transport.request``): that call is admitted like any other, and it is a
+        connection error and a retry."""
 
         def on_resend() -> None:
-            self._throttle()
-            self.stats.count(method, path)
+            self._admit(method, path)
             self.stats.bump("connection_errors")
             self.stats.bump("retries")
 
@@ -264,8 +268,7 @@ class IntercomClient:
         limited = 0
         on_resend = self._on_resend(method, path)
         while True:
-            self._throttle()
-            self.stats.count(method, path)
+            self._admit(method, path)
             status: int | None = None
             body: Any = None
             give_up = False

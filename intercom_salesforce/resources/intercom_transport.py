@@ -51,7 +51,7 @@ class TransportError(Exception):
     """A call failed on the network: refused, dropped or reset connections, timeouts, TLS and
     proxy errors, a truncated body (retried by the client unless ``final``: see
     ``FINAL_CURL_ERRORS``). Names the call and libcurl's error; never the headers, which carry
-    the token. ``sent`` is how many times the request went out (see ``Response.sent``)."""
+    the token. ``sent`` is how many times the request went out (see ``Transport.request``)."""
 
     def __init__(self, message: str, sent: int, final: bool = False):
         super().__init__(message)
@@ -60,17 +60,11 @@ class TransportError(Exception):
 
 @dataclass(frozen=True)
 class Response:
-    """A finished call: its status, headers (case-insensitive) and whole body.
-
-    ``sent`` is how many times the request went out: libcurl sends it again, on a fresh
-    connection, when a kept-alive one closes before any byte of the answer (a dropped
-    connection); ``on_resend`` is told of each resend before it goes.
-    """
+    """A finished call: its status, headers (case-insensitive) and whole body."""
 
     status_code: int
     headers: Mapping[str, str]
     content: bytes
-    sent: int = 1
 
     def json(self) -> Any:
         try:
@@ -188,8 +182,9 @@ class Transport:
     ) -> Response:
         """Send one call and read its whole body; raises ``TransportError`` on network failures.
 
-        ``on_resend()`` runs before libcurl sends the request again on a fresh connection (see
-        ``Response.sent``): where the caller's rate limiter waits and counts that call too."""
+        ``on_resend()`` runs before libcurl sends the request again: it does so, once, on a
+        fresh connection when a kept-alive one closes before any byte of the answer (a dropped
+        connection). That is where the caller's rate limiter waits and counts that call too."""
         full_url = query_url(url, params)
         body = None if json is None else _dumps(json)
         handle = self._handle()
@@ -222,7 +217,7 @@ class Transport:
                 f"{method} {url}: curl error {code}: {message}", sends, code in FINAL_CURL_ERRORS
             ) from None
         self._release(handle)
-        return Response(status, parse_headers(header_lines), content.getvalue(), sends)
+        return Response(status, parse_headers(header_lines), content.getvalue())
 
 
 def _dumps(value: Any) -> bytes:

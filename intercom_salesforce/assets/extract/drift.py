@@ -4,8 +4,8 @@ Intercom sends every documented key, null when unset. A key that stops arriving 
 or arrives with another JSON type (retyped) would otherwise turn into silent nulls or a crash deep
 in a conversion. The observer counts, per staged column, records where the key was missing or its
 value had the wrong type (in SQL, chunk by chunk, as the writer stages them), keeps one sample,
-and writes the counts to ``staging.payload_observations``; the quality gate fails, blocking and naming the column, when a
-key never arrived in a run's records or any value had the wrong type.
+and writes the counts to ``staging.payload_observations``; the quality gate fails, blocking and
+naming the column, when a key never arrived in a run's records or any value had the wrong type.
 """
 
 from __future__ import annotations
