@@ -292,7 +292,7 @@ class IntercomClient:
                     if final is not None and final(status, body):
                         raise IntercomAPIError(method, path, status, body)
                 elif 200 <= status < 300:
-                    if resp.content.strip():
+                    if resp.content and not resp.content.isspace():
                         return resp.json()
                     self.stats.bump("empty_bodies")
                     body = "empty body"  # seen in the wild; retried like a 5xx

@@ -45,6 +45,12 @@ def test_query_url_without_params_is_the_url():
     assert query_url("https://x/events", {"a": None}) == "https://x/events"
 
 
+def test_headers_without_a_status_line_and_with_odd_spacing():
+    headers = parse_headers([b"X-A:1\r\n", b"x-b:  two words \r\n", b"Bad line\r\n", b"\r\n"])
+    assert dict(headers) == {"x-a": "1", "x-b": "two words"}
+    assert headers.get("X-B") == "two words" and "X-C" not in headers
+
+
 def test_headers_are_the_last_responses_case_insensitive():
     """A proxy's answer to CONNECT comes first; only the API's headers count, in any case."""
     lines = [
@@ -68,10 +74,10 @@ def test_headers_are_the_last_responses_case_insensitive():
 class RawServer:
     """A loopback HTTP/1.1 server that answers requests as ``answer(n)`` says: the bytes to send
     for the n-th request (counted over all connections), or None to close the connection
-    without a byte; records each request's first line."""
+    without a byte; records each request's first line and its body."""
 
     def __init__(self, answer: Callable[[int], bytes | None]):
-        self.answer, self.lines = answer, []
+        self.answer, self.lines, self.bodies = answer, [], []
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         threading.Thread(target=self._serve, daemon=True).start()
@@ -88,8 +94,12 @@ class RawServer:
         with conn, conn.makefile("rb") as reader:
             while line := reader.readline():
                 self.lines.append(line.decode().strip())
-                while reader.readline() not in (b"\r\n", b""):
-                    pass  # the request's headers: no body in these tests
+                length = 0
+                while (header := reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = header.decode().partition(":")
+                    if name.lower() == "content-length":
+                        length = int(value)
+                self.bodies.append(reader.read(length))
                 reply = self.answer(len(self.lines))
                 if reply is None:
                     return
@@ -149,3 +159,31 @@ def test_a_proxy_of_the_environment_carries_the_calls(monkeypatch: pytest.Monkey
         assert proxy.lines[0].startswith("CONNECT api.intercom.io:443 ")
     finally:
         proxy.close()
+
+
+def test_one_connection_carries_gets_and_writes_in_any_order():
+    """A handle reused after a plain GET sets only the URL; a write after it, and a GET after a
+    write, must still go out as themselves (method and body), on the one kept-alive connection."""
+    server = RawServer(lambda n: ok(b'{"n": %d}' % n))
+    try:
+        client = IntercomResource(access_token="t", base_url=server.url).client()
+        assert client.get("/tags", {"page": "1"}) == {"n": 1}
+        assert client.get("/tags", {"page": "2"}) == {"n": 2}
+        assert client.request("POST", "/tags", json={"name": "vip"}) == {"n": 3}
+        assert client.get("/admins") == {"n": 4}
+        assert client.request("PUT", "/contacts/1", json={"name": "A"}) == {"n": 5}
+        assert client.request("DELETE", "/tags/7") == {"n": 6}
+        assert client.get("/me") == {"n": 7}
+        assert [line.rsplit(" ", 1)[0] for line in server.lines] == [
+            "GET /tags?page=1",
+            "GET /tags?page=2",
+            "POST /tags",
+            "GET /admins",
+            "PUT /contacts/1",
+            "DELETE /tags/7",
+            "GET /me",
+        ]
+        assert server.bodies == [b"", b"", b'{"name":"vip"}', b"", b'{"name":"A"}', b"", b""]
+        assert client.transport.connections_opened == 1
+    finally:
+        server.close()
