@@ -539,7 +539,7 @@ def run_push(
     )
 
 
-@dg.asset(**PUSH, deps=["person_matches", *REFERENCE_MIRRORS])
+@dg.asset(**PUSH, deps=["person_matches", "intercom_data_events", *REFERENCE_MIRRORS])
 def salesforce_lead_upserts(
     context: dg.AssetExecutionContext,
     salesforce: SalesforceResource,
@@ -551,7 +551,15 @@ def salesforce_lead_upserts(
     return run_push(context, salesforce, warehouse, sync_settings, "Lead", PEOPLE)
 
 
-@dg.asset(**PUSH, deps=["person_matches", "salesforce_lead_upserts", *REFERENCE_MIRRORS])
+@dg.asset(
+    **PUSH,
+    deps=[
+        "person_matches",
+        "intercom_data_events",
+        "salesforce_lead_upserts",
+        *REFERENCE_MIRRORS,
+    ],
+)
 def salesforce_contact_upserts(
     context: dg.AssetExecutionContext,
     salesforce: SalesforceResource,
