@@ -115,11 +115,21 @@ def intercom_table(runs: dict[str, Any]) -> list[str]:
         "| run | stream | records read | calls | minimum | calls / minimum |",
         "|---|---|---:|---:|---:|---:|",
     ]
+    spared = []
     for label, run in runs.items():
         for name, fetched, calls, least in intercom_rows(run):
             out.append(
                 f"| {label} | {name} | {fetched:,} | {calls:,} | {least:,} | {calls / least:.3f} |"
             )
+        events = run["assets"].get("intercom_data_events", {})
+        if "contacts_not_needed" in events:
+            spared.append(f"{label}: {_num(events, 'contacts_not_needed'):,}")
+    if spared:
+        out += [
+            "",
+            "Contacts whose data events were not listed, matched for certain to a Salesforce "
+            "Contact while only Lead fields follow events: " + "; ".join(spared) + ".",
+        ]
     return out
 
 

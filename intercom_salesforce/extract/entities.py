@@ -144,6 +144,8 @@ class EntitySpec:
     # children kept only when this field holds a value a consumer asks for (event names that the
     # mapping's rules read); with no value asked for, nothing is read at all
     wanted_field: str | None = None
+    # assets whose results decide which parents are worth reading (the matches: see consumers)
+    after: tuple[str, ...] = ()
 
     @property
     def search_entity(self) -> str:
@@ -417,11 +419,14 @@ DATA_EVENTS = EntitySpec(
         wanted_column="event_names",
     ),
     wanted_field="event_name",
+    after=("person_matches",),
     description=(
         "Data events of the contacts that changed in the window, only when the mapping's rules "
         "read events, and only the names they read (plus sync_settings.event_names). Intercom "
         "has no workspace-wide feed: one listing per contact whose updated_at moved since its "
-        "events were read (staging.intercom_contact_event_coverage)."
+        "events were read (staging.intercom_contact_event_coverage). Read after the matches: a "
+        "contact matched for certain to an object no event rule writes (a Salesforce Contact, "
+        "when only Lead fields follow events) is not listed."
     ),
     columns=(
         Column("id"),

@@ -7,6 +7,7 @@ import csv
 import random
 
 import duckdb
+import requests
 
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
 from intercom_salesforce.sandbox.world import World
@@ -24,7 +25,8 @@ def person_index(world: World, intercom_id: str, n: int) -> int:
 
 def test_seeded_cases_end_as_designed(sandbox, tmp_path):
     first, last = full_range()
-    assert run_range(sandbox, tmp_path, first, last).success
+    result = run_range(sandbox, tmp_path, first, last)
+    assert result.success
     n = sandbox.seeded["intercom"]["contacts"]
     world = World(seed=7, size=world_size(n))  # the fixture's world, regenerated
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
@@ -94,6 +96,20 @@ def test_seeded_cases_end_as_designed(sandbox, tmp_path):
     legacy = next(world.intercom_id("contact", i) for i in range(n) if i % 97 == 41)
     assert (legacy, "mapping_unmapped_value") in review
     assert all(r["Intercom_Contact_Id__c"] != legacy for r in leads.values())
+    # data events: only Lead fields follow events, so a person matched for certain to a Contact
+    # is never listed; every other person (a Lead, unmatched, in review) is
+    listed = {
+        e["query"]["intercom_user_id"][0]
+        for e in requests.get(f"{sandbox.running.intercom_url}/_sandbox/requests", timeout=10)
+        .json()["requests"]
+        if e["path"] == "/events"
+    }
+    to_contacts = {k for k, m in matches.items() if m[1] == "Contact" and m[0] != "ambiguous"}
+    assert to_contacts and not (listed & to_contacts)
+    assert set(matches) - to_contacts <= listed
+    events = result.asset_materializations_for_node("intercom_data_events")[-1].metadata
+    assert events["contacts_not_needed"].value == len(to_contacts)
+    assert events["contacts_fetched"].value == len(listed)
 
 
 def test_one_percent_change_sends_only_that_column(sandbox, tmp_path):

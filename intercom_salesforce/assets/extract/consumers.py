@@ -2,16 +2,21 @@
 
 Data events cost one listing per changed contact, and only the mapping's lifecycle rules read them
 (``lifecycle.events``: a field set when a contact did an event). With no such rule for an object
-the mapping fills, no event is read at all.
+the mapping fills, no event is read at all. With rules for some objects only (``Lead.Status``,
+say), a contact already matched for certain to an object no rule writes (a Salesforce Contact)
+is not listed either: its events could change nothing that is sent.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from intercom_salesforce.assets.match.rules import PERSON_MATCHED
+from intercom_salesforce.assets.push.people import PEOPLE
 from intercom_salesforce.mapping import load_mapping
 from intercom_salesforce.mapping.model import Mapping
 from intercom_salesforce.resources.sync_settings import SyncSettings
+from intercom_salesforce.warehouse import literal
 
 
 def mapping_event_names(mapping: Mapping) -> frozenset[str]:
@@ -20,6 +25,34 @@ def mapping_event_names(mapping: Mapping) -> frozenset[str]:
         event
         for event, targets in mapping.lifecycle.events.items()
         if any(target.split(".", 1)[0] in mapping.objects for target in targets)
+    )
+
+
+def event_objects(mapping: Mapping) -> frozenset[str]:
+    """The mapped objects some lifecycle event rule writes a field of."""
+    return frozenset(
+        target.split(".", 1)[0]
+        for targets in mapping.lifecycle.events.values()
+        for target in targets
+        if target.split(".", 1)[0] in mapping.objects
+    )
+
+
+def events_needed_sql(mapping: Mapping) -> str | None:
+    """A condition on parent ``p`` (a contact of the window; the window's days are ``$1`` and
+    ``$2``): false when its events could change nothing sent. That is when its newest match in
+    the window is a certain one (by manual choice, id or email) to a person object no event rule
+    writes. An unmatched, ambiguous or not yet matched contact is read: it may become a Lead.
+    None when every person object has event rules (nobody is skipped)."""
+    written = event_objects(mapping)
+    spared = [o for o in PEOPLE.objects if o not in written]
+    if not written or not spared:
+        return None
+    rules = ", ".join(literal(r) for r in PERSON_MATCHED)
+    objects = ", ".join(literal(o) for o in spared)
+    return (
+        f"NOT EXISTS (SELECT 1 FROM ({PEOPLE.latest_matches_sql()}) m WHERE m.id = p.id "
+        f"AND m.rule IN ({rules}) AND m.sf_object IN ({objects}))"
     )
 
 

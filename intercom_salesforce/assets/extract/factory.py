@@ -7,13 +7,14 @@ per parent depends on its parent's asset. After the read, the run goes into the 
 """
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import duckdb
 
 from intercom_salesforce.assets.extract import ledger
-from intercom_salesforce.assets.extract.consumers import wanted_event_names
+from intercom_salesforce.assets.extract.consumers import events_needed_sql, wanted_event_names
 from intercom_salesforce.assets.extract.ledger import Plan
 from intercom_salesforce.assets.extract.staging import StagingWriter
 from intercom_salesforce.assets.extract.streams import (
@@ -26,6 +27,7 @@ from intercom_salesforce.assets.extract.streams import (
 )
 from intercom_salesforce.assets.partitions import daily_partitions, window_days
 from intercom_salesforce.extract.entities import EntitySpec
+from intercom_salesforce.mapping import load_mapping
 from intercom_salesforce.resources.intercom import IntercomClient, IntercomResource
 from intercom_salesforce.settings import workspace_timezone
 from intercom_salesforce.warehouse import WAREHOUSE_POOL, ensure_warehouse
@@ -93,11 +95,14 @@ class StreamRun:
         assert self.days is not None
         full = full_refresh_requested(self.context)
         plan = Plan("full_refresh" if full else "incremental")
-        wanted, why = None, ""
+        wanted, why, needed = None, "", None
         if self.spec.wanted_field:
-            wanted, why = wanted_event_names(self.context.resources.sync_settings)
-        needed = wanted is None or bool(wanted)
-        todo = changed_parents(self.conn, self.spec, self.days, full, wanted) if needed else []
+            settings = self.context.resources.sync_settings
+            wanted, why = wanted_event_names(settings)
+            needed = events_needed_sql(load_mapping(Path(settings.mapping_file)))
+        todo, spared = [], 0
+        if wanted is None or wanted:
+            todo, spared = changed_parents(self.conn, self.spec, self.days, full, wanted, needed)
         unit = self.spec.parent_unit
         self.progress = Progress(
             self.context.log, self.spec.name, every=200, total=len(todo), unit=unit
@@ -118,6 +123,8 @@ class StreamRun:
         if wanted is not None:
             extra[f"{self.spec.wanted_field}s"] = ", ".join(sorted(wanted)) or f"none: {why}"
             extra["read_because"] = why
+            # matched for certain to an object no event rule writes (see consumers)
+            extra[f"{unit}_not_needed"] = spared
         self.writer.flush()
         return Staged(plan, self.writer.written, self.writer.written, extra)
 
@@ -181,7 +188,9 @@ def build_stream_asset(spec: EntitySpec) -> dg.AssetsDefinition:
     @dg.asset(
         name=spec.name,
         description=spec.description,
-        deps=[dg.AssetKey(spec.parent.name)] if spec.parent else None,
+        deps=[dg.AssetKey(name) for name in (spec.parent.name, *spec.after)]
+        if spec.parent
+        else None,
         required_resource_keys=resources,
         **(PARTITIONED if spec.partitioned else COMMON),
     )

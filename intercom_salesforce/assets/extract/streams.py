@@ -243,9 +243,12 @@ def changed_parents(
     days: tuple[str, str],
     full: bool,
     wanted: frozenset[str] | None = None,
-) -> list[tuple[str, Any]]:
+    needed: str | None = None,
+) -> tuple[list[tuple[str, Any]], int]:
     """(id, updated_at) of the window's parents whose children were not read at that version,
-    or not for every value ``wanted`` now."""
+    or not for every value ``wanted`` now, and that ``needed`` (a condition on parent ``p``)
+    holds for; and how many it spared. A spared parent gets no coverage row, so it is read as
+    soon as it is needed."""
     assert spec.parent is not None and spec.coverage is not None
     column = spec.coverage.wanted_column
     check = f"coalesce(list_has_all(v.{ident(column)}, $4::VARCHAR[]), FALSE)" if column else "$4"
@@ -254,8 +257,20 @@ def changed_parents(
         coverage=spec.coverage.table,
         parent_column=ident(spec.coverage.parent_column),
         wanted_check=check,
+        needed_check=needed or "TRUE",
     )
-    return conn.execute(sql, [*days, full, sorted(wanted or ()) if column else True]).fetchall()
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE _changed_parents AS {sql}",
+        [*days, full, sorted(wanted or ()) if column else True],
+    )
+    try:
+        todo = conn.execute(
+            "SELECT id, updated_at FROM _changed_parents WHERE needed ORDER BY id"
+        ).fetchall()
+        spared = conn.execute("SELECT count(*) FROM _changed_parents WHERE NOT needed").fetchall()
+    finally:
+        conn.execute("DROP TABLE IF EXISTS _changed_parents")
+    return todo, spared[0][0]
 
 
 def fetch_children(

@@ -1,0 +1,73 @@
+"""Which people's data events are worth a call: the mapping's event rules against each person's
+newest match, in SQL over a real warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from intercom_salesforce.assets.extract.consumers import event_objects, events_needed_sql
+from intercom_salesforce.mapping import load_mapping
+from intercom_salesforce.warehouse import ensure_warehouse
+
+SANDBOX_MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "sandbox.yaml"
+
+
+def mapping_with_events(tmp_path: Path, events: dict):
+    raw = yaml.safe_load(SANDBOX_MAPPING.read_text())
+    raw["lifecycle"]["events"] = events
+    path = tmp_path / "mapping.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return load_mapping(path)
+
+
+def test_people_matched_for_certain_to_a_contact_are_spared(tmp_path):
+    mapping = load_mapping(SANDBOX_MAPPING)  # requested-demo sets Lead.Status only
+    assert event_objects(mapping) == {"Lead"}
+    needed = events_needed_sql(mapping)
+    assert needed is not None
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_warehouse(conn)
+    rows = [
+        ("to_contact", "2026-11-02", "email", "Contact"),
+        ("to_lead", "2026-11-02", "external_id", "Lead"),
+        ("unmatched", "2026-11-02", "none", None),
+        ("ambiguous", "2026-11-02", "ambiguous", None),
+        # matched to a Contact on an earlier day, to a Lead on the newest: the newest counts
+        ("moved", "2026-11-01", "email", "Contact"),
+        ("moved", "2026-11-03", "email", "Lead"),
+        ("moved_back", "2026-11-01", "email", "Lead"),
+        ("moved_back", "2026-11-03", "manual", "Contact"),
+        # a match outside the window says nothing about it
+        ("old_contact", "2026-10-01", "email", "Contact"),
+    ]
+    conn.executemany(
+        "INSERT INTO match.person_matches (intercom_contact_id, partition_date, rule, sf_object, "
+        "matched_at) VALUES (?, ?, ?, ?, now())",
+        rows,
+    )
+    people = sorted({r[0] for r in rows} | {"never_matched"})
+    got = conn.execute(
+        f"SELECT p.id FROM unnest($3::VARCHAR[]) AS p(id) WHERE {needed} ORDER BY 1",
+        ["2026-11-01", "2026-11-30", people],
+    ).fetchall()
+    assert [r[0] for r in got] == [
+        "ambiguous",
+        "moved",
+        "never_matched",
+        "old_contact",
+        "to_lead",
+        "unmatched",
+    ]
+
+
+def test_nobody_is_spared_when_every_person_object_follows_events(tmp_path):
+    both = mapping_with_events(
+        tmp_path,
+        {"requested-demo": {"Lead.Status": "Marketing Qualified", "Contact.Title": "Demo"}},
+    )
+    assert event_objects(both) == {"Lead", "Contact"}
+    assert events_needed_sql(both) is None
+    assert events_needed_sql(mapping_with_events(tmp_path, {})) is None
