@@ -10,10 +10,9 @@ Two allocators keep freed memory:
 * glibc's malloc, whose per-thread arenas (the extraction's reader threads) keep free pages for
   reuse.
 
-Before asking them, the cyclic garbage collector runs: a quality gate's validation results hold
-reference cycles, and its frames with them, until the collector's oldest generation runs, which a
-short next step may never trigger. At 100,000 contacts that lowered the steps after the contacts'
-gate by about 50 MB each (``benchmarks/scale.py``).
+Memory held by reference cycles is freed only when the garbage collector runs: the quality gate,
+whose validation results hold its frame in cycles, collects them before its connection closes
+(``checks.py``).
 
 DuckDB itself frees its buffer pool when the last connection to the file closes. Each step opens
 one warehouse connection, so releasing when that connection closes releases once per step, at its
@@ -25,7 +24,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -49,7 +47,6 @@ def _malloc_trim() -> Callable[[int], int] | None:
 def release_freed_memory() -> bool:
     """Give Arrow's unused memory and the C heap's free pages back to the system; False where the
     C library cannot be asked to (Arrow's is released all the same)."""
-    gc.collect()  # cycles first: what they hold is then freed, and can be given back
     pa.default_memory_pool().release_unused()
     trim = _malloc_trim()
     if trim is None:
