@@ -3,13 +3,14 @@
 Why libcurl and not a ``requests.Session``: a first sync reads one listing per contact (data
 events) and one conversation per changed conversation (parts), a million and a half small GETs
 at a real workspace's size. What a call costs the reader's CPU is then most of the pipeline's
-CPU. On loopback, against the emulator, a listing cost 0.63 ms of the reader's CPU through a
-``requests.Session``, 0.40 ms through a bare urllib3 pool (requests' own engine), and 0.21 ms
+CPU. On loopback, against the emulator, a listing cost 0.70 ms of the reader's CPU through a
+``requests.Session``, 0.43 ms through a bare urllib3 pool (requests' own engine), and 0.15 ms
 through this client on libcurl, limiter and retries included: libcurl sends, reads and parses
-the response in C with the GIL released (``benchmarks/reader_cpu.py --transport``, one reader). Everything requests did for these calls
-is kept: the environment's proxy (as requests reads it, ``NO_PROXY`` included) and CA bundle,
-gzip, keep-alive, JSON bodies; retries and redirects stay off here, because the client's own
-retry loop owns them (429s, 5xx, dropped connections).
+the response in C with the GIL released (``benchmarks/reader_cpu.py --transport``, one
+reader). Everything requests did for these calls is kept: the environment's proxy (as requests
+reads it, ``NO_PROXY`` included) and CA bundle, gzip, keep-alive, JSON bodies; retries and
+redirects stay off here, because the client's own retry loop owns them (429s, 5xx, dropped
+connections).
 
 A libcurl handle is one connection's worth of state and must not be used by two threads at
 once, so idle handles wait in a pool (at most ``pool_size``) and each call takes one: threads

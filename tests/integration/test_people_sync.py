@@ -100,8 +100,9 @@ def test_seeded_cases_end_as_designed(sandbox, tmp_path):
     # is never listed; every other person (a Lead, unmatched, in review) is
     listed = {
         e["query"]["intercom_user_id"][0]
-        for e in requests.get(f"{sandbox.running.intercom_url}/_sandbox/requests", timeout=10)
-        .json()["requests"]
+        for e in requests.get(
+            f"{sandbox.running.intercom_url}/_sandbox/requests", timeout=10
+        ).json()["requests"]
         if e["path"] == "/events"
     }
     to_contacts = {k for k, m in matches.items() if m[1] == "Contact" and m[0] != "ambiguous"}
