@@ -19,23 +19,24 @@ from intercom_salesforce.resources.sync_settings import SyncSettings
 from intercom_salesforce.warehouse import literal
 
 
+def _event_targets(mapping: Mapping) -> list[tuple[str, str]]:
+    """(event name, object) of every lifecycle event rule that writes a mapped object."""
+    return [
+        (event, target.split(".", 1)[0])
+        for event, targets in mapping.lifecycle.events.items()
+        for target in targets
+        if target.split(".", 1)[0] in mapping.objects
+    ]
+
+
 def mapping_event_names(mapping: Mapping) -> frozenset[str]:
     """Event names some lifecycle rule of a mapped object reads."""
-    return frozenset(
-        event
-        for event, targets in mapping.lifecycle.events.items()
-        if any(target.split(".", 1)[0] in mapping.objects for target in targets)
-    )
+    return frozenset(event for event, _ in _event_targets(mapping))
 
 
 def event_objects(mapping: Mapping) -> frozenset[str]:
     """The mapped objects some lifecycle event rule writes a field of."""
-    return frozenset(
-        target.split(".", 1)[0]
-        for targets in mapping.lifecycle.events.values()
-        for target in targets
-        if target.split(".", 1)[0] in mapping.objects
-    )
+    return frozenset(obj for _, obj in _event_targets(mapping))
 
 
 def events_needed_sql(mapping: Mapping) -> str | None:
@@ -56,10 +57,15 @@ def events_needed_sql(mapping: Mapping) -> str | None:
     )
 
 
-def wanted_event_names(settings: SyncSettings) -> tuple[frozenset[str], str]:
-    """The event names worth reading and why: the mapping's, plus ``event_names`` once the
-    mapping reads events at all (kept for reports); none when no rule reads events."""
-    names = mapping_event_names(load_mapping(Path(settings.mapping_file)))
+def wanted_events(settings: SyncSettings) -> tuple[frozenset[str], str, str | None]:
+    """What the data events read is for, from one load of the mapping: the event names worth
+    reading (the mapping's, plus ``event_names`` once the mapping reads events at all, kept for
+    reports; none when no rule reads events), why, and which contacts are worth a listing
+    (``events_needed_sql``)."""
+    mapping = load_mapping(Path(settings.mapping_file))
+    names = mapping_event_names(mapping)
     if not names:
-        return frozenset(), f"no lifecycle rule in {settings.mapping_file} reads data events"
-    return names | frozenset(settings.event_names), "read by the mapping's lifecycle rules"
+        why = f"no lifecycle rule in {settings.mapping_file} reads data events"
+        return frozenset(), why, None
+    names |= frozenset(settings.event_names)
+    return names, "read by the mapping's lifecycle rules", events_needed_sql(mapping)

@@ -7,14 +7,13 @@ per parent depends on its parent's asset. After the read, the run goes into the 
 """
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import duckdb
 
 from intercom_salesforce.assets.extract import ledger
-from intercom_salesforce.assets.extract.consumers import events_needed_sql, wanted_event_names
+from intercom_salesforce.assets.extract.consumers import wanted_events
 from intercom_salesforce.assets.extract.ledger import Plan
 from intercom_salesforce.assets.extract.staging import StagingWriter
 from intercom_salesforce.assets.extract.streams import (
@@ -27,7 +26,6 @@ from intercom_salesforce.assets.extract.streams import (
 )
 from intercom_salesforce.assets.partitions import daily_partitions, window_days
 from intercom_salesforce.extract.entities import EntitySpec
-from intercom_salesforce.mapping import load_mapping
 from intercom_salesforce.resources.intercom import IntercomClient, IntercomResource
 from intercom_salesforce.settings import workspace_timezone
 from intercom_salesforce.warehouse import WAREHOUSE_POOL, ensure_warehouse
@@ -97,9 +95,7 @@ class StreamRun:
         plan = Plan("full_refresh" if full else "incremental")
         wanted, why, needed = None, "", None
         if self.spec.wanted_field:
-            settings = self.context.resources.sync_settings
-            wanted, why = wanted_event_names(settings)
-            needed = events_needed_sql(load_mapping(Path(settings.mapping_file)))
+            wanted, why, needed = wanted_events(self.context.resources.sync_settings)
         todo, spared = [], 0
         if wanted is None or wanted:
             todo, spared = changed_parents(self.conn, self.spec, self.days, full, wanted, needed)
