@@ -20,12 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def main() -> int:
     import dagster as dg
-    from dagster_duckdb import DuckDBResource
 
     from intercom_salesforce.assets.extract.records import RECORD_ASSETS
     from intercom_salesforce.assets.extract.reference import REFERENCE_ASSETS
     from intercom_salesforce.resources.intercom import IntercomResource
     from intercom_salesforce.resources.sync_settings import SyncSettings
+    from intercom_salesforce.resources.warehouse import WarehouseResource
     from intercom_salesforce.settings import SANDBOX_INTERCOM_TOKEN
 
     args = json.loads(sys.argv[1])
@@ -48,7 +48,7 @@ def main() -> int:
                 mode="sandbox",
                 **args.get("resource_config", {}),
             ),
-            "warehouse": DuckDBResource(database=args["warehouse"]),
+            "warehouse": WarehouseResource(database=args["warehouse"]),
             "sync_settings": SyncSettings(work_dir=work),
         },
         instance=dg.DagsterInstance.ephemeral(),

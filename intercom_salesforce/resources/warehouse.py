@@ -17,6 +17,9 @@ whose validation results hold its frame in cycles, collects them before its conn
 DuckDB itself frees its buffer pool when the last connection to the file closes. Each step opens
 one warehouse connection, so releasing when that connection closes releases once per step, at its
 end.
+
+Every step of a run uses the warehouse, so its setup is also where the run's process is told to
+collect garbage less often (``collector.py``), and its teardown where that ends.
 """
 
 from __future__ import annotations
@@ -29,7 +32,10 @@ from contextlib import contextmanager
 
 import duckdb
 import pyarrow as pa
+from dagster import InitResourceContext
 from dagster_duckdb import DuckDBResource
+
+from intercom_salesforce.resources.collector import collect_less_often, restore_collection
 
 
 @functools.cache
@@ -57,11 +63,18 @@ def release_freed_memory() -> bool:
 
 class WarehouseResource(DuckDBResource):
     """``DuckDBResource`` (its settings, its retries while another process holds the file) whose
-    connections return the process's freed memory when they close, the step failed or not."""
+    connections return the process's freed memory when they close, the step failed or not, and
+    whose run collects garbage less often while it is set up."""
 
     @classmethod
     def _is_dagster_maintained(cls) -> bool:
         return False
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        collect_less_often()
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        restore_collection()
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:

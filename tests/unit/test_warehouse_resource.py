@@ -1,14 +1,21 @@
 """The warehouse resource hands freed C-heap memory back when a step's connection closes, whether
-the step succeeded or failed, and still behaves as the DuckDB resource the assets are typed for."""
+the step succeeded or failed, and still behaves as the DuckDB resource the assets are typed for;
+while a run has it set up, the garbage collector runs less often."""
 
 import gc
 import sys
 
+import dagster as dg
 import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
 from intercom_salesforce.resources import warehouse as warehouse_module
+from intercom_salesforce.resources.collector import (
+    RUN_THRESHOLDS,
+    collect_less_often,
+    restore_collection,
+)
 from intercom_salesforce.resources.warehouse import WarehouseResource, release_freed_memory
 
 
@@ -55,3 +62,40 @@ def test_a_freed_query_frame_is_given_back(tmp_path):
     held = _rss_mb()
     release_freed_memory()
     assert _rss_mb() < held - 20
+
+
+def test_a_run_collects_garbage_less_often_and_puts_the_collector_back(tmp_path):
+    before = gc.get_threshold()
+    seen: list[tuple[int, ...]] = []
+
+    @dg.asset
+    def parses_pages(warehouse: DuckDBResource) -> None:
+        seen.append(gc.get_threshold())
+        with warehouse.get_connection() as conn:
+            conn.execute("SELECT 1").fetchall()
+
+    @dg.asset(deps=[parses_pages])
+    def fails(warehouse: DuckDBResource) -> None:
+        seen.append(gc.get_threshold())
+        raise RuntimeError("step failed")
+
+    result = dg.materialize(
+        [parses_pages, fails],
+        resources={"warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb"))},
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert seen == [RUN_THRESHOLDS, RUN_THRESHOLDS]
+    assert gc.get_threshold() == before  # the failed run put it back too
+
+
+def test_nested_holders_keep_the_thresholds_until_the_last_one_is_done():
+    before = gc.get_threshold()
+    collect_less_often()
+    collect_less_often()
+    restore_collection()
+    assert gc.get_threshold() == RUN_THRESHOLDS
+    restore_collection()
+    assert gc.get_threshold() == before
+    restore_collection()  # one too many changes nothing
+    assert gc.get_threshold() == before
