@@ -86,12 +86,14 @@ _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
 
 def query_url(url: str, params: Mapping[str, Any] | None) -> str:
     """``url`` with ``params`` as its query string, as requests encodes them: a ``None`` value is
-    left out, a list repeats the key. A plain string (an id) skips ``urlencode``: a per-record
-    read encodes a million of them."""
+    left out, a list repeats the key. A plain string (an id) or integer (``per_page``) skips
+    ``urlencode``: a per-record read encodes a million of them."""
     parts = []
     for key, value in (params or {}).items():
         if value is None:
             continue
+        if type(value) is int:  # not a bool, which requests sends as True/False
+            value = str(value)
         if isinstance(value, str) and _UNRESERVED.fullmatch(value) and _UNRESERVED.fullmatch(key):
             parts.append(f"{key}={value}")
         elif encoded := urlencode({key: value}, doseq=True):

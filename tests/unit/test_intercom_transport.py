@@ -24,6 +24,7 @@ keys = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_siz
 values = st.one_of(
     st.none(),
     st.integers(),
+    st.booleans(),
     st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12),
     st.lists(st.text(max_size=5).filter(str.strip), min_size=1, max_size=3),
 )
