@@ -1,16 +1,19 @@
 """What staging Intercom contacts costs once they are read: encoding pages and typing them in DuckDB.
 
     uv run python benchmarks/staging_writer.py [--records 200000] [--sample 3000]
+        [--chunk-rows 5000,20000]
 
 Contacts of a seeded sandbox world, as the emulator serves them in a search page (tags,
 companies, custom attributes, location), are repeated with fresh ids into pages of 150 until
 ``--records`` and handed to ``StagingWriter`` as the extractor does, into a DuckDB file. No
-emulator runs and no HTTP is made: this is the write path alone.
+emulator runs and no HTTP is made: this is the write path alone. Pages are made as they are
+staged, so a million records fit.
 
 Prints one table: the CPU seconds of encoding every page with the stdlib's ``json.dumps`` and
 with orjson (what the writer uses), then the whole staging (encoding, DuckDB typing with
-``json_transform``, drift counts, upserts) in wall and CPU seconds, records a second, and the
-process's peak RSS.
+``json_transform``, drift counts, upserts) in wall and CPU seconds and records a second, once per
+size of the writer's chunk (``--chunk-rows``), each into a fresh DuckDB file; and the process's
+peak RSS after each.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ import json
 import resource
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import orjson
 
-from intercom_salesforce.assets.extract.staging import StagingWriter
+from intercom_salesforce.assets.extract.staging import CHUNK_ROWS, StagingWriter
 from intercom_salesforce.extract.entities import CONTACTS
 from intercom_salesforce.sandbox.intercom.store import IntercomStore
 from intercom_salesforce.sandbox.runtime import SandboxState, seed
@@ -45,13 +49,19 @@ def sample_contacts(root: Path, n: int) -> list[dict[str, Any]]:
     return [json.loads(t) for t in store.contact_bodies(ids, single=False)]
 
 
-def pages_of(sample: list[dict[str, Any]], records: int) -> list[list[dict[str, Any]]]:
+def pages_of(sample: list[dict[str, Any]], records: int) -> Iterator[list[dict[str, Any]]]:
     """``records`` contacts in pages: the sample repeated, each copy with ids of its own."""
-    out: list[dict[str, Any]] = []
-    while len(out) < records:
-        copy = len(out) // len(sample)
-        out += [{**c, "id": f"{c['id']}-{copy}"} for c in sample[: records - len(out)]]
-    return [out[i : i + PAGE] for i in range(0, len(out), PAGE)]
+    made = 0
+    while made < records:
+        copy = made // len(sample)
+        out = [{**c, "id": f"{c['id']}-{copy}"} for c in sample[: records - made]]
+        made += len(out)
+        for i in range(0, len(out), PAGE):
+            yield out[i : i + PAGE]
+
+
+def own_peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def cpu() -> float:
@@ -65,11 +75,11 @@ def timed(fn: Any) -> tuple[float, float]:
     return time.perf_counter() - wall, cpu() - start
 
 
-def stage(path: Path, pages: list[list[dict[str, Any]]]) -> int:
+def stage(path: Path, pages: Iterator[list[dict[str, Any]]], chunk_rows: int) -> int:
     conn = duckdb.connect(str(path))
     conn.execute("CREATE SCHEMA IF NOT EXISTS staging")
     conn.execute(CONTACTS.create_sql())
-    writer = StagingWriter(conn, CONTACTS, "benchmark", tz="UTC")
+    writer = StagingWriter(conn, CONTACTS, "benchmark", tz="UTC", chunk_rows=chunk_rows)
     for page in pages:
         writer.add_page(page)
     writer.finish_upsert()
@@ -83,27 +93,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--sample", type=int, default=3_000)
+    parser.add_argument("--chunk-rows", default=f"{CHUNK_ROWS}", help="comma-separated sizes")
     args = parser.parse_args()
+    n = args.records
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        pages = pages_of(sample_contacts(root, args.sample), args.records)
-        n = sum(len(p) for p in pages)
+        sample = sample_contacts(root, args.sample)
         rows = []
         for label, encode in (
             ("encode pages: json.dumps", lambda p: json.dumps(p, ensure_ascii=False)),
             ("encode pages: orjson.dumps", orjson.dumps),
         ):
-            wall, used = timed(lambda encode=encode: [encode(p) for p in pages])
-            rows.append((label, wall, used))
-        staged: list[int] = []
-        wall, used = timed(lambda: staged.append(stage(root / "warehouse.duckdb", pages)))
-        assert staged == [n], (staged, n)
-        rows.append(("stage: encode, type, count drift, upsert", wall, used))
+            wall, used = timed(lambda encode=encode: all(encode(p) for p in pages_of(sample, n)))
+            rows.append((label, wall, used, ""))
+        for size in (int(s) for s in args.chunk_rows.split(",")):
+            staged: list[int] = []
+            path = root / f"warehouse-{size}.duckdb"
+
+            def run(path: Path = path, size: int = size, staged: list[int] = staged) -> None:
+                staged.append(stage(path, pages_of(sample, n), size))
+
+            wall, used = timed(run)
+            assert staged == [n], (staged, n)
+            path.unlink()
+            label = f"stage in chunks of {size:,}: encode, type, count drift, upsert"
+            rows.append((label, wall, used, f"{own_peak_rss_mb():,.0f}"))
     print(f"{n:,} contacts in pages of {PAGE}\n")
-    print("| step | wall s | CPU s | records/s (wall) | CPU µs/record |")
-    print("|---|---:|---:|---:|---:|")
-    for label, wall, used in rows:
-        print(f"| {label} | {wall:.2f} | {used:.2f} | {n / wall:,.0f} | {used / n * 1e6:.1f} |")
+    print("| step | wall s | CPU s | records/s (wall) | CPU µs/record | peak RSS MB so far |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, wall, used, rss in rows:
+        print(
+            f"| {label} | {wall:.2f} | {used:.2f} | {n / wall:,.0f} "
+            f"| {used / n * 1e6:.1f} | {rss} |"
+        )
 
 
 if __name__ == "__main__":

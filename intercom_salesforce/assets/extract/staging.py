@@ -25,7 +25,12 @@ from intercom_salesforce.assets.extract.drift import PayloadObserver, observe_sq
 from intercom_salesforce.extract.entities import EPOCH_RANGE, Column, EntitySpec
 from intercom_salesforce.warehouse import ident, literal
 
-CHUNK_ROWS = 5_000
+#: records upserted by one transaction. Each chunk's commit and its delete of the keys it
+#: replaces cost about as much whatever the chunk's size, and the delete scans the table: at a
+#: million contacts, chunks of 5,000 spent 47 s of CPU staging, chunks of 20,000 37 to 39 s, for
+#: 36 MB more at peak (``benchmarks/staging_writer.py --records 1000000 --chunk-rows
+#: 5000,20000``); chunks of 50,000 cost more of both.
+CHUNK_ROWS = 20_000
 # records parsed by one statement: DuckDB holds the parsed JSON of every record a statement reads
 # (about 40 KB a contact), so a chunk is parsed in slices and upserted whole
 PARSE_ROWS = 1_000
