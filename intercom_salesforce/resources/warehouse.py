@@ -18,8 +18,9 @@ DuckDB itself frees its buffer pool when the last connection to the file closes.
 one warehouse connection, so releasing when that connection closes releases once per step, at its
 end.
 
-Every step of a run uses the warehouse, so its setup is also where the run's process is told to
-collect garbage less often (``collector.py``), and its teardown where that ends.
+A step does its work with a warehouse connection open, so while one is open the process also
+collects garbage less often (``collector.py``). A context-managed resource (setup and teardown)
+would do the same per run, but sensors would then need their context opened with ``with``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from contextlib import contextmanager
 
 import duckdb
 import pyarrow as pa
-from dagster import InitResourceContext
 from dagster_duckdb import DuckDBResource
 
 from intercom_salesforce.resources.collector import collect_less_often, restore_collection
@@ -64,22 +64,18 @@ def release_freed_memory() -> bool:
 class WarehouseResource(DuckDBResource):
     """``DuckDBResource`` (its settings, its retries while another process holds the file) whose
     connections return the process's freed memory when they close, the step failed or not, and
-    whose run collects garbage less often while it is set up."""
+    keep the garbage collector to fewer passes while they are open."""
 
     @classmethod
     def _is_dagster_maintained(cls) -> bool:
         return False
 
-    def setup_for_execution(self, context: InitResourceContext) -> None:
-        collect_less_often()
-
-    def teardown_after_execution(self, context: InitResourceContext) -> None:
-        restore_collection()
-
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        collect_less_often()
         try:
             with super().get_connection() as conn:
                 yield conn
         finally:
+            restore_collection()
             release_freed_memory()

@@ -1,6 +1,6 @@
 """The warehouse resource hands freed C-heap memory back when a step's connection closes, whether
 the step succeeded or failed, and still behaves as the DuckDB resource the assets are typed for;
-while a run has it set up, the garbage collector runs less often."""
+while a connection is open, the garbage collector runs less often."""
 
 import gc
 import sys
@@ -64,20 +64,22 @@ def test_a_freed_query_frame_is_given_back(tmp_path):
     assert _rss_mb() < held - 20
 
 
-def test_a_run_collects_garbage_less_often_and_puts_the_collector_back(tmp_path):
+def test_a_step_collects_garbage_less_often_while_its_connection_is_open(tmp_path):
     before = gc.get_threshold()
     seen: list[tuple[int, ...]] = []
 
     @dg.asset
     def parses_pages(warehouse: DuckDBResource) -> None:
-        seen.append(gc.get_threshold())
         with warehouse.get_connection() as conn:
+            seen.append(gc.get_threshold())
             conn.execute("SELECT 1").fetchall()
+        seen.append(gc.get_threshold())
 
     @dg.asset(deps=[parses_pages])
     def fails(warehouse: DuckDBResource) -> None:
-        seen.append(gc.get_threshold())
-        raise RuntimeError("step failed")
+        with warehouse.get_connection():
+            seen.append(gc.get_threshold())
+            raise RuntimeError("step failed")
 
     result = dg.materialize(
         [parses_pages, fails],
@@ -85,8 +87,8 @@ def test_a_run_collects_garbage_less_often_and_puts_the_collector_back(tmp_path)
         raise_on_error=False,
     )
     assert not result.success
-    assert seen == [RUN_THRESHOLDS, RUN_THRESHOLDS]
-    assert gc.get_threshold() == before  # the failed run put it back too
+    assert seen == [RUN_THRESHOLDS, before, RUN_THRESHOLDS]
+    assert gc.get_threshold() == before  # the failed step put it back too
 
 
 def test_nested_holders_keep_the_thresholds_until_the_last_one_is_done():
