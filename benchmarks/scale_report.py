@@ -8,6 +8,7 @@ previous one, leaving every other section as it is.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from throughput import machine
@@ -88,6 +89,16 @@ def step_table(run: dict[str, Any], top: int = 8) -> list[str]:
         for name, s in steps
     ]
     return out
+
+
+#: where the package was checked out, in a profile's file names: left out, so that they read
+#: the same from any checkout
+_CHECKOUT = re.compile(r"\S*/(?=intercom_salesforce/)")
+
+
+def profile_lines(text: str, limit: int) -> list[str]:
+    """The first ``limit`` non-blank lines of a cProfile listing, the package's paths relative."""
+    return [_CHECKOUT.sub("", line) for line in text.strip().splitlines() if line.strip()][:limit]
 
 
 def intercom_minimum(name: str, md: dict[str, Any]) -> int:
@@ -377,7 +388,7 @@ def render(result: dict[str, Any], baseline: dict[str, Any] | None, command: str
             f"## Profile of the {label} sync (cProfile, main thread, by own time)",
             "",
             "```",
-            *[line for line in run["profile"].strip().splitlines() if line.strip()][:30],
+            *profile_lines(run["profile"], 30),
             "```",
             "",
         ]
@@ -386,7 +397,7 @@ def render(result: dict[str, Any], baseline: dict[str, Any] | None, command: str
                 f"Its own functions by cumulative time (the {label} sync):",
                 "",
                 "```",
-                *[line for line in run["profile_ours"].strip().splitlines() if line.strip()][:40],
+                *profile_lines(run["profile_ours"], 40),
                 "```",
                 "",
             ]
