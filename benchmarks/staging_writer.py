@@ -29,6 +29,7 @@ from typing import Any
 
 import duckdb
 import orjson
+from extract_common import own_peak_rss_mb
 
 from intercom_salesforce.assets.extract.staging import CHUNK_ROWS, StagingWriter
 from intercom_salesforce.extract.entities import CONTACTS
@@ -58,10 +59,6 @@ def pages_of(sample: list[dict[str, Any]], records: int) -> Iterator[list[dict[s
         made += len(out)
         for i in range(0, len(out), PAGE):
             yield out[i : i + PAGE]
-
-
-def own_peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def cpu() -> float:
@@ -104,7 +101,12 @@ def main() -> None:
             ("encode pages: json.dumps", lambda p: json.dumps(p, ensure_ascii=False)),
             ("encode pages: orjson.dumps", orjson.dumps),
         ):
-            wall, used = timed(lambda encode=encode: all(encode(p) for p in pages_of(sample, n)))
+
+            def encode_all(encode: Any = encode) -> None:
+                for page in pages_of(sample, n):
+                    encode(page)
+
+            wall, used = timed(encode_all)
             rows.append((label, wall, used, ""))
         for size in (int(s) for s in args.chunk_rows.split(",")):
             staged: list[int] = []
