@@ -139,7 +139,8 @@ def intercom_table(runs: dict[str, Any]) -> list[str]:
         out += [
             "",
             "Contacts whose data events were not listed, matched for certain to a Salesforce "
-            "Contact while only Lead fields follow events: " + "; ".join(spared) + ".",
+            "Contact while only Lead fields follow events, or with no email whose ids match "
+            "nothing: " + "; ".join(spared) + ".",
         ]
     return out
 

@@ -426,7 +426,8 @@ DATA_EVENTS = EntitySpec(
         "has no workspace-wide feed: one listing per contact whose updated_at moved since its "
         "events were read (staging.intercom_contact_event_coverage). Read after the matches: a "
         "contact matched for certain to an object no event rule writes (a Salesforce Contact, "
-        "when only Lead fields follow events) is not listed."
+        "when only Lead fields follow events) is not listed, nor one with no email whose ids "
+        "match nothing (neither updated nor created)."
     ),
     columns=(
         Column("id"),

@@ -97,7 +97,8 @@ def test_seeded_cases_end_as_designed(sandbox, tmp_path):
     assert (legacy, "mapping_unmapped_value") in review
     assert all(r["Intercom_Contact_Id__c"] != legacy for r in leads.values())
     # data events: only Lead fields follow events, so a person matched for certain to a Contact
-    # is never listed; every other person (a Lead, unmatched, in review) is
+    # is never listed, nor one with no email to match or create on; every other person (a Lead,
+    # unmatched, in review) is
     listed = {
         e["query"]["intercom_user_id"][0]
         for e in requests.get(
@@ -106,10 +107,12 @@ def test_seeded_cases_end_as_designed(sandbox, tmp_path):
         if e["path"] == "/events"
     }
     to_contacts = {k for k, m in matches.items() if m[1] == "Contact" and m[0] != "ambiguous"}
-    assert to_contacts and not (listed & to_contacts)
-    assert set(matches) - to_contacts <= listed
+    no_email = {k for k, m in matches.items() if m[0] == "no_email"}
+    spared = to_contacts | no_email
+    assert to_contacts and no_email and not (listed & spared)
+    assert set(matches) - spared <= listed
     events = result.asset_materializations_for_node("intercom_data_events")[-1].metadata
-    assert events["contacts_not_needed"].value == len(to_contacts)
+    assert events["contacts_not_needed"].value == len(spared)
     assert events["contacts_fetched"].value == len(listed)
 
 

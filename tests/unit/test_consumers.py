@@ -23,7 +23,7 @@ def mapping_with_events(tmp_path: Path, events: dict):
     return load_mapping(path)
 
 
-def test_people_matched_for_certain_to_a_contact_are_spared(tmp_path):
+def test_people_matched_for_certain_to_a_contact_or_with_no_email_are_spared(tmp_path):
     mapping = load_mapping(SANDBOX_MAPPING)  # requested-demo sets Lead.Status only
     assert event_objects(mapping) == {"Lead"}
     needed = events_needed_sql(mapping)
@@ -35,6 +35,10 @@ def test_people_matched_for_certain_to_a_contact_are_spared(tmp_path):
         ("to_lead", "2026-11-02", "external_id", "Lead"),
         ("unmatched", "2026-11-02", "none", None),
         ("ambiguous", "2026-11-02", "ambiguous", None),
+        ("no_email", "2026-11-02", "no_email", None),
+        # no email on an earlier day, an email since: the newest match counts
+        ("email_since", "2026-11-01", "no_email", None),
+        ("email_since", "2026-11-02", "none", None),
         # matched to a Contact on an earlier day, to a Lead on the newest: the newest counts
         ("moved", "2026-11-01", "email", "Contact"),
         ("moved", "2026-11-03", "email", "Lead"),
@@ -55,6 +59,7 @@ def test_people_matched_for_certain_to_a_contact_are_spared(tmp_path):
     ).fetchall()
     assert [r[0] for r in got] == [
         "ambiguous",
+        "email_since",
         "moved",
         "never_matched",
         "old_contact",
@@ -63,11 +68,32 @@ def test_people_matched_for_certain_to_a_contact_are_spared(tmp_path):
     ]
 
 
-def test_nobody_is_spared_when_every_person_object_follows_events(tmp_path):
+def test_only_people_with_no_email_are_spared_when_every_person_object_follows_events(tmp_path):
     both = mapping_with_events(
         tmp_path,
         {"requested-demo": {"Lead.Status": "Marketing Qualified", "Contact.Title": "Demo"}},
     )
     assert event_objects(both) == {"Lead", "Contact"}
-    assert events_needed_sql(both) is None
+    needed = events_needed_sql(both)
+    assert needed is not None
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_warehouse(conn)
+    rows = [
+        ("to_contact", "2026-11-02", "email", "Contact"),
+        ("to_lead", "2026-11-02", "external_id", "Lead"),
+        ("no_email", "2026-11-02", "no_email", None),
+    ]
+    conn.executemany(
+        "INSERT INTO match.person_matches (intercom_contact_id, partition_date, rule, sf_object, "
+        "matched_at) VALUES (?, ?, ?, ?, now())",
+        rows,
+    )
+    got = conn.execute(
+        f"SELECT p.id FROM unnest($3::VARCHAR[]) AS p(id) WHERE {needed} ORDER BY 1",
+        ["2026-11-01", "2026-11-30", [r[0] for r in rows]],
+    ).fetchall()
+    assert [r[0] for r in got] == ["to_contact", "to_lead"]
+
+
+def test_no_condition_when_no_event_rule_writes_a_person(tmp_path):
     assert events_needed_sql(mapping_with_events(tmp_path, {})) is None

@@ -4,14 +4,15 @@ Data events cost one listing per changed contact, and only the mapping's lifecyc
 (``lifecycle.events``: a field set when a contact did an event). With no such rule for an object
 the mapping fills, no event is read at all. With rules for some objects only (``Lead.Status``,
 say), a contact already matched for certain to an object no rule writes (a Salesforce Contact)
-is not listed either: its events could change nothing that is sent.
+is not listed either: its events could change nothing that is sent. Nor is a contact with no email
+whose ids match nothing (rule ``no_email``), which is neither updated nor created.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from intercom_salesforce.assets.match.rules import PERSON_MATCHED
+from intercom_salesforce.assets.match.rules import PERSON_MATCHED, MatchRule
 from intercom_salesforce.assets.push.people import PEOPLE
 from intercom_salesforce.mapping import load_mapping
 from intercom_salesforce.mapping.model import Mapping
@@ -43,17 +44,22 @@ def events_needed_sql(mapping: Mapping) -> str | None:
     """A condition on parent ``p`` (a contact of the window; the window's days are ``$1`` and
     ``$2``): false when its events could change nothing sent. That is when its newest match in
     the window is a certain one (by manual choice, id or email) to a person object no event rule
-    writes. An unmatched, ambiguous or not yet matched contact is read: it may become a Lead.
-    None when every person object has event rules (nobody is skipped)."""
+    writes, or has no email and ids that match nothing (``no_email``): such a person is neither
+    updated nor created until it changes (an email arrives), and then it is in a later window.
+    An unmatched, ambiguous or not yet matched contact is read: it may become a Lead, or be
+    chosen in review. None when no event rule writes a person object (no event is read)."""
     written = event_objects(mapping)
-    spared = [o for o in PEOPLE.objects if o not in written]
-    if not written or not spared:
+    if not written:
         return None
-    rules = ", ".join(literal(r) for r in PERSON_MATCHED)
-    objects = ", ".join(literal(o) for o in spared)
+    spared = [o for o in PEOPLE.objects if o not in written]
+    reasons = [f"m.rule = {literal(MatchRule.NO_EMAIL)}"]
+    if spared:
+        rules = ", ".join(literal(r) for r in PERSON_MATCHED)
+        objects = ", ".join(literal(o) for o in spared)
+        reasons.append(f"(m.rule IN ({rules}) AND m.sf_object IN ({objects}))")
     return (
         f"NOT EXISTS (SELECT 1 FROM ({PEOPLE.latest_matches_sql()}) m WHERE m.id = p.id "
-        f"AND m.rule IN ({rules}) AND m.sf_object IN ({objects}))"
+        f"AND ({' OR '.join(reasons)}))"
     )
 
 
