@@ -13,6 +13,7 @@ backs off when other clients of the same app spend the window).
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import random
@@ -112,6 +113,7 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield task
 
 
+@functools.lru_cache(maxsize=1024)
 def path_template(path: str) -> str:
     """``/conversations/123`` → ``/conversations/{id}``: call counts per endpoint, not per record."""
     path = path.split("?")[0]

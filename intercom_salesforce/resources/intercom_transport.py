@@ -19,7 +19,7 @@ come and go with each per-record read, the connections stay.
 
 from __future__ import annotations
 
-import io
+import functools
 import json
 import os
 import re
@@ -84,6 +84,12 @@ class Response:
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
 
 
+@functools.lru_cache(maxsize=256)
+def _plain_key(key: str) -> bool:
+    """Whether a query key needs no percent-encoding; the same few keys come with every call."""
+    return _UNRESERVED.fullmatch(key) is not None
+
+
 def query_url(url: str, params: Mapping[str, Any] | None) -> str:
     """``url`` with ``params`` as its query string, as requests encodes them: a ``None`` value is
     left out, a list repeats the key. A plain string (an id) or integer (``per_page``) skips
@@ -94,7 +100,7 @@ def query_url(url: str, params: Mapping[str, Any] | None) -> str:
             continue
         if type(value) is int:  # not a bool, which requests sends as True/False
             value = str(value)
-        if isinstance(value, str) and _UNRESERVED.fullmatch(value) and _UNRESERVED.fullmatch(key):
+        if isinstance(value, str) and _UNRESERVED.fullmatch(value) and _plain_key(key):
             parts.append(f"{key}={value}")
         elif encoded := urlencode({key: value}, doseq=True):
             parts.append(encoded)
@@ -155,13 +161,39 @@ def parse_headers(lines: list[bytes]) -> Headers:
     return Headers(values)
 
 
-@dataclass(slots=True)
 class _Handle:
-    """A libcurl handle, and whether its options are those of a plain GET (then the next plain
-    GET sets only its URL)."""
+    """A libcurl handle, what its call under way has received, and whether its options are those
+    of a plain GET (then the next plain GET sets only its URL). Its callbacks are its own bound
+    methods and lists, set once: a call only empties them, no closure or option per call."""
 
-    curl: pycurl.Curl
-    plain_get: bool = False
+    __slots__ = ("curl", "plain_get", "chunks", "header_lines", "sends", "on_resend")
+
+    def __init__(self) -> None:
+        self.curl = pycurl.Curl()
+        self.plain_get = False
+        self.chunks: list[bytes] = []  # the body as libcurl hands it over
+        self.header_lines: list[bytes] = []
+        self.sends = 0  # times the call under way went out (a resend: 2)
+        self.on_resend: Callable[[], None] | None = None
+
+    def set_callbacks(self) -> None:
+        """Point libcurl's callbacks at this handle (again after a ``reset``)."""
+        self.curl.setopt(pycurl.WRITEFUNCTION, self.chunks.append)
+        self.curl.setopt(pycurl.HEADERFUNCTION, self.header_lines.append)
+        self.curl.setopt(pycurl.PREREQFUNCTION, self.prerequest)
+
+    def start(self, on_resend: Callable[[], None] | None) -> None:
+        self.chunks.clear()
+        self.header_lines.clear()
+        self.sends = 0
+        self.on_resend = on_resend
+
+    def prerequest(self, *_connection: object) -> int:
+        """On a connection, before the request goes out: the first time and any resend."""
+        if self.sends and self.on_resend is not None:
+            self.on_resend()
+        self.sends += 1
+        return pycurl.PREREQFUNC_OK
 
 
 class Transport:
@@ -193,7 +225,7 @@ class Transport:
         try:
             return self._idle.pop()
         except IndexError:
-            return _Handle(pycurl.Curl())
+            return _Handle()
 
     def _release(self, handle: _Handle) -> None:
         if len(self._idle) < self.pool_size:
@@ -209,6 +241,7 @@ class Transport:
             curl.setopt(pycurl.URL, url)
             return
         curl.reset()  # options only: the live connection and TLS session stay
+        handle.set_callbacks()
         curl.setopt(pycurl.URL, url)
         curl.setopt(pycurl.NOSIGNAL, 1)  # timeouts without signals: safe on any thread
         # HTTP/1.1, as requests spoke: one connection per reader, no multiplexing to reason about
@@ -246,23 +279,10 @@ class Transport:
         full_url = query_url(url, params)
         body = None if json is None else _dumps(json)
         handle = self._handle()
-        content, header_lines = io.BytesIO(), []
-        sends = 0
-
-        def prerequest(*_connection: object) -> int:
-            # on a connection, before the request goes out: the first time and any resend
-            nonlocal sends
-            if sends and on_resend is not None:
-                on_resend()
-            sends += 1
-            return pycurl.PREREQFUNC_OK
-
+        handle.start(on_resend)
         curl = handle.curl
         try:
             self._prepare(handle, method, full_url, body)
-            curl.setopt(pycurl.WRITEDATA, content)
-            curl.setopt(pycurl.HEADERFUNCTION, header_lines.append)
-            curl.setopt(pycurl.PREREQFUNCTION, prerequest)
             try:
                 curl.perform()
             finally:
@@ -274,10 +294,14 @@ class Transport:
             code, message = exc.args if len(exc.args) == 2 else (None, str(exc))
             curl.close()  # its connection is in an unknown state
             raise TransportError(
-                f"{method} {url}: curl error {code}: {message}", sends, code in FINAL_CURL_ERRORS
+                f"{method} {url}: curl error {code}: {message}",
+                handle.sends,
+                code in FINAL_CURL_ERRORS,
             ) from None
+        response = Response(status, parse_headers(handle.header_lines), b"".join(handle.chunks))
+        handle.start(None)  # an idle handle holds no body, and not the caller's client
         self._release(handle)
-        return Response(status, parse_headers(header_lines), content.getvalue())
+        return response
 
 
 def _dumps(value: Any) -> bytes:
