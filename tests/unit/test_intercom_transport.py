@@ -72,6 +72,34 @@ def test_headers_are_the_last_responses_case_insensitive():
     assert "Proxy-Agent" not in headers
 
 
+# a header name is an RFC 9110 token
+header_names = st.text(
+    st.sampled_from(
+        "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    ),
+    min_size=1,
+)
+header_values = st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=12)
+spaces = st.text(st.sampled_from(" \t"), max_size=2)
+
+
+@given(
+    st.lists(st.tuples(header_names, spaces, header_values, spaces), max_size=8),
+    st.booleans(),
+)
+def test_headers_are_the_last_responses_trimmed_and_joined(headers: list, proxied: bool):
+    """Whatever the names' case and the spaces around values: each name once, lower-cased, its
+    values stripped and joined in order; a proxy's answer before them says nothing."""
+    lines = [b"HTTP/1.1 200 Connection established\r\n", b"Via: proxy\r\n", b"\r\n"]
+    lines = (lines if proxied else []) + [b"HTTP/1.1 200 OK\r\n"]
+    expected: dict[str, list[str]] = {}
+    for name, before, value, after in headers:
+        lines.append(f"{name}:{before}{value}{after}\r\n".encode())
+        expected.setdefault(name.lower(), []).append(value)
+    got = parse_headers([*lines, b"\r\n"])
+    assert dict(got) == {name: ", ".join(vals) for name, vals in expected.items()}
+
+
 class RawServer:
     """A loopback HTTP/1.1 server that answers requests as ``answer(n)`` says: the bytes to send
     for the n-th request (counted over all connections), or None to close the connection
