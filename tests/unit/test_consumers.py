@@ -23,13 +23,30 @@ def mapping_with_events(tmp_path: Path, events: dict):
     return load_mapping(path)
 
 
+def people_needed(
+    tmp_path: Path, needed: str, matches: list[tuple], people: list[str]
+) -> list[str]:
+    """The ``people`` that condition ``needed`` keeps, on a warehouse holding ``matches``
+    (id, partition day, rule, object), for a window of November 2026."""
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_warehouse(conn)
+    conn.executemany(
+        "INSERT INTO match.person_matches (intercom_contact_id, partition_date, rule, sf_object, "
+        "matched_at) VALUES (?, ?, ?, ?, now())",
+        matches,
+    )
+    got = conn.execute(
+        f"SELECT p.id FROM unnest($3::VARCHAR[]) AS p(id) WHERE {needed} ORDER BY 1",
+        ["2026-11-01", "2026-11-30", people],
+    ).fetchall()
+    return [r[0] for r in got]
+
+
 def test_people_matched_for_certain_to_a_contact_or_with_no_email_are_spared(tmp_path):
     mapping = load_mapping(SANDBOX_MAPPING)  # requested-demo sets Lead.Status only
     assert event_objects(mapping) == {"Lead"}
     needed = events_needed_sql(mapping)
     assert needed is not None
-    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
-    ensure_warehouse(conn)
     rows = [
         ("to_contact", "2026-11-02", "email", "Contact"),
         ("to_lead", "2026-11-02", "external_id", "Lead"),
@@ -47,17 +64,8 @@ def test_people_matched_for_certain_to_a_contact_or_with_no_email_are_spared(tmp
         # a match outside the window says nothing about it
         ("old_contact", "2026-10-01", "email", "Contact"),
     ]
-    conn.executemany(
-        "INSERT INTO match.person_matches (intercom_contact_id, partition_date, rule, sf_object, "
-        "matched_at) VALUES (?, ?, ?, ?, now())",
-        rows,
-    )
     people = sorted({r[0] for r in rows} | {"never_matched"})
-    got = conn.execute(
-        f"SELECT p.id FROM unnest($3::VARCHAR[]) AS p(id) WHERE {needed} ORDER BY 1",
-        ["2026-11-01", "2026-11-30", people],
-    ).fetchall()
-    assert [r[0] for r in got] == [
+    assert people_needed(tmp_path, needed, rows, people) == [
         "ambiguous",
         "email_since",
         "moved",
@@ -76,23 +84,13 @@ def test_only_people_with_no_email_are_spared_when_every_person_object_follows_e
     assert event_objects(both) == {"Lead", "Contact"}
     needed = events_needed_sql(both)
     assert needed is not None
-    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
-    ensure_warehouse(conn)
     rows = [
         ("to_contact", "2026-11-02", "email", "Contact"),
         ("to_lead", "2026-11-02", "external_id", "Lead"),
         ("no_email", "2026-11-02", "no_email", None),
     ]
-    conn.executemany(
-        "INSERT INTO match.person_matches (intercom_contact_id, partition_date, rule, sf_object, "
-        "matched_at) VALUES (?, ?, ?, ?, now())",
-        rows,
-    )
-    got = conn.execute(
-        f"SELECT p.id FROM unnest($3::VARCHAR[]) AS p(id) WHERE {needed} ORDER BY 1",
-        ["2026-11-01", "2026-11-30", [r[0] for r in rows]],
-    ).fetchall()
-    assert [r[0] for r in got] == ["to_contact", "to_lead"]
+    people = [r[0] for r in rows]
+    assert people_needed(tmp_path, needed, rows, people) == ["to_contact", "to_lead"]
 
 
 def test_no_condition_when_no_event_rule_writes_a_person(tmp_path):

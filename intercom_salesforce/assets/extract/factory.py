@@ -119,8 +119,8 @@ class StreamRun:
         if wanted is not None:
             extra[f"{self.spec.wanted_field}s"] = ", ".join(sorted(wanted)) or f"none: {why}"
             extra["read_because"] = why
-            # matched for certain to an object no event rule writes, or with nothing to match
-            # on (see consumers)
+            # matched for certain to an object no event rule writes, or with no email and ids
+            # that match nothing (see consumers)
             extra[f"{unit}_not_needed"] = spared
         self.writer.flush()
         return Staged(plan, self.writer.written, self.writer.written, extra)
