@@ -178,19 +178,31 @@ def in_window(
     return kept, reached_mark
 
 
+def truncated_records(spec: EntitySpec, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records of a page with an embedded list cut short (``has_more``).
+
+    Every record of a read passes here once, on the writer's thread, so it is a plain loop."""
+    names = tuple(sub.name for sub in spec.sub_lists)
+    if not names:
+        return []
+    out: list[dict[str, Any]] = []
+    for record in found:
+        for name in names:
+            embedded = record.get(name)
+            if type(embedded) is dict and embedded.get("has_more"):
+                out.append(record)
+                break
+    return out
+
+
 def complete_all_sub_lists(
     client: IntercomClient, spec: EntitySpec, found: list[dict[str, Any]]
 ) -> int:
     """Complete the truncated embedded lists of a page's records on the worker pool; returns
     the calls made."""
-    truncated = [
-        r
-        for r in found
-        if any(
-            isinstance(r.get(sub.name), dict) and r[sub.name].get("has_more")
-            for sub in spec.sub_lists
-        )
-    ]
+    truncated = truncated_records(spec, found)
+    if not truncated:
+        return 0  # most pages: no worker pool to start and stop
     calls = 0
     for _record, got in client.map_concurrent(
         lambda record: complete_sub_lists(client, spec, record, spec.sub_lists), truncated
