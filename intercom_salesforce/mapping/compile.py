@@ -367,10 +367,13 @@ def compile_select(
     object_name: str,
     describe: dict[str, dict] | None = None,
     references: dict[str, dict[str, str]] | None = None,
+    carry: dict[str, str] | None = None,
 ) -> str:
     """A DuckDB SELECT over the object's staging view: ``_intercom_id``, ``_intercom_updated_at``,
     one column per Salesforce field (``output_fields``), ``_unmapped_<Field>`` per review field,
-    ``_needs_review`` and ``_review_reason`` (why, field by field; NULL when nothing is wrong).
+    ``_needs_review`` and ``_review_reason`` (why, field by field; NULL when nothing is wrong),
+    and each ``carry`` column (output name -> a column of the staging view) as it is: read in
+    the same scan, not looked up again by id.
 
     ``describe`` ({object: describe JSON}) supplies truncate lengths, record type Ids, the
     picklist values a field accepts and the type each field takes; ``references`` ({"OwnerId":
@@ -394,6 +397,9 @@ def compile_select(
     inner += over.columns
 
     middle = ["m._intercom_id", "m._intercom_updated_at"]
+    for name, column in (carry or {}).items():
+        inner.append(f'{ROW}."{column}" AS "{name}"')
+        middle.append(f'm."{name}"')
     to_review = review_fields(mapping, object_name, describe)
     for name in output_fields(mapping, object_name):
         fm = obj.fields.get(name)

@@ -85,8 +85,13 @@ class MatchKind(Protocol):
         account_id."""
         ...
 
-    def role_sql(self) -> str:
-        """The record's role over the mapped row ``s`` (people: lead or user)."""
+    def carried(self, mapping: Mapping, sobject: str) -> dict[str, str]:
+        """Columns of the mapped object's staging view carried into its mapped rows."""
+        ...
+
+    def role_sql(self, carried: dict[str, str]) -> str:
+        """The record's role over the mapped row ``s`` (people: lead or user), with the
+        ``carried`` columns."""
         ...
 
     def create_as_sql(self, mapping: Mapping, settings: SyncSettings) -> str:
@@ -117,7 +122,10 @@ class MatchTable:
             table=self.table,
         )
 
-    def role_sql(self) -> str:
+    def carried(self, mapping: Mapping, sobject: str) -> dict[str, str]:
+        return {}
+
+    def role_sql(self, carried: dict[str, str]) -> str:
         return "NULL::VARCHAR"
 
     def _rules(self, extra: tuple[str, ...] = ()) -> str:
@@ -133,7 +141,15 @@ def _creates(mapping: Mapping, sobject: str) -> object:
 class PeopleMatches(MatchTable):
     """People become Leads or, under their company's Account, Contacts."""
 
-    def role_sql(self) -> str:
+    def carried(self, mapping: Mapping, sobject: str) -> dict[str, str]:
+        """A person's role, from the contacts the object is mapped from."""
+        return {"_contact_role": "role"} if mapping.objects[sobject].source == "contacts" else {}
+
+    def role_sql(self, carried: dict[str, str]) -> str:
+        """The role carried from the mapped scan, else looked up by id (an object mapped from
+        another source)."""
+        if "_contact_role" in carried:
+            return "s._contact_role"
         return (
             f"(SELECT any_value(x.role) FROM {STAGING_CONTACTS_CURRENT} x "
             "WHERE x.id = s._intercom_id)"
@@ -203,7 +219,8 @@ def stage_mapped(
     Contact goes under (``AccountId``) and what an unmatched one is created as (``_create_as``);
     returns the name of that table (``_mapped_<object>``)."""
     refs = resolve_references(conn, mapping, sobject)
-    select = compile_select(mapping, sobject, describe, refs)
+    carried = matches.carried(mapping, sobject)
+    select = compile_select(mapping, sobject, describe, refs, carried)
     account = (
         ', _account_id AS "AccountId"'
         if sobject == "Contact" and "AccountId" not in output_fields(mapping, sobject)
@@ -214,7 +231,7 @@ def stage_mapped(
         f"""CREATE OR REPLACE TEMP TABLE {ident(mapped)} AS
             SELECT *, {create_as} AS _create_as{account} FROM (
             SELECT s.*, m.rule AS _rule, m.sf_object AS _sf_object, m.sf_id AS _sf_id,
-                   m.account_id AS _account_id, {matches.role_sql()} AS _role
+                   m.account_id AS _account_id, {matches.role_sql(carried)} AS _role
             FROM ({select}) s
             JOIN ({matches.latest_matches_sql()}) m ON m.id = s._intercom_id)""",
         [first_day, last_day],

@@ -61,17 +61,19 @@ def load_result(
 def _apply(conn: duckdb.DuckDBPyConnection, batch: PushBatch, result: IngestResult, run_id: str):
     """The statements of ``record_results``, inside its transaction."""
     now = datetime.now(UTC)
-    tables = batch.tables()
+    tables = batch.tables() | {"taken": ident(batch.table("taken"))}
 
     def run(name: str, params: list) -> None:
         conn.execute(read_sql(name, SQL).format(**tables), params).fetchall()
 
     run("record_ingest_results.sql", [result.job_id, result.sobject, run_id])
+    run("stage_taken_changes.sql", [result.sobject])
     # the state tables have no key to upsert on (create_warehouse.sql): delete, then insert
     run("forget_sync_state.sql", [result.sobject])
     run("advance_sync_state.sql", [result.sobject, now])
     run("forget_field_state.sql", [result.sobject])
     run("advance_field_state.sql", [result.sobject, now])
+    conn.execute(f"DROP TABLE {tables['taken']}").fetchall()
     if batch.key_field != "Id":
         run("forget_upsert_key.sql", [result.sobject, batch.key_field])
         run("remember_upsert_key.sql", [result.sobject, batch.key_field, now])
