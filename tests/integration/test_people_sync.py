@@ -163,6 +163,21 @@ def test_one_percent_change_sends_only_that_column(sandbox, tmp_path):
         )
     }
     assert {regions[c] for c in changed} == {f"APAC{i}" for i in range(len(changed))}
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    repeated = con.execute(
+        "SELECT count(*) FROM (SELECT sobject, external_id, field FROM sync.field_state "
+        "GROUP BY ALL HAVING count(*) > 1)"
+    ).fetchall()[0][0]
+    held = dict(
+        con.execute(
+            "SELECT external_id, value FROM sync.field_state WHERE sobject = 'Lead' "
+            "AND field = 'Intercom_Region__c' AND list_contains(?::VARCHAR[], external_id)",
+            [changed],
+        ).fetchall()
+    )
+    con.close()
+    assert repeated == 0  # a record pushed again has its fields' earlier values replaced
+    assert held == {c: f"APAC{i}" for i, c in enumerate(changed)}
 
     again = run_range(sandbox, tmp_path, first, last)
     for node in ("salesforce_lead_upserts", "salesforce_contact_upserts"):
