@@ -99,6 +99,11 @@ class MatchKind(Protocol):
         ...
 
 
+# a person's role as the mapped scan carries it (``compile_select``'s ``carry``), so the role is
+# not looked up again by id
+CARRIED_ROLE = "_contact_role"
+
+
 @dataclass(frozen=True)
 class MatchTable:
     """The columns of a match table that ``latest_matches_sql`` reads."""
@@ -143,13 +148,13 @@ class PeopleMatches(MatchTable):
 
     def carried(self, mapping: Mapping, sobject: str) -> dict[str, str]:
         """A person's role, from the contacts the object is mapped from."""
-        return {"_contact_role": "role"} if mapping.objects[sobject].source == "contacts" else {}
+        return {CARRIED_ROLE: "role"} if mapping.objects[sobject].source == "contacts" else {}
 
     def role_sql(self, carried: dict[str, str]) -> str:
         """The role carried from the mapped scan, else looked up by id (an object mapped from
         another source)."""
-        if "_contact_role" in carried:
-            return "s._contact_role"
+        if CARRIED_ROLE in carried:
+            return f"s.{CARRIED_ROLE}"
         return (
             f"(SELECT any_value(x.role) FROM {STAGING_CONTACTS_CURRENT} x "
             "WHERE x.id = s._intercom_id)"
