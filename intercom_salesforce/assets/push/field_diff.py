@@ -48,8 +48,11 @@ def prepare_changes(conn: duckdb.DuckDBPyConnection, batch: PushBatch, outcome: 
             changes=ident(batch.changes),
             pending=ident(batch.pending),
             fields=", ".join(literal(c) for c in fields),
+            casts=casts,
+            any_value=" OR ".join(f"{ident(c)} IS NOT NULL" for c in fields),
             clear=literal(CLEAR),
-        )
+        ),
+        [batch.sobject],
     ).fetchall()
     sent = _count(conn, batch.send)
     outcome.sent = sent
