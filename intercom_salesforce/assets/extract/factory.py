@@ -96,15 +96,17 @@ class StreamRun:
         wanted, why, needed = None, "", None
         if self.spec.wanted_field:
             wanted, why, needed = wanted_events(self.context.resources.sync_settings)
-        todo, spared = [], 0
+        todo, spared, fresh = [], 0, True
         if wanted is None or wanted:
-            todo, spared = changed_parents(self.conn, self.spec, self.days, full, wanted, needed)
+            todo, spared, fresh = changed_parents(
+                self.conn, self.spec, self.days, full, wanted, needed
+            )
         unit = self.spec.parent_unit
         self.progress = Progress(
             self.context.log, self.spec.name, every=200, total=len(todo), unit=unit
         )
         tally = read_children(
-            self.conn, self.client, self.spec, self.writer, self.progress, todo, wanted
+            self.conn, self.client, self.spec, self.writer, self.progress, todo, wanted, fresh
         )
         extra: dict[str, Any] = {
             f"{unit}_fetched": tally.parents - tally.missing,

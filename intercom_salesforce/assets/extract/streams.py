@@ -256,10 +256,11 @@ def changed_parents(
     full: bool,
     wanted: frozenset[str] | None = None,
     needed: str | None = None,
-) -> tuple[list[tuple[str, Any]], int]:
+) -> tuple[list[tuple[str, Any]], int, bool]:
     """(id, updated_at) of the window's parents whose children were not read at that version,
     or not for every value ``wanted`` now, and that ``needed`` (a condition on parent ``p``)
-    holds for; and how many it spared. A spared parent gets no coverage row, so it is read as
+    holds for; how many it spared; and whether none of them has a coverage row yet (a first
+    read: see ``upsert_coverage``). A spared parent gets no coverage row, so it is read as
     soon as it is needed."""
     assert spec.parent is not None and spec.coverage is not None
     column = spec.coverage.wanted_column
@@ -280,9 +281,13 @@ def changed_parents(
             "SELECT id, updated_at FROM _changed_parents WHERE needed ORDER BY id"
         ).fetchall()
         spared = conn.execute("SELECT count(*) FROM _changed_parents WHERE NOT needed").fetchall()
+        covered = conn.execute(
+            f"SELECT count(*) FROM _changed_parents c JOIN {spec.coverage.table} v "
+            f"ON v.{ident(spec.coverage.parent_column)} = c.id WHERE c.needed"
+        ).fetchall()
     finally:
         conn.execute("DROP TABLE IF EXISTS _changed_parents")
-    return todo, spared[0][0]
+    return todo, spared[0][0], covered[0][0] == 0
 
 
 def fetch_children(
@@ -317,9 +322,14 @@ def upsert_coverage(
     coverage: Coverage,
     rows: list[tuple[Any, ...]],
     wanted: frozenset[str] | None = None,
+    replace: bool = True,
 ) -> None:
     """Record which parents' children were read, in one statement (through Arrow). ``wanted``
-    is the same for every parent of a read, so it is one parameter, not a column per row."""
+    is the same for every parent of a read, so it is one parameter, not a column per row.
+
+    ``replace=False`` when none of the parents has a row yet (a first read): a plain insert.
+    Replacing checks each row against the key: at a million contacts' first read of data
+    events it cost twice the insert."""
     if not rows:
         return
     columns = coverage_columns(coverage)
@@ -333,7 +343,7 @@ def upsert_coverage(
     conn.register("_coverage", batch)
     try:
         conn.execute(
-            f"INSERT OR REPLACE INTO {coverage.table} ({names}, fetched_at) "
+            f"INSERT {'OR REPLACE ' if replace else ''}INTO {coverage.table} ({names}, fetched_at) "
             f"SELECT {values}, now() FROM _coverage",
             params,
         ).fetchall()
@@ -359,16 +369,18 @@ def read_children(
     progress: Progress,
     todo: list[tuple[str, Any]],
     wanted: frozenset[str] | None,
+    fresh: bool = False,
 ) -> ChildTally:
     """Read the children of every parent in ``todo`` side by side; stage the ones ``wanted``
-    (all when None) and mark each parent version read, never before its children are staged."""
+    (all when None) and mark each parent version read, never before its children are staged.
+    ``fresh``: no parent in ``todo`` has a coverage row yet (``changed_parents``)."""
     assert spec.coverage is not None
     coverage: list[tuple[Any, ...]] = []
     tally = ChildTally(parents=len(todo))
 
     def save_coverage() -> None:
         writer.flush()  # children first: coverage must never claim children not yet staged
-        upsert_coverage(conn, spec.coverage, coverage, wanted)
+        upsert_coverage(conn, spec.coverage, coverage, wanted, replace=not fresh)
 
     def fetch(item: tuple[str, Any]) -> tuple[list[dict[str, Any]], int] | None:
         return fetch_children(client, spec, item[0])
