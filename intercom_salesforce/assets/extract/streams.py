@@ -38,10 +38,13 @@ from intercom_salesforce.warehouse import ident, read_sql
 
 SQL = Path(__file__).parent / "sql"
 #: Parents whose coverage rows wait for one statement (and for their children's flush). Each save
-#: flushes the writer first, a few DuckDB statements whatever the rows: every 500 parents, those
-#: were 2,000 flushes of a few hundred data events each at a million contacts, and about 100 s.
-#: A crash loses at most this many parents' progress; the next run reads them again.
-COVERAGE_BATCH = 5_000
+#: flushes the writer first, a dozen DuckDB statements whatever the rows, some of which scan the
+#: staged table: every 500 parents, those were 2,000 flushes of a few hundred data events each at
+#: a million contacts, and about 100 s. A crash loses the progress of the parents not saved yet
+#: (the next run reads them again), so a save also comes every ``COVERAGE_SECONDS``: against the
+#: real API (167 calls a second at most) that is about 5,000 parents, against a fast one the batch.
+COVERAGE_BATCH = 20_000
+COVERAGE_SECONDS = 30.0
 
 
 class Progress:
@@ -378,9 +381,13 @@ def read_children(
     coverage: list[tuple[Any, ...]] = []
     tally = ChildTally(parents=len(todo))
 
+    due = time.monotonic() + COVERAGE_SECONDS
+
     def save_coverage() -> None:
+        nonlocal due
         writer.flush()  # children first: coverage must never claim children not yet staged
         upsert_coverage(conn, spec.coverage, coverage, wanted, replace=not fresh)
+        due = time.monotonic() + COVERAGE_SECONDS
 
     def fetch(item: tuple[str, Any]) -> tuple[list[dict[str, Any]], int] | None:
         return fetch_children(client, spec, item[0])
@@ -404,8 +411,13 @@ def read_children(
             if kept < total:
                 tally.truncated.append(row)
         coverage.append(row)
-        if len(coverage) >= COVERAGE_BATCH or (kept and not writer.pages):
-            save_coverage()  # at the batch's size, or free: the writer has just flushed
+        waiting = len(coverage)
+        if (
+            waiting >= COVERAGE_BATCH
+            or (kept and not writer.pages)
+            or (waiting % 500 == 0 and time.monotonic() >= due)
+        ):
+            save_coverage()  # at the batch's size or age, or free: the writer has just flushed
     save_coverage()
     return tally
 
