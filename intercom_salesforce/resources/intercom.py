@@ -218,13 +218,12 @@ class IntercomClient:
             self._sleep(wait)
 
     def _record_limits(self, resp: Response) -> None:
+        raw = resp.rate_limits()
+        if raw is None:
+            return
         try:
-            limits = (
-                int(resp.headers["X-RateLimit-Limit"]),
-                int(resp.headers["X-RateLimit-Remaining"]),
-                float(resp.headers["X-RateLimit-Reset"]),
-            )
-        except (KeyError, ValueError):
+            limits = (int(raw[0]), int(raw[1]), float(raw[2]))
+        except ValueError:
             return
         with self._limits_lock:
             self._window_limit, self._window_remaining, self._window_reset = limits

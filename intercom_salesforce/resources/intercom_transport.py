@@ -26,7 +26,6 @@ import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -59,13 +58,50 @@ class TransportError(Exception):
         self.sent, self.final = sent, final
 
 
-@dataclass(frozen=True)
-class Response:
-    """A finished call: its status, headers (case-insensitive) and whole body."""
+#: The rate-limit headers every Intercom response carries (reference §6), lower-cased.
+RATE_LIMIT_HEADERS = (b"x-ratelimit-limit", b"x-ratelimit-remaining", b"x-ratelimit-reset")
 
-    status_code: int
-    headers: Mapping[str, str]
-    content: bytes
+
+class Response:
+    """A finished call: its status, headers (case-insensitive) and whole body.
+
+    The headers are kept as libcurl handed them over and parsed into ``headers`` only when asked:
+    a per-record read needs just the three rate-limit values (``rate_limits``), and building the
+    whole mapping for each of a million calls cost more than the call's other Python work.
+    """
+
+    __slots__ = ("status_code", "content", "header_lines", "_headers")
+
+    def __init__(self, status_code: int, header_lines: list[bytes], content: bytes):
+        self.status_code, self.header_lines, self.content = status_code, header_lines, content
+        self._headers: Headers | None = None
+
+    @property
+    def headers(self) -> Headers:
+        if self._headers is None:
+            self._headers = parse_headers(self.header_lines)
+        return self._headers
+
+    def rate_limits(self) -> tuple[str, str, str] | None:
+        """The ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset`` values of the last response
+        among the header lines, as ``headers`` would hold them; None when one is missing or
+        repeated (a repeated header's values, joined, are no number either)."""
+        found: dict[bytes, bytes] = {}
+        for line in reversed(self.header_lines):
+            if line.startswith(b"HTTP/"):
+                break  # an earlier response's (a proxy's CONNECT answer): not these
+            name, colon, value = line.partition(b":")
+            key = name.lower()
+            if colon and key in RATE_LIMIT_HEADERS:
+                if key in found:
+                    return None
+                found[key] = value
+        if len(found) < len(RATE_LIMIT_HEADERS):
+            return None
+        limit, remaining, reset = (
+            found[k].decode("iso-8859-1").strip(" \t\r\n") for k in RATE_LIMIT_HEADERS
+        )
+        return limit, remaining, reset
 
     def json(self) -> Any:
         try:
@@ -296,7 +332,7 @@ class Transport:
                 handle.sends,
                 code in FINAL_CURL_ERRORS,
             ) from None
-        response = Response(status, parse_headers(handle.header_lines), b"".join(handle.chunks))
+        response = Response(status, handle.header_lines.copy(), b"".join(handle.chunks))
         handle.start(None)  # an idle handle holds no body, and not the caller's client
         self._release(handle)
         return response

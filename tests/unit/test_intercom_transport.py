@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from intercom_salesforce.resources.intercom import IntercomResource
 from intercom_salesforce.resources.intercom_transport import (
+    Response,
     TransportError,
     parse_headers,
     query_url,
@@ -216,3 +217,43 @@ def test_one_connection_carries_gets_and_writes_in_any_order():
         assert client.transport.connections_opened == 1
     finally:
         server.close()
+
+
+def limits_of(values: tuple[str, str, str] | None) -> tuple[int, int, float] | None:
+    """What the client takes from the three rate-limit values (``IntercomClient``)."""
+    try:
+        return None if values is None else (int(values[0]), int(values[1]), float(values[2]))
+    except ValueError:
+        return None
+
+
+rate_names = st.sampled_from(
+    ["X-RateLimit-Limit", "x-ratelimit-remaining", "X-RATELIMIT-RESET", "X-RateLimit-Other", "Via"]
+)
+rate_values = st.one_of(st.integers(0, 10**10).map(str), header_values)
+numbers = st.integers(0, 10**10).map(str)
+
+
+@given(
+    st.tuples(numbers, numbers, numbers),
+    st.lists(st.tuples(rate_names, spaces, rate_values, spaces), max_size=4),
+    st.lists(st.tuples(rate_names, rate_values), max_size=3),
+    st.booleans(),
+)
+def test_rate_limits_are_read_as_the_parsed_headers_hold_them(
+    limits: tuple, extra: list, before: list, proxied: bool
+):
+    """``Response.rate_limits`` (read without parsing every header, once per call) gives the
+    client the same limits as the parsed headers would: any case and spacing, repeated headers
+    unusable, an earlier response's headers ignored."""
+    first = [b"HTTP/1.1 200 Connection established\r\n"]
+    first += [f"{name}: {value}\r\n".encode() for name, value in before] + [b"\r\n"]
+    lines = (first if proxied else []) + [b"HTTP/1.1 200 OK\r\n"]
+    names = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+    lines += [f"{n.lower()}: {v}\r\n".encode() for n, v in zip(names, limits, strict=True)]
+    lines += [f"{n}:{b}{v}{a}\r\n".encode() for n, b, v, a in extra] + [b"\r\n"]
+    response = Response(200, lines, b"{}")
+    parsed = parse_headers(lines)
+    expected = tuple(parsed[n] for n in names) if all(n in parsed for n in names) else None
+    assert limits_of(response.rate_limits()) == limits_of(expected)
+    assert response.headers == parsed
