@@ -331,7 +331,7 @@ def upsert_coverage(
     is the same for every parent of a read, so it is one parameter, not a column per row.
 
     ``replace=False`` when none of the parents has a row yet (a first read): a plain insert.
-    Replacing checks each row against the key: at a million contacts' first read of data
+    Replacing checks each row against the key: in a first read of 100,000 contacts' data
     events it cost twice the insert."""
     if not rows:
         return
