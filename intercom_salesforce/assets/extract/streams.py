@@ -283,14 +283,15 @@ def changed_parents(
         todo = conn.execute(
             "SELECT id, updated_at FROM _changed_parents WHERE needed ORDER BY id"
         ).fetchall()
-        spared = conn.execute("SELECT count(*) FROM _changed_parents WHERE NOT needed").fetchall()
-        covered = conn.execute(
-            f"SELECT count(*) FROM _changed_parents c JOIN {spec.coverage.table} v "
-            f"ON v.{ident(spec.coverage.parent_column)} = c.id WHERE c.needed"
-        ).fetchall()
+        spared, covered = conn.execute(
+            "SELECT count(*) FILTER (WHERE NOT c.needed), "
+            "count(*) FILTER (WHERE c.needed AND EXISTS (SELECT 1 FROM "
+            f"{spec.coverage.table} v WHERE v.{ident(spec.coverage.parent_column)} = c.id)) "
+            "FROM _changed_parents c"
+        ).fetchall()[0]
     finally:
         conn.execute("DROP TABLE IF EXISTS _changed_parents")
-    return todo, spared[0][0], covered[0][0] == 0
+    return todo, spared, covered == 0
 
 
 def fetch_children(

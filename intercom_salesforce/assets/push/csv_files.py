@@ -39,16 +39,12 @@ def write_csv_files(
     total = conn.execute(f"SELECT sum({size}) FROM {ident(table)} t").fetchall()[0][0] or 0
     # the running sum sorts every row by ext; a batch that fits one file (nearly every one: a
     # file holds up to 100 MB) skips it, which at a million Leads was most of the sizing's CPU
-    file_no = (
-        "0"
-        if total < max_bytes
-        else f"(sum({size}) OVER (ORDER BY t.ext ROWS UNBOUNDED PRECEDING) // $max_bytes)::INTEGER"
-    )
+    running = f"sum({size}) OVER (ORDER BY t.ext ROWS UNBOUNDED PRECEDING)"
+    file_no = "0" if total < max_bytes else f"({running} // {int(max_bytes)})::INTEGER"
     conn.execute(
         f"""CREATE OR REPLACE TEMP TABLE {files_table} AS
             SELECT {cols}{extra}, {file_no} AS file_no
-            FROM {ident(table)} t""",
-        {"max_bytes": max_bytes} if total >= max_bytes else {},
+            FROM {ident(table)} t"""
     ).fetchall()
     out_dir.mkdir(parents=True, exist_ok=True)
     conn.execute(
