@@ -1,10 +1,12 @@
-"""What a per-record read costs the pipeline's CPU, by the number of reader threads.
+"""What a per-record read costs the pipeline's CPU, by the number of calls in flight.
 
     uv run python benchmarks/reader_cpu.py [--contacts 4000] [--workers 1,2,4,8,24]
-        [--latency-ms 0,100] [--calls 4000] [--calls-per-worker 150] [--transport]
+        [--coalesce-ms 5] [--latency-ms 0,100] [--calls 4000] [--calls-per-worker 150]
+        [--transport]
 
 The data events stream reads one listing per contact (``GET /events``) on
-``IntercomClient.map_concurrent``, 24 readers by default (sized for 100 ms a call). Here contacts
+``IntercomClient.map_concurrent``, 24 in flight by default (sized for 100 ms a call), each
+``--coalesce-ms`` a row (the hub's wait for answers to gather, ``curl_hub.py``). Here contacts
 of a seeded world are read that way with the Intercom emulator in a process of its own, so the CPU
 measured (``getrusage``: user and system) is the reader's alone, under an allowance high enough
 never to wait. With ``--transport`` each row is read twice more on the same number of threads
@@ -15,12 +17,13 @@ wait.
 Each row reads ``--calls`` contacts at zero latency, ``workers × --calls-per-worker`` with
 latency (at most ``--contacts``), and prints
 calls, wall seconds, calls a second, and the CPU milliseconds a call cost in user and in system
-time: what the pool's size costs in thread switching, apart from what a call costs.
+time.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing as mp
 import resource
 import tempfile
@@ -65,8 +68,10 @@ def measured(read: Callable[[], int]) -> dict[str, float]:
     }
 
 
-def read_events(url: str, ids: list[str], workers: int) -> dict[str, float]:
-    """One listing of data events per id on ``workers`` readers; the reader's wall and CPU."""
+def read_events(
+    url: str, ids: list[str], workers: int, coalesce_ms: float = 5.0
+) -> dict[str, float]:
+    """One listing of data events per id, ``workers`` in flight; the reader's wall and CPU."""
     from intercom_salesforce.resources.intercom import IntercomResource
     from intercom_salesforce.settings import SANDBOX_INTERCOM_TOKEN
 
@@ -76,6 +81,7 @@ def read_events(url: str, ids: list[str], workers: int) -> dict[str, float]:
         mode="sandbox",
         workers=workers,
         rate_limit_per_minute=ALLOWANCE,
+        coalesce_ms=coalesce_ms,
     ).client()
 
     def read() -> int:
@@ -153,6 +159,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=4000)
     parser.add_argument("--workers", default="1,2,4,8,24")
+    parser.add_argument("--coalesce-ms", default="5")
     parser.add_argument("--latency-ms", default="0,100")
     parser.add_argument("--calls", type=int, default=4000)
     parser.add_argument("--calls-per-worker", type=int, default=150)
@@ -169,10 +176,10 @@ def main() -> None:
         print(f"Data events read per contact ({len(ids):,} contacts seeded), emulator apart")
         print()
         print(
-            "| reader | latency ms | workers | calls | wall s | calls/s | user ms/call "
-            "| sys ms/call |"
+            "| reader | latency ms | workers | coalesce ms | calls | wall s | calls/s "
+            "| user ms/call | sys ms/call |"
         )
-        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         ctx = mp.get_context("spawn")
         for latency in (float(v) for v in args.latency_ms.split(",")):
             ready, stop = ctx.Queue(), ctx.Event()
@@ -182,14 +189,17 @@ def main() -> None:
                 url = ready.get(timeout=120)
                 for workers in (int(v) for v in args.workers.split(",")):
                     calls = workers * args.calls_per_worker if latency else args.calls
-                    readers = [("IntercomClient", read_events)]
+                    readers: list[tuple[str, str, Callable[..., dict[str, float]]]] = [
+                        ("IntercomClient", c, functools.partial(read_events, coalesce_ms=float(c)))
+                        for c in args.coalesce_ms.split(",")
+                    ]
                     if args.transport:
-                        readers.append(("requests.Session", read_events_requests))
-                        readers.append(("urllib3.PoolManager", read_events_urllib3))
-                    for name, reader in readers:
+                        readers.append(("requests.Session", "", read_events_requests))
+                        readers.append(("urllib3.PoolManager", "", read_events_urllib3))
+                    for name, coalesce, reader in readers:
                         got = reader(url, ids[:calls], workers)
                         print(
-                            f"| {name} | {latency:g} | {workers} | {got['calls']:,} "
+                            f"| {name} | {latency:g} | {workers} | {coalesce} | {got['calls']:,} "
                             f"| {got['wall']:.1f} | {got['calls'] / got['wall']:,.0f} "
                             f"| {got['user_ms']:.2f} | {got['sys_ms']:.2f} |",
                             flush=True,

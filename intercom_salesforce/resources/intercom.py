@@ -20,16 +20,14 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sized
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
-from queue import SimpleQueue
 from typing import Any, Literal, TypeVar
 
 import dagster as dg
 from pydantic import Field
 
+from intercom_salesforce.resources.curl_hub import Hub, current_hub
 from intercom_salesforce.resources.intercom_transport import Response, Transport, TransportError
 from intercom_salesforce.resources.interleave import Interleaved
 
@@ -91,28 +89,6 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-#: Items per task of ``map_concurrent`` at most. Each task costs the caller's thread a submit and
-#: a queue get (about 25 µs, a million times in a first sync's data events); eight items per
-#: task leave each worker eight calls in a row, under a second at 100 ms a call.
-MAX_TASK_ITEMS = 8
-
-
-def task_size(items: Iterable[Any], workers: int) -> int:
-    """Items per task: one while a few calls could not keep every worker busy (a page's few
-    truncated lists must not go one after another on one worker), up to ``MAX_TASK_ITEMS``
-    when there are many; one when the count is unknown."""
-    if not isinstance(items, Sized):
-        return 1
-    return max(1, min(MAX_TASK_ITEMS, len(items) // (8 * workers)))
-
-
-def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """``items`` in lists of ``size`` (the last may be shorter)."""
-    source = iter(items)
-    while task := list(islice(source, size)):
-        yield task
-
-
 @functools.lru_cache(maxsize=1024)
 def path_template(path: str) -> str:
     """``/conversations/123`` → ``/conversations/{id}``: call counts per endpoint, not per record."""
@@ -164,9 +140,10 @@ class WindowLimiter:
 class IntercomClient:
     """One client of one workspace, for one run.
 
-    Calls may come from several threads at once (:meth:`map_concurrent`): they share the
-    transport's connection pool, one rate limiter and one set of counters. A scroll stays
-    single-threaded: Intercom allows one open scroll per app.
+    Calls may come from several threads (independent searches: :meth:`interleave`) and many
+    tasks of a hub (per-record reads: :meth:`map_concurrent`) at once: they share the
+    transport's connection pool, one rate limiter and one set of counters. A scroll stays one
+    call at a time: Intercom allows one open scroll per app.
     """
 
     def __init__(self, resource: IntercomResource, log: logging.Logger | None = None):
@@ -193,12 +170,27 @@ class IntercomClient:
         self._window_limit: int | None = None
         self._window_reset: float | None = None
         self._limits_lock = threading.Lock()
+        self._hubs = threading.local()
 
     # -- transport -------------------------------------------------------------------------
     def _sleep(self, seconds: float) -> None:
         if seconds > 0:
             self.stats.bump("seconds_waited", seconds)
-            time.sleep(seconds)
+            if (hub := current_hub()) is None:
+                time.sleep(seconds)
+            else:  # a task of a hub: the other calls go on meanwhile
+                hub.sleep(seconds)
+
+    def _hub(self) -> Hub:
+        """This thread's hub (its multi handle keeps its connections from one read to the
+        next), or a hub of its own for a read started while that one is busy."""
+        hub = getattr(self._hubs, "hub", None)
+        if hub is None:
+            hub = self._hubs.hub = self._new_hub()
+        return self._new_hub() if hub.loop is not None else hub
+
+    def _new_hub(self) -> Hub:
+        return Hub(self.transport.pool_size, self.r.coalesce_ms / 1000)
 
     def _throttle(self) -> None:
         """Wait, if needed, so this call stays within the run's share of the app's allowance."""
@@ -342,45 +334,26 @@ class IntercomClient:
     def map_concurrent(
         self, fetch: Callable[[T], R], items: Iterable[T], workers: int | None = None
     ) -> Iterator[tuple[T, R | BaseException]]:
-        """``fetch(item)`` for every item on a bounded pool of workers, yielding ``(item,
-        result)`` as calls finish (an exception in place of the result when one failed for good).
+        """``fetch(item)`` for every item, up to ``workers`` at once, yielding ``(item, result)``
+        as calls finish (an exception in place of the result when one failed for good).
 
-        For per-record reads (a conversation's parts, a contact's events): the calls share this
-        client's rate limiter and retries, while the caller, on its own thread, stays the only
-        writer. At most twice ``workers`` tasks are in flight, so memory stays bounded however
-        many items there are. A task is a few items when there are many (see ``task_size``).
+        For per-record reads (a conversation's parts, a contact's events) and writes: the calls
+        share this client's rate limiter and retries, each in a task of this thread's hub
+        (``curl_hub.py``), while the caller, between the items yielded, stays the only writer.
+        At most ``workers`` calls are in flight, so memory stays bounded however many items
+        there are. ``fetch`` running as a task already (a read within a read) calls one item at
+        a time.
         """
         workers = max(1, workers or self.r.workers)
-        size = task_size(items, workers)
-        # finished tasks come back through a queue, one get each: waiting on the futures
-        # (``concurrent.futures.wait``) visits every one in flight per finished call, which at
-        # a million calls cost more of this thread than the rest of the read
-        finished: SimpleQueue[list[tuple[T, R | BaseException]]] = SimpleQueue()
-
-        def run(task: list[T]) -> None:
-            done: list[tuple[T, R | BaseException]] = []
-            for item in task:
+        if current_hub() is not None:
+            for item in items:
                 try:
-                    done.append((item, fetch(item)))
-                except BaseException as exc:  # handed to the caller, who decides
-                    done.append((item, exc))
-            finished.put(done)
-
-        in_flight = 0
-        tasks = batched(items, size)
-        with ThreadPoolExecutor(workers, thread_name_prefix="intercom") as pool:
-            while True:
-                if in_flight < 2 * workers:
-                    for task in tasks:
-                        pool.submit(run, task)
-                        in_flight += 1
-                        if in_flight >= 2 * workers:
-                            break
-                if not in_flight:
-                    return
-                done = finished.get()
-                in_flight -= 1
-                yield from done
+                    got: R | BaseException = fetch(item)
+                except Exception as exc:  # handed to the caller, who decides
+                    got = exc
+                yield item, got
+            return
+        yield from self._hub().map(fetch, items, workers)
 
     def interleave(self, sources: list[Iterator[T]], buffered: int = 2) -> Iterator[T]:
         """The items of several iterators (independent searches' pages) read side by side, one
@@ -429,6 +402,13 @@ class IntercomResource(dg.ConfigurableResource):
         "lists) in flight at once, all within the one rate limiter. At 100 ms a call, 24 keep "
         "up with the whole default allowance (10,000 calls a minute, 167 a second); raise it "
         "with the allowance or the latency.",
+    )
+    coalesce_ms: float = Field(
+        default=5.0,
+        description="While 8 or more per-record calls are in flight, how long the reader lets "
+        "answers gather before it looks, so that it wakes once for several (each wake-up costs "
+        "CPU; a few milliseconds cost no time while the other calls are being answered). 0 "
+        "looks as soon as any answer is in.",
     )
     search_slices: int = Field(
         default=4,

@@ -12,9 +12,10 @@ reads it, ``NO_PROXY`` included) and CA bundle, gzip, keep-alive, JSON bodies; r
 redirects stay off here, because the client's own retry loop owns them (429s, 5xx, dropped
 connections).
 
-A libcurl handle is one connection's worth of state and must not be used by two threads at
-once, so idle handles wait in a pool (at most ``pool_size``) and each call takes one: threads
-come and go with each per-record read, the connections stay.
+A libcurl handle is one connection's worth of state and must not be used by two calls at once,
+so idle handles wait in a pool (at most ``pool_size``) and each call takes one. A call made by a
+task of a hub (per-record reads: ``curl_hub.py``) runs its transfer on the hub's multi handle
+with the others in flight; any other call performs on its own thread.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ import certifi
 import orjson
 import pycurl
 from requests.utils import get_environ_proxies, select_proxy
+
+from intercom_salesforce.resources.curl_hub import Hub, current_hub
 
 #: libcurl errors that another attempt cannot mend: the server's certificate is not one the CA
 #: bundle vouches for, the bundle or a certificate cannot be read, the URL is wrong.
@@ -256,15 +259,16 @@ class Transport:
     def __repr__(self) -> str:  # the headers carry the token: never shown
         return f"Transport(proxy={self.proxy!r})"
 
-    def _handle(self) -> _Handle:
+    def _handle(self, hub: Hub | None) -> _Handle:
         try:
-            return self._idle.pop()
+            return (self._idle if hub is None else hub.idle).pop()
         except IndexError:
             return _Handle()
 
-    def _release(self, handle: _Handle) -> None:
-        if len(self._idle) < self.pool_size:
-            self._idle.append(handle)
+    def _release(self, handle: _Handle, hub: Hub | None) -> None:
+        idle = self._idle if hub is None else hub.idle  # a hub keeps its own: see curl_hub.py
+        if len(idle) < self.pool_size:
+            idle.append(handle)
         else:
             handle.curl.close()
 
@@ -313,13 +317,17 @@ class Transport:
         connection). That is where the caller's rate limiter waits and counts that call too."""
         full_url = query_url(url, params)
         body = None if json is None else _dumps(json)
-        handle = self._handle()
+        hub = current_hub()
+        handle = self._handle(hub)
         handle.start(on_resend)
         curl = handle.curl
         try:
             self._prepare(handle, method, full_url, body)
             try:
-                curl.perform()
+                if hub is None:
+                    curl.perform()
+                else:  # a task of a hub: the transfer runs with the hub's others
+                    hub.perform(curl)
             finally:
                 if opened := curl.getinfo(pycurl.NUM_CONNECTS):
                     with self._lock:
@@ -335,7 +343,7 @@ class Transport:
             ) from None
         response = Response(status, handle.header_lines.copy(), b"".join(handle.chunks))
         handle.start(None)  # an idle handle holds no body, and not the caller's client
-        self._release(handle)
+        self._release(handle, hub)
         return response
 
 

@@ -40,8 +40,8 @@ def test_salesforce_answers_many_calls_on_one_tls_connection(sandbox: Sandbox):
 
 
 def test_intercom_keeps_every_workers_idle_connection_alive(sandbox: Sandbox):
-    """Per-record reads run on ``workers`` threads (24 by default), each with its connection; a
-    worker busy on our side leaves its connection idle on the server's. Every one of them must
+    """Per-record reads keep ``workers`` calls in flight (24 by default), each on its connection;
+    a call's answer waiting on our side leaves its connection idle on the server's. Every one of them must
     stay open, or each call pays a new connection (cheroot keeps 10 unless told otherwise)."""
     workers = sandbox.intercom().workers
     assert workers > 10
@@ -54,3 +54,14 @@ def test_intercom_keeps_every_workers_idle_connection_alive(sandbox: Sandbox):
     for client in clients:
         client.transport.request("GET", f"{url}/admins")
         assert _intercom_connections(client) == 1
+
+
+def test_per_record_reads_reuse_their_connections_from_one_read_to_the_next(sandbox: Sandbox):
+    """The hub running per-record reads keeps its connections between reads (a page's few
+    truncated lists are a read each), and plain calls in between keep theirs."""
+    client = sandbox.intercom().client()
+    for _ in range(5):
+        got = list(client.map_concurrent(lambda _: client.get("/admins"), range(3), workers=3))
+        assert all(not isinstance(r, BaseException) for _, r in got), got
+        client.get("/admins")  # a plain call, as a search page is read, between the reads
+    assert _intercom_connections(client) == 4  # three for the reads, one for the plain calls

@@ -297,8 +297,8 @@ def changed_parents(
 def fetch_children(
     client: IntercomClient, spec: EntitySpec, parent_id: str
 ) -> tuple[list[dict[str, Any]], int] | None:
-    """One parent's children and their true number (None: the parent is gone). Runs on a
-    worker thread: it only reads."""
+    """One parent's children and their true number (None: the parent is gone). Runs as a task
+    of the client's hub, many at once (``map_concurrent``): it only reads."""
     children: list[dict[str, Any]] = []
     total = 0
     total_paths = spec.coverage.total_paths if spec.coverage else ()

@@ -6,7 +6,7 @@ A contact's changed attributes go in one ``PUT /contacts/{id}``, a company's in 
 companies are tagged and untagged in one ``POST /tags`` per tag and direction. Attributes the
 workspace lacks are created first with ``POST /data_attributes``, tags with ``POST /tags``
 (which returns the existing tag of that name). Calls run on ``IntercomClient.map_concurrent``,
-so they share the client's rate limiter and retries; results come back to the caller's thread.
+so they share the client's rate limiter and retries; results come back to the caller.
 """
 
 from __future__ import annotations
