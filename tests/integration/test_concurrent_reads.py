@@ -76,3 +76,36 @@ def test_concurrent_reads_find_every_record_once_within_the_allowance(sandbox):
     per_window = Counter(math.floor(t / 1.0) for t in sent)
     assert max(per_window.values()) <= 40, per_window
     assert len(sent) == stats.calls
+
+
+def test_a_read_stopped_part_way_drops_its_calls_in_flight_and_the_next_one_reads(sandbox):
+    """A caller that stops consuming a per-record read (its own step failed) leaves nothing in
+    flight behind it: the calls still waiting for their answers are dropped with their
+    connections, and the client's next read gets every answer."""
+    url = sandbox.running.intercom_url
+    store = IntercomStore(sandbox.state.intercom_db)
+    ids = sorted(r[0] for r in store.query("SELECT id FROM contacts"))[:6]
+    store.close()
+    hold = {"name": "reads", "method": "GET", "path": "/contacts/[^/]+", "nth": 2}
+    requests.put(f"{url}/_sandbox/faults", json={"holds": [hold]}, timeout=10).raise_for_status()
+    client = sandbox.intercom().client()
+    ended: list[str] = []
+
+    def fetch(contact_id: str) -> str:
+        try:
+            return client.get(f"/contacts/{contact_id}")["id"]
+        finally:
+            ended.append(contact_id)
+
+    reads = client.map_concurrent(fetch, ids, workers=len(ids))
+    first_id, first = next(reads)
+    assert first == first_id  # the one call not held
+    held = requests.get(
+        f"{url}/_sandbox/holds", params={"rule": "reads", "held": 5, "wait": 10}, timeout=20
+    ).json()["holds"][0]
+    assert len(held["held_paths"]) == 5  # the others are out, waiting for their answers
+    reads.close()
+    assert sorted(ended) == ids  # the five waiting unwound there and then, not at the answer
+    requests.post(f"{url}/_sandbox/holds/release", json={"rule": "reads"}, timeout=10)
+    again = dict(client.map_concurrent(fetch, ids, workers=len(ids)))
+    assert again == {i: i for i in ids}
