@@ -58,7 +58,7 @@ bench: env
 
 # the scale run at 100,000 contacts (about 20 minutes; --contacts 1000000 is the full size)
 bench-scale: env
-	$(UV) run --frozen python benchmarks/scale.py --contacts 100000 --profile --write benchmarks/RESULTS.md
+	$(UV) run --frozen python benchmarks/scale.py --contacts 100000 --write benchmarks/RESULTS.md
 
 bench-full: env
 	$(UV) run --frozen python benchmarks/extract_full_faults.py --scale 1
