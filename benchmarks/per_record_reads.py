@@ -1,10 +1,10 @@
-"""Per-record reads against the Intercom emulator with real latency: one worker vs a pool.
+"""Per-record reads against the Intercom emulator with real latency: one call at a time vs many.
 
     uv run python benchmarks/per_record_reads.py [--conversations 500] [--latency-ms 100]
         [--jitter-ms 30]
 
 Reads every conversation by id (what the parts stream does per changed conversation) through
-``IntercomClient.map_concurrent`` with 1, 8 and 16 workers under the default allowance
+``IntercomClient.map_concurrent`` with 1, 8 and 16 in flight (``workers``) under the default allowance
 (10,000 calls a minute), and prints calls, wall seconds, calls per second and the ratio to the
 API's floor (calls / allowance per second).
 """
