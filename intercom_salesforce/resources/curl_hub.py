@@ -15,7 +15,10 @@ switches into the task again when its answer is in (greenlets: a switch is a fun
 system call and no lock). While at least ``coalesce_from`` transfers are in flight, the loop
 lets ``coalesce_seconds`` pass before it looks for answers, so that it wakes once for several
 answers instead of once for each. With that many calls in flight a wait of a few milliseconds
-does not slow the read: the server is answering the others meanwhile.
+does not slow the read: the server is answering the others meanwhile. One wait still blocks the
+loop: the rate limiter's before libcurl sends a request again on a fresh connection (a dropped
+connection, ``Transport.request``), which runs inside the loop's own libcurl call, as it blocked
+that call's thread before.
 
 Measured with ``benchmarks/reader_cpu.py`` (the emulator in a process of its own, 4,000 listings,
 24 in flight), CPU per call, user and system: the pool of 24 threads 0.13 ms; the hub waking for

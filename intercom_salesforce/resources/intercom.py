@@ -405,6 +405,7 @@ class IntercomResource(dg.ConfigurableResource):
     )
     coalesce_ms: float = Field(
         default=5.0,
+        ge=0,
         description="While 8 or more per-record calls are in flight, how long the reader lets "
         "answers gather before it looks, so that it wakes once for several (each wake-up costs "
         "CPU; a few milliseconds cost no time while the other calls are being answered). 0 "
