@@ -12,7 +12,7 @@ Here every transfer in flight waits on the one multi handle, on the caller's thr
 does not know it: in a task, the transport's ``perform`` and the client's ``sleep`` hand the
 transfer or the wait to the hub (``current_hub``) and switch back to the hub's loop, which
 switches into the task again when its answer is in (greenlets: a switch is a function call, no
-system call and no lock). While at least ``coalesce_from`` transfers are in flight, the loop
+system call and no lock). While at least ``COALESCE_FROM`` transfers are in flight, the loop
 lets ``coalesce_seconds`` pass before it looks for answers, so that it wakes once for several
 answers instead of once for each. With that many calls in flight a wait of a few milliseconds
 does not slow the read: the server is answering the others meanwhile. One wait still blocks the
@@ -22,9 +22,9 @@ that call's thread before.
 
 Measured with ``benchmarks/reader_cpu.py`` (the emulator in a process of its own, 4,000 listings,
 24 in flight), CPU per call, user and system: the pool of 24 threads 0.13 ms; the hub waking for
-every answer 0.18 ms; the hub letting answers gather for 5 ms 0.08 ms, at the same rate of calls.
+every answer 0.19 ms; the hub letting answers gather for 5 ms 0.08 ms, at the same rate of calls.
 With the emulator answering after 100 ms the answers come one by one whatever the wait, and the
-hub costs more than the threads did (0.27 against 0.19 ms a call, at the same 230 calls a second):
+hub costs more than the threads did (0.26 against 0.19 ms a call, at the same 230 calls a second):
 at the real API's pace that is a few percent of one core, while at a first sync's pace against a
 fast server it is most of the pipeline's CPU.
 
@@ -78,16 +78,11 @@ def current_hub() -> Hub | None:
 class Hub:
     """One thread's libcurl multi handle, the transfers in flight on it and the tasks waiting."""
 
-    def __init__(
-        self,
-        max_connections: int,
-        coalesce_seconds: float = COALESCE_SECONDS,
-        coalesce_from: int = COALESCE_FROM,
-    ):
+    def __init__(self, max_connections: int, coalesce_seconds: float = COALESCE_SECONDS):
         self.multi = pycurl.CurlMulti()
         # the connections kept alive between transfers: one per handle that may be in flight
         self.multi.setopt(pycurl.M_MAXCONNECTS, max_connections)
-        self.coalesce_seconds, self.coalesce_from = coalesce_seconds, coalesce_from
+        self.coalesce_seconds = coalesce_seconds
         self.loop: greenlet | None = None  # the greenlet running ``map``'s loop
         self.transfers: dict[pycurl.Curl, Task] = {}
         self.timers: list[tuple[float, int, Task]] = []  # (when, order, task), a heap
@@ -159,7 +154,7 @@ class Hub:
                 timeout = min(timeout, curl_ms / 1000)
             if not self.transfers:
                 time.sleep(timeout)
-            elif not napped and len(self.transfers) >= self.coalesce_from:
+            elif not napped and len(self.transfers) >= COALESCE_FROM:
                 time.sleep(min(self.coalesce_seconds, timeout))
                 napped = True
             else:
